@@ -1,0 +1,7 @@
+"""rasa_sdk action server package: thin adapters over ``bot`` services.
+
+``rasa run actions --actions actions`` imports this package; each feature module
+is imported here so its actions register.
+"""
+
+from actions import info, language, triage  # noqa: F401

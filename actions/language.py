@@ -1,0 +1,59 @@
+"""Language slot: detected on every message, or set explicitly by the patient."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import MedbotAction
+from bot.i18n import detect_language, requested_language
+
+
+def language_events(text: str, intent: str | None, current: str | None,
+                    locked: bool) -> list[dict[str, Any]]:
+    """Slot events for one user message.
+
+    An explicit request ("English please", "请说中文") sets the language and
+    locks it; otherwise the detected language of the message is used unless the
+    patient locked a choice earlier.
+    """
+    if intent == "switch_language":
+        wanted = requested_language(text)
+        if wanted is None:  # "switch language" without saying which: toggle
+            wanted = "en" if current == "zh" else "zh"
+        return [SlotSet("language", wanted), SlotSet("language_locked", True)]
+    if locked:
+        return []
+    detected = detect_language(text)
+    if detected and detected != current:
+        return [SlotSet("language", detected)]
+    return []
+
+
+class ActionDetectLanguage(MedbotAction):
+    """Custom slot mapping action: runs after every user message."""
+
+    def name(self) -> str:
+        return "action_detect_language"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        return language_events(
+            self.latest_text(tracker), self.latest_intent(tracker),
+            tracker.get_slot("language"), bool(tracker.get_slot("language_locked")),
+        )
+
+
+class ActionSwitchLanguage(MedbotAction):
+    """Confirms the switch in the newly chosen language."""
+
+    def name(self) -> str:
+        return "action_switch_language"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        dispatcher.utter_message(response="utter_language_switched")
+        return []

@@ -1,0 +1,64 @@
+"""The ``medbot`` command line.
+
+Each feature adds its commands in its own module with a ``register(subparsers)``
+function, listed in ``COMMAND_MODULES``. ``medbot eval <what>`` is shared: modules
+in ``EVAL_MODULES`` add subcommands to it with ``register_eval(subparsers)``.
+Commands return an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.errors import MedbotError
+
+COMMAND_MODULES = (
+    "bot.cli.db",
+    "bot.cli.train",
+    "bot.cli.service",
+    "bot.cli.chat",
+    "bot.cli.triage",
+)
+EVAL_MODULES: tuple[str, ...] = ("bot.cli.eval_triage", "bot.cli.eval_nlu")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="medbot", description="medbot: bilingual hospital triage and follow-up bot"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    if EVAL_MODULES:
+        eval_parser = sub.add_parser("eval", help="evaluate a component against targets")
+        eval_sub = eval_parser.add_subparsers(dest="eval_command", metavar="WHAT")
+        eval_sub.required = True
+        for name in EVAL_MODULES:
+            importlib.import_module(name).register_eval(eval_sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args) or 0)
+    except MedbotError as exc:
+        print(f"medbot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

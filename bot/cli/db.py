@@ -1,0 +1,36 @@
+"""``medbot db upgrade``: apply the Alembic migrations."""
+
+from __future__ import annotations
+
+import argparse
+
+from bot.settings import Settings
+from bot.store.db import Database
+from bot.store.migrate import upgrade
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION")
+    db_sub.required = True
+    up = db_sub.add_parser("upgrade", help="apply Alembic migrations (to head)")
+    up.add_argument("--revision", default="head")
+    up.set_defaults(func=_upgrade)
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    db = Database.from_settings(settings)
+    try:
+        revision = upgrade(db, args.revision)
+    finally:
+        db.dispose()
+    print(f"database at revision {revision} ({_masked(settings.database_url)})")
+    return 0
+
+
+def _masked(url: str) -> str:
+    """Hide a password in a database URL for printing."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

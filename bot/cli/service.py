@@ -1,0 +1,88 @@
+"""``medbot run``: migrations, model, action server, Rasa server, workers."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from bot.service.runtime import action_server_spec, rasa_server_spec, write_endpoints
+from bot.service.supervisor import Supervisor
+from bot.settings import Settings
+from bot.store.db import Database
+from bot.store.migrate import upgrade
+from bot.training import train
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="start the Rasa server, the action server and the workers")
+    add_service_arguments(p)
+    p.set_defaults(func=_run)
+
+
+def add_service_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--port", type=int, help="Rasa server port (default 5005, MEDBOT_PORT)")
+    p.add_argument("--action-port", type=int,
+                   help="action server port (default 5055, MEDBOT_ACTION_PORT)")
+    p.add_argument("--data-dir", type=Path, help="data directory (default ./data)")
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env()
+    changes: dict = {}
+    if getattr(args, "port", None):
+        changes["rasa_port"] = args.port
+    if getattr(args, "action_port", None):
+        changes["action_port"] = args.action_port
+    if getattr(args, "data_dir", None):
+        data_dir = args.data_dir.resolve()
+        changes["data_dir"] = data_dir
+        if settings.is_sqlite and "MEDBOT_DATABASE_URL" not in settings.extra:
+            changes["database_url"] = f"sqlite:///{(data_dir / 'medbot.db').as_posix()}"
+    return settings.with_overrides(**changes) if changes else settings
+
+
+def prepare(settings: Settings) -> Path:
+    """Everything before the servers start: data dir, migrations, model."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database.from_settings(settings)
+    try:
+        upgrade(db)
+    finally:
+        db.dispose()
+    return train(settings).model_path
+
+
+def start_supervisor(settings: Settings, model: Path) -> Supervisor:
+    endpoints = write_endpoints(settings)
+    supervisor = Supervisor([
+        action_server_spec(settings),
+        rasa_server_spec(settings, model, endpoints),
+    ])
+    supervisor.install_signal_handlers()
+    try:
+        supervisor.start()
+    except BaseException:
+        supervisor.stop()
+        raise
+    return supervisor
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    model = prepare(settings)
+    supervisor = start_supervisor(settings, model)
+    base = f"http://{settings.host}:{settings.rasa_port}"
+    print(f"medbot is running (model {model.name})", flush=True)
+    print(f"  Rasa server:   {base}", flush=True)
+    print(f"  REST channel:  {base}/webhooks/rest/webhook", flush=True)
+    print(f"  action server: http://{settings.host}:{settings.action_port}", flush=True)
+    print("Press Ctrl-C to stop.", flush=True)
+    try:
+        code = supervisor.wait()
+    finally:
+        supervisor.stop()
+        print("medbot stopped.", flush=True)
+    return code

@@ -1,0 +1,45 @@
+"""Detect the language of a patient message, and explicit language requests."""
+
+from __future__ import annotations
+
+import re
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
+
+# "English please", "说英文", "can you speak Chinese", "请说中文", "切换到英语" ...
+_WANTS_EN = re.compile(
+    r"(英文|英语|english|\ben\b)", re.IGNORECASE
+)
+_WANTS_ZH = re.compile(
+    r"(中文|汉语|普通话|国语|chinese|mandarin|\bzh\b)", re.IGNORECASE
+)
+
+
+def detect_language(text: str, default: str | None = None) -> str | None:
+    """Return "zh" or "en" for a message, or ``default`` when nothing tells.
+
+    Code-mixed text goes to the language with more words: "帮我book明天
+    cardiology的号" is Chinese, "I have 头痛 since yesterday" English. Digits,
+    emoji and punctuation alone say nothing.
+    """
+    han = len(_HAN.findall(text or ""))
+    latin_words = _LATIN_WORD.findall(text or "")
+    if han == 0 and not latin_words:
+        return default
+    if han == 0:
+        return "en"
+    if not latin_words:
+        return "zh"
+    # Mixed: compare word counts (a Chinese word is ~1.5 characters); a tie
+    # goes to Chinese, the hospital's first language.
+    return "zh" if han / 1.5 >= len(latin_words) else "en"
+
+
+def requested_language(text: str) -> str | None:
+    """The language a patient explicitly asks for ("English please" -> "en")."""
+    wants_en = bool(_WANTS_EN.search(text or ""))
+    wants_zh = bool(_WANTS_ZH.search(text or ""))
+    if wants_en == wants_zh:
+        return None
+    return "en" if wants_en else "zh"

@@ -1,0 +1,1 @@
+"""Running medbot: runtime config files and the process supervisor."""

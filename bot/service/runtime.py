@@ -1,0 +1,73 @@
+"""Files and commands that ``medbot run`` hands to the Rasa and action servers."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+
+from bot.service.supervisor import ChildSpec
+from bot.settings import Settings
+from bot.training import quiet_env, rasa_command
+
+
+def endpoints_config(settings: Settings) -> dict:
+    """Rasa endpoints: our action server, our database as tracker store, a lock store."""
+    config: dict = {
+        "action_endpoint": {"url": f"http://{settings.host}:{settings.action_port}/webhook"},
+        # `url` with a scheme is used as the full SQLAlchemy URL by SQLTrackerStore.
+        "tracker_store": {"type": "SQL", "url": settings.database_url},
+    }
+    if settings.redis_url:
+        parts = urlsplit(settings.redis_url)
+        config["lock_store"] = {
+            "type": "redis",
+            "url": parts.hostname or "127.0.0.1",
+            "port": parts.port or 6379,
+            "db": int((parts.path or "/0").lstrip("/") or 0),
+            "key_prefix": "medbot",
+            **({"password": parts.password} if parts.password else {}),
+        }
+    else:
+        config["lock_store"] = {"type": "in_memory"}
+    return config
+
+
+def write_endpoints(settings: Settings) -> Path:
+    """Write the endpoints file under the data directory; returns its path."""
+    runtime_dir = settings.data_dir / "runtime"
+    runtime_dir.mkdir(parents=True, exist_ok=True)
+    path = runtime_dir / "endpoints.yml"
+    path.write_text(yaml.safe_dump(endpoints_config(settings), sort_keys=False), encoding="utf-8")
+    path.chmod(0o600)  # it may hold a database password
+    return path
+
+
+def action_server_spec(settings: Settings) -> ChildSpec:
+    return ChildSpec(
+        name="action-server",
+        argv=[sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+              "--port", str(settings.action_port)],
+        ready_url=f"http://{settings.host}:{settings.action_port}/health",
+        env=quiet_env(settings.as_child_env()),
+        cwd=settings.project_root,
+    )
+
+
+def rasa_server_spec(settings: Settings, model: Path, endpoints: Path) -> ChildSpec:
+    return ChildSpec(
+        name="rasa-server",
+        argv=rasa_command(
+            "run",
+            "--model", str(model),
+            "--endpoints", str(endpoints),
+            "--credentials", str(settings.project_root / "credentials.yml"),
+            "--interface", settings.host,
+            "--port", str(settings.rasa_port),
+        ),
+        ready_url=f"http://{settings.host}:{settings.rasa_port}/webhooks/rest/",
+        env=quiet_env(settings.as_child_env()),
+        cwd=settings.project_root,
+    )

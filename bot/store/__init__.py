@@ -1,0 +1,8 @@
+"""Database access: engine/session factory, models, repositories, migrations."""
+
+from bot.store.db import Database
+from bot.store.models import Base, Message, Patient
+
+__all__ = ["Database", "Base", "Message", "Patient"]
+
+from bot.store import triage_models  # noqa: E402,F401  (registers TriageRecord on Base)

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.info import ActionHospitalInfo, ActionNotAvailableYet
+from bot.hospital import HospitalInfo
+
+
+def tracker(lang: str) -> Tracker:
+    return Tracker("u1", {"language": lang}, {"text": "x", "intent": {"name": "ask_hospital_info"}},
+                   [], False, None, {}, "action_listen")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_hospital_info_fills_the_template_in_the_patients_language(lang: str) -> None:
+    hospital = HospitalInfo.load()
+    dispatcher = CollectingDispatcher()
+    await ActionHospitalInfo(hospital).run(dispatcher, tracker(lang), {})
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_hospital_info"
+    assert message["hospital_phone"] == hospital.phone
+    assert message["hospital_address"] == hospital.address[lang]
+
+
+async def test_not_available_gives_the_phone_number() -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionNotAvailableYet(HospitalInfo.load()).run(dispatcher, tracker("en"), {})
+    assert dispatcher.messages[0]["hospital_phone"] == HospitalInfo.load().phone

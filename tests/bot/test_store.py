@@ -1,0 +1,76 @@
+"""Store: migrations, patients, transcripts — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import inspect, select
+from sqlalchemy.exc import IntegrityError
+
+from bot.errors import ValidationError
+from bot.store.db import Database
+from bot.store.migrate import current_revision, upgrade
+from bot.store.models import Message, Patient
+from bot.store.repositories import LoggedMessage, TranscriptService
+
+
+def test_migrations_create_tables_and_are_idempotent(db: Database) -> None:
+    tables = set(inspect(db.engine).get_table_names())
+    assert {"patients", "messages", "alembic_version"} <= tables
+    head = current_revision(db)
+    assert head is not None
+    assert upgrade(db) == head  # second run is a no-op
+
+
+def test_transcript_keeps_both_sides_in_order(db: Database) -> None:
+    service = TranscriptService(db)
+    service.log("rest", "u1", [LoggedMessage("patient", "你好", language="zh")])
+    service.log("rest", "u1", [LoggedMessage("bot", "您好！", language="zh"),
+                               LoggedMessage("bot", "有什么可以帮您？", language="zh")])
+    service.log("rest", "u1", [LoggedMessage("patient", "bye", language="en",
+                                             channel_message_id="m-42")])
+    rows = service.conversation("u1")
+    assert [(r.role, r.text) for r in rows] == [
+        ("patient", "你好"), ("bot", "您好！"), ("bot", "有什么可以帮您？"), ("patient", "bye"),
+    ]
+    assert rows[-1].channel_message_id == "m-42"
+    with db.begin() as session:
+        patients = session.execute(select(Patient)).scalars().all()
+    assert len(patients) == 1 and patients[0].external_id == "u1"
+
+
+def test_unknown_role_is_refused_and_nothing_is_written(db: Database) -> None:
+    service = TranscriptService(db)
+    with pytest.raises(ValidationError):
+        service.log("rest", "u2", [LoggedMessage("patient", "hi"),
+                                   LoggedMessage("hacker", "x")])
+    with db.begin() as session:
+        assert session.execute(select(Message)).first() is None
+        assert session.execute(select(Patient)).first() is None
+
+
+def test_database_enforces_roles_and_patient_uniqueness(db: Database) -> None:
+    with db.begin() as session:
+        session.add(Patient(channel="rest", external_id="dup"))
+    with pytest.raises(IntegrityError):
+        with db.begin() as session:
+            session.add(Patient(channel="rest", external_id="dup"))
+    with pytest.raises(IntegrityError):
+        with db.begin() as session:
+            patient = session.execute(select(Patient)).scalar_one()
+            session.add(Message(patient_id=patient.id, conversation_id="dup",
+                                channel="rest", role="admin", text="x"))
+
+
+def test_concurrent_first_messages_create_one_patient(db: Database) -> None:
+    service = TranscriptService(db)
+
+    def log(i: int) -> None:
+        service.log("rest", "same-user", [LoggedMessage("patient", f"m{i}")])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(log, range(16)))
+    with db.begin() as session:
+        assert len(session.execute(select(Patient)).scalars().all()) == 1
+        assert len(session.execute(select(Message)).scalars().all()) == 16

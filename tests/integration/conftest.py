@@ -1,0 +1,101 @@
+"""A real trained model and a running ``medbot run``, once per test session."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.settings import PROJECT_ROOT, Settings
+from bot.training import train
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class RunningService:
+    process: subprocess.Popen
+    rasa_port: int
+    action_port: int
+    data_dir: Path
+    log_path: Path
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook"
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{(self.data_dir / 'medbot.db').as_posix()}"
+
+
+def start_service(data_dir: Path, log_path: Path, timeout: float = 240) -> RunningService:
+    """Start ``medbot run`` as a user would, on free ports; wait until it is up."""
+    rasa_port, action_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDBOT_")}
+    env["MEDBOT_DATA_DIR"] = str(data_dir)
+    log = open(log_path, "wb")  # noqa: SIM115 - closed by stop_service
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--port", str(rasa_port),
+         "--action-port", str(action_port)],
+        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    service = RunningService(proc, rasa_port, action_port, data_dir, log_path)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"medbot run exited early:\n{log_path.read_text()[-4000:]}")
+        if b"medbot is running" in log_path.read_bytes():
+            return service
+        time.sleep(0.5)
+    stop_service(service)
+    raise RuntimeError(f"medbot run not ready in {timeout}s:\n{log_path.read_text()[-4000:]}")
+
+
+def stop_service(service: RunningService, sig: int = signal.SIGTERM) -> int:
+    if service.process.poll() is None:
+        service.process.send_signal(sig)
+        try:
+            service.process.wait(60)
+        except subprocess.TimeoutExpired:
+            service.process.kill()
+            service.process.wait()
+    return service.process.returncode
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    """Train once (skipped when models/ already has this fingerprint)."""
+    return train(Settings.from_env({})).model_path
+
+
+@pytest.fixture(scope="session")
+def service(trained_model: Path, tmp_path_factory: pytest.TempPathFactory
+            ) -> Iterator[RunningService]:
+    base = tmp_path_factory.mktemp("service")
+    running = start_service(base / "data", base / "medbot-run.log")
+    yield running
+    stop_service(running)
+
+
+def post(url: str, sender: str, text: str) -> list[dict]:
+    import json
+
+    body = json.dumps({"sender": sender, "message": text}).encode()
+    request = urllib.request.Request(url, data=body,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as resp:
+        return json.loads(resp.read())

@@ -1,0 +1,46 @@
+"""`medbot run` then SIGTERM (or Ctrl-C) leaves no process behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import start_service, stop_service
+
+pytestmark = pytest.mark.integration
+
+
+def _processes_mentioning(marker: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                cmdline = fh.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{entry}/stat") as fh:
+                if fh.read().split()[2] == "Z":
+                    continue
+        except OSError:
+            continue
+        if marker in cmdline:
+            found.append(int(entry))
+    return found
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_stop_leaves_no_process(trained_model: Path, tmp_path: Path, sig: int) -> None:
+    service = start_service(tmp_path / "data", tmp_path / "run.log")
+    ports = [f"--port {service.rasa_port}", f"--port {service.action_port}"]
+    assert all(_processes_mentioning(p) for p in ports), "children not running"
+    assert stop_service(service, sig) == 0
+    for _ in range(40):
+        if not any(_processes_mentioning(p) for p in ports):
+            break
+        time.sleep(0.25)
+    assert not any(_processes_mentioning(p) for p in ports)
+    assert "medbot stopped." in (tmp_path / "run.log").read_text()
