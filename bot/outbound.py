@@ -1,0 +1,85 @@
+"""Proactive (bot-initiated) messages: one interface, one implementation per channel.
+
+Reminders, follow-up prompts, doctor replies and delayed WeChat replies all go
+out through an :class:`OutboundRouter`, which picks the patient's channel's
+:class:`OutboundSender`. Senders raise :class:`OutboundError` on failure; the
+caller records it (nothing is dropped silently).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot.errors import MedbotError
+
+
+class OutboundError(MedbotError):
+    """A proactive message could not be delivered.
+
+    Attributes:
+        retryable: whether trying again later may succeed.
+    """
+
+    def __init__(self, detail: str = "", *, retryable: bool = True, **params: object) -> None:
+        super().__init__(detail, **params)
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """One message to one patient.
+
+    Attributes:
+        channel: the patient's channel ("wechat", "rest", ...).
+        external_id: the patient's id on that channel (e.g. a WeChat openid).
+        text: the message, already rendered in the patient's language.
+        kind: "reply" (answer to the patient's own message), "reminder",
+            "followup", "doctor" or "notice"; channels use it to pick the right
+            message type (e.g. a WeChat template message outside the 48 h window).
+        template_data: values for a template message, when the channel needs one.
+    """
+
+    channel: str
+    external_id: str
+    text: str
+    kind: str = "notice"
+    language: str = "zh"
+    template_data: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    channel_message_id: str | None = None
+    via: str = "direct"  # e.g. "custom", "template" for WeChat
+
+
+class OutboundSender(Protocol):
+    """Delivers messages on one channel. Implementations must be thread-safe."""
+
+    channel: str
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        """Deliver ``message`` or raise :class:`OutboundError`."""
+        ...
+
+
+class OutboundRouter:
+    """Sends each message through the sender registered for its channel."""
+
+    def __init__(self, senders: Mapping[str, OutboundSender] | None = None) -> None:
+        self._senders: dict[str, OutboundSender] = dict(senders or {})
+
+    def register(self, sender: OutboundSender) -> None:
+        self._senders[sender.channel] = sender
+
+    def channels(self) -> list[str]:
+        return sorted(self._senders)
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        sender = self._senders.get(message.channel)
+        if sender is None:
+            raise OutboundError(f"no outbound sender for channel {message.channel!r}",
+                                retryable=False)
+        return sender.send(message)
