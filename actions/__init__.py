@@ -4,4 +4,4 @@
 is imported here so its actions register.
 """
 
-from actions import info, language, triage  # noqa: F401
+from actions import emergency, info, language, triage  # noqa: F401

@@ -4,6 +4,7 @@
 blueprint hands its ``UserMessage`` to. It logs the patient's message, runs
 the bot, and logs each bot message as it is sent, through the plain-Python
 ``TranscriptService``. Database work runs in a thread, off Sanic's loop.
+Before the bot, ``EmergencyInterrupt`` screens the message for red flags.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bot.i18n import detect_language
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.repositories import LoggedMessage, TranscriptService
+from channels.emergency import EmergencyInterrupt
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +30,14 @@ OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 
 class ChannelBoundary:
-    """Logs both directions of every turn for one channel."""
+    """Logs both directions of every turn for one channel, and screens every
+    patient message for red flags before the bot sees it."""
 
-    def __init__(self, channel: str, transcripts: TranscriptService) -> None:
+    def __init__(self, channel: str, transcripts: TranscriptService,
+                 emergency: EmergencyInterrupt | None = None) -> None:
         self.channel = channel
         self.transcripts = transcripts
+        self.emergency = emergency or EmergencyInterrupt()
 
     @classmethod
     def from_settings(cls, channel: str, settings: Settings) -> ChannelBoundary:
@@ -51,6 +56,9 @@ class ChannelBoundary:
             message.output_channel = RecordingOutputChannel(
                 message.output_channel, lambda recipient, payload: self._log_bot(recipient, payload)
             )
+            hit = self.emergency.check(message)
+            if hit is not None:
+                return await self.emergency.handle(message, hit)
             return await on_new_message(message)
 
         return handle

@@ -1,0 +1,33 @@
+"""The red-flag interrupt as a Rasa action.
+
+Channels run the interrupt before Rasa (channels/emergency.py) and record this
+action in the tracker. The action also runs when a message reaches Rasa by
+another route (e.g. its HTTP API), with the same screen and the same text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import MedbotAction
+from bot.triage.red_flags import screen
+
+
+class ActionRedFlagInterrupt(MedbotAction):
+    def name(self) -> str:
+        return "action_red_flag_interrupt"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        hit = screen(self.latest_text(tracker))
+        if hit is None:
+            return []
+        dispatcher.utter_message(text=hit.message(self.language(tracker)))
+        events: list[dict[str, Any]] = []
+        if tracker.active_loop.get("name"):
+            events += [ActiveLoop(None), SlotSet("requested_slot", None)]
+        return events

@@ -1,0 +1,174 @@
+"""Triage interview actions: thin adapters over ``bot.triage.interview``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+
+from actions.base import MedbotAction
+from bot.triage import interview
+from bot.triage.pipeline import Triage, default_triage
+from bot.triage.service import TriageService
+
+log = logging.getLogger(__name__)
+
+FACT_SLOTS = (*interview.FACT_SLOTS, interview.RED_FLAG_SLOT)
+SEPARATOR = "\n"
+
+
+def _slots(tracker: Tracker) -> dict[str, Any]:
+    return {name: tracker.get_slot(name) for name in (
+        *FACT_SLOTS, "triage_flag_answers", "triage_asked_flag", "triage_text")}
+
+
+class ActionStartTriage(MedbotAction):
+    """Starts a fresh interview from the patient's description."""
+
+    def name(self) -> str:
+        return "action_start_triage"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        dispatcher.utter_message(response="utter_triage_intro")
+        return [SlotSet("triage_text", self.latest_text(tracker)),
+                SlotSet("triage_flag_answers", {}), SlotSet("triage_asked_flag", None),
+                SlotSet("triage_level", None), SlotSet("triage_department", None),
+                *[SlotSet(slot, None) for slot in FACT_SLOTS]]
+
+
+class ValidateTriageForm(FormValidationAction, MedbotAction):
+    """Decides which questions remain and reads each answer."""
+
+    def __init__(self, triage: Triage | None = None) -> None:
+        self._triage = triage
+
+    @property
+    def triage(self) -> Triage:
+        return self._triage or default_triage()
+
+    def name(self) -> str:
+        return "validate_triage_form"
+
+    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: dict[str, Any]) -> list[str]:
+        slots = _slots(tracker)
+        assessment = interview.assess(self.triage, slots.get("triage_text") or "",
+                                      self.language(tracker), slots)
+        needed = ["triage_text", *interview.questions(self.triage, assessment, slots)]
+        # the slot just answered must stay required, or its validate_ method is skipped
+        requested = tracker.get_slot("requested_slot")
+        if (requested in FACT_SLOTS and requested not in needed
+                and tracker.get_slot(requested) is not None):
+            needed.insert(1, requested)
+        return needed
+
+    def _read(self, slot: str, value: Any, dispatcher: CollectingDispatcher,
+              tracker: Tracker) -> dict[str, Any]:
+        text = value if isinstance(value, str) else self.latest_text(tracker)
+        parsed = interview.parse_answer(slot, text, self.triage)
+        if parsed is None:
+            dispatcher.utter_message(response="utter_triage_invalid_answer")
+            return {slot: None}
+        # everything the patient says is part of the description (new symptoms, red flags)
+        story = (tracker.get_slot("triage_text") or "") + SEPARATOR + text
+        return {slot: parsed, "triage_text": story}
+
+    async def validate_triage_text(self, value, dispatcher, tracker, domain):
+        return {"triage_text": value}
+
+    async def validate_triage_age(self, value, dispatcher, tracker, domain):
+        return self._read("triage_age", value, dispatcher, tracker)
+
+    async def validate_triage_sex(self, value, dispatcher, tracker, domain):
+        return self._read("triage_sex", value, dispatcher, tracker)
+
+    async def validate_triage_pregnant(self, value, dispatcher, tracker, domain):
+        return self._read("triage_pregnant", value, dispatcher, tracker)
+
+    async def validate_triage_duration(self, value, dispatcher, tracker, domain):
+        return self._read("triage_duration", value, dispatcher, tracker)
+
+    async def validate_triage_severity(self, value, dispatcher, tracker, domain):
+        return self._read("triage_severity", value, dispatcher, tracker)
+
+    async def validate_triage_red_flag(self, value, dispatcher, tracker, domain):
+        """Records the answer to the question just asked, then clears the slot so
+        the next pending red-flag question (if any) is asked."""
+        updates = self._read(interview.RED_FLAG_SLOT, value, dispatcher, tracker)
+        asked = tracker.get_slot("triage_asked_flag")
+        answer = updates.get(interview.RED_FLAG_SLOT)
+        if answer is None or not asked:
+            return updates
+        answers = dict(tracker.get_slot("triage_flag_answers") or {})
+        answers[asked] = answer
+        return {**updates, "triage_flag_answers": answers, interview.RED_FLAG_SLOT: None,
+                "triage_asked_flag": None}
+
+
+class ActionAskTriageRedFlag(MedbotAction):
+    """Asks the most serious pending red-flag question, worded from the KB."""
+
+    def __init__(self, triage: Triage | None = None) -> None:
+        self._triage = triage
+
+    def name(self) -> str:
+        return "action_ask_triage_red_flag"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        triage = self._triage or default_triage()
+        slots = _slots(tracker)
+        lang = self.language(tracker)
+        assessment = interview.assess(triage, slots.get("triage_text") or "", lang, slots)
+        pending = interview.pending_red_flags(triage, assessment, slots)
+        if not pending:
+            return []
+        question = interview.red_flag_question(triage, pending[0]).get(lang)
+        dispatcher.utter_message(response="utter_ask_triage_red_flag", question=question)
+        return [SlotSet("triage_asked_flag", pending[0])]
+
+
+class ActionTriageResult(MedbotAction):
+    """Gives level, departments, reasons and safety net, stores the decision,
+    and offers the next step."""
+
+    def __init__(self, service: TriageService | None = None) -> None:
+        self._service = service
+
+    def name(self) -> str:
+        return "action_triage_result"
+
+    def service(self) -> TriageService:
+        if self._service is None:
+            from bot.settings import Settings
+            from bot.store.db import Database
+
+            self._service = TriageService(Database.from_settings(Settings.from_env()))
+        return self._service
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        lang = self.language(tracker)
+        slots = _slots(tracker)
+        text = slots.get("triage_text") or self.latest_text(tracker)
+        service = self.service()
+        assessment = interview.assess(service.triage, text, lang, slots)
+        try:
+            await asyncio.to_thread(service.record, assessment, text=text, channel="chat",
+                                    conversation_id=tracker.sender_id)
+        except Exception:  # noqa: BLE001 - storing failed; the advice must still go out
+            log.exception("triage.record_failed")
+        result = assessment.result
+        for hit in result.red_flags[:1]:
+            dispatcher.utter_message(text=hit.message(lang))
+        params = interview.render(service.triage, result, lang)
+        dispatcher.utter_message(response="utter_triage_result", **params)
+        dispatcher.utter_message(response=f"utter_triage_next_{result.level}", **params)
+        department = result.departments[0] if result.departments else None
+        return [SlotSet("triage_level", result.level), SlotSet("triage_department", department)]

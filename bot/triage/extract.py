@@ -1,0 +1,77 @@
+"""Free text to :class:`~bot.triage.case.TriageCase`.
+
+Symptoms come from the KB synonyms (zh + en, longest match, negation scope);
+age, sex, pregnancy, duration, severity and temperature from
+:mod:`bot.triage.facts`; red-flag answers from the red-flag screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.i18n.detect import detect_language
+from bot.triage import facts
+from bot.triage.case import RedFlagHit, TriageCase, Vitals
+from bot.triage.matcher import Scan
+from bot.triage.red_flags import RedFlagScreen
+
+_IMPLIES_PREGNANCY = {"reduced_fetal_movement", "water_breaking"}
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """What one message says: the case, the red flags it raised, the scan."""
+
+    case: TriageCase
+    hits: tuple[RedFlagHit, ...]
+    scan: Scan
+
+
+def extract(text: str, screen: RedFlagScreen, lang: str | None = None) -> Extraction:
+    """Read a free-text description into a case; unstated facts stay ``None``."""
+    scan = screen.scan(text)
+    symptom_ids = screen.knowledge.symptoms
+    present = scan.present_ids()
+    order = [m.id for m in scan.mentions if m.present]
+    symptoms = tuple(dict.fromkeys(s for s in order if s in symptom_ids))
+    subsumes = screen.knowledge.rules.get("subsumes") or {}
+    covered = {g for s in symptoms for g in subsumes.get(s, ())}
+    symptoms = tuple(s for s in symptoms if s not in covered)
+    features = tuple(sorted(f for f in present if f in screen.knowledge.features))
+    pregnant, weeks = facts.pregnancy(scan)
+    if pregnant is None and present & _IMPLIES_PREGNANCY:
+        pregnant = True
+    bp, glucose = facts.blood_pressure(scan), facts.glucose_mmol(scan)
+    temperature = facts.temperature_c(scan)
+    measured = _measured_symptoms(bp, glucose, temperature)
+    symptoms += tuple(s for s in measured if s not in symptoms)
+    hits = screen.hits(scan, extra=set(measured))
+    case = TriageCase(
+        symptoms=symptoms,
+        duration_days=facts.duration_days(scan),
+        severity=facts.severity(scan),
+        age_years=facts.age_years(scan),
+        sex=facts.sex(scan) or ("female" if pregnant else None),
+        pregnant=pregnant,
+        pregnancy_weeks=weeks,
+        vitals=Vitals(temperature_c=temperature,
+                      systolic_bp=bp[0] if bp else None, glucose_mmol=glucose),
+        red_flag_answers=screen.answers(scan, hits),
+        features=features,
+        self_report=facts.self_report(scan),
+        language=lang or detect_language(text, "zh"),
+    )
+    return Extraction(case, tuple(hits), scan)
+
+
+def _measured_symptoms(bp: tuple[int, int] | None, glucose: float | None,
+                       temperature: float | None) -> tuple[str, ...]:
+    """Symptoms implied by measurements (T >= 38, BP >= 140/90, glucose < 3.9 or >= 11.1)."""
+    out = ["fever"] if temperature is not None and temperature >= 38.0 else []
+    if bp and (bp[0] >= 140 or bp[1] >= 90):
+        out.append("high_blood_pressure")
+    if glucose is not None and glucose < 3.9:
+        out.append("low_blood_sugar")
+    elif glucose is not None and glucose >= 11.1:
+        out.append("high_blood_sugar")
+    return tuple(out)

@@ -1,0 +1,208 @@
+"""Facts stated in free text: age, sex, pregnancy, duration, severity, temperature.
+
+Each extractor takes a :class:`~bot.triage.matcher.Scan` (normalised text and
+clauses) and returns ``None`` when the text does not say.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.triage.matcher import Scan
+from bot.triage.text import NEGATED, PRESENT
+
+_CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
+              "八": 8, "九": 9, "几": 3, "半": 0.5}
+_EN_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+               "seven": 7, "eight": 8, "nine": 9, "ten": 10, "a few": 3, "few": 3,
+               "several": 4, "a couple of": 2, "couple of": 2, "a couple": 2}
+_NUM = r"\d+(?:\.\d+)?|[零一二两三四五六七八九十几半]{1,4}"
+_EN_NUM = r"\d+(?:\.\d+)?|a few|a couple of|a couple|couple of|several|an?|one|two|three|four|five|six|seven|eight|nine|ten"
+_UNIT_DAYS = {"分钟": 1 / 1440, "小时": 1 / 24, "天": 1, "日": 1, "周": 7, "星期": 7, "礼拜": 7,
+              "月": 30, "年": 365, "minute": 1 / 1440, "hour": 1 / 24, "day": 1, "night": 1,
+              "week": 7, "month": 30, "year": 365}
+
+
+def cn_number(token: str) -> float | None:
+    """'28' -> 28, '两' -> 2, '十二' -> 12, '二十八' -> 28, '两三' -> 3."""
+    if re.fullmatch(r"\d+(?:\.\d+)?", token):
+        return float(token)
+    if "十" in token:
+        tens, _, ones = token.partition("十")
+        value = (_CN_DIGITS.get(tens, 1) if tens else 1) * 10
+        return value + (_CN_DIGITS.get(ones, 0) if ones else 0)
+    digits = [_CN_DIGITS[c] for c in token if c in _CN_DIGITS]
+    return float(max(digits)) if digits else None
+
+
+def _en_number(token: str) -> float | None:
+    return float(token) if re.fullmatch(r"\d+(?:\.\d+)?", token) else _EN_NUMBERS.get(token)
+
+
+_AGE_ZH_YEARS = re.compile(rf"({_NUM})\s*(?:周岁|岁)")
+_AGE_ZH_SMALL = re.compile(rf"({_NUM})\s*个?(月|天|周|星期)\s*大(?!便|小便|量|口|汗|片|面积)")
+_AGE_ZH_BORN = re.compile(rf"(?:出生|生下来|刚生)\s*({_NUM})\s*个?(月|天|周)")
+_AGE_ZH_BABY = re.compile(rf"(?:宝宝|孩子|婴儿|女儿|儿子|闺女|小孩|宝贝)\s*(?:才|刚|刚满|满)?\s*({_NUM})\s*个?(月|天|周)(?!前)")
+_AGE_EN = re.compile(rf"\b({_EN_NUM})[- ]?(year|yr|month|week|day)s?[- ]old\b")
+_AGE_EN_STATED = re.compile(r"\b(?:i'?m|i am|aged?|age:?)\s+(\d{1,3})\b(?! (?:weeks|days|months|degrees|kg|cm))")
+_NEWBORN = re.compile(r"新生儿|刚出生|newborn|new-born")
+
+
+def age_years(scan: Scan) -> float | None:
+    text = scan.text
+    if _NEWBORN.search(text):
+        return 0.0
+    match = _AGE_ZH_YEARS.search(text)
+    if match and (value := cn_number(match.group(1))) is not None:
+        return value
+    for pattern in (_AGE_ZH_SMALL, _AGE_ZH_BORN, _AGE_ZH_BABY):
+        match = pattern.search(text)
+        if match and (value := cn_number(match.group(1))) is not None:
+            return round(value * _UNIT_DAYS[match.group(2)] / 365, 3)
+    match = _AGE_EN.search(text)
+    if match and (value := _en_number(match.group(1))) is not None:
+        return round(value * _UNIT_DAYS[match.group(2)] / 365, 3)
+    match = _AGE_EN_STATED.search(text)
+    if match:
+        return float(match.group(1))
+    return None
+
+
+_FEMALE = re.compile(
+    r"我是女|她|女性|女士|女孩|女儿|闺女|妈妈|我妈|母亲|老婆|妻子|媳妇|奶奶|外婆|姥姥|孕|月经|白带|痛经|阴道|乳房"
+    r"|\b(woman|female|girl|daughter|wife|mother|mom|mum|grandma|grandmother|she|her|pregnant"
+    r"|period|periods|vagina|vaginal)\b"
+)
+_MALE = re.compile(
+    r"我是男|他|男性|男士|男孩|儿子|爸爸|我爸|父亲|老公|丈夫|爷爷|外公|姥爷|睾丸|阴囊|前列腺"
+    r"|\b(man|male|boy|son|husband|father|dad|grandpa|grandfather|he|his|him|testicle|testicles"
+    r"|scrotum|prostate)\b"
+)
+
+
+def sex(scan: Scan) -> str | None:
+    """The first sex-specific word decides ("my son ... his" -> male)."""
+    female, male = _FEMALE.search(scan.text), _MALE.search(scan.text)
+    if female and (not male or female.start() <= male.start()):
+        return "female"
+    return "male" if male else None
+
+
+_PREGNANT = re.compile(r"怀孕|孕\s*\d|孕[一二两三四五六七八九十]|孕妇|孕期|怀了|妊娠|怀着|\bpregnan|\bexpecting a baby\b")
+_PREGNANCY_WEEKS = re.compile(rf"(?:孕|怀孕)\s*({_NUM})\s*(?:周|个?星期)|\b(\d{{1,2}}) weeks pregnant\b")
+
+
+_MENSTRUATING = re.compile(r"来月经|月经来了|经期|来例假|大姨妈来|\bon my period\b|\bhaving my period\b")
+
+
+def pregnancy(scan: Scan) -> tuple[bool | None, int | None]:
+    """(pregnant?, weeks) - ``False`` when the text denies it ("没怀孕") or
+    the patient is having a period."""
+    for clause in scan.clauses:
+        for match in _PREGNANT.finditer(clause.text):
+            status = clause.status(match.start(), match.end())
+            if status == NEGATED:
+                return False, None
+            if status == PRESENT:
+                weeks = _PREGNANCY_WEEKS.search(scan.text)
+                value = None
+                if weeks:
+                    value = cn_number(weeks.group(1) or weeks.group(2))
+                return True, int(value) if value is not None else None
+    if _MENSTRUATING.search(scan.text):
+        return False, None
+    return None, None
+
+
+_DUR_ZH = re.compile(rf"(?<![孕\d.])(?<!孕 )({_NUM})\s*(?:个)?\s*(?:多)?\s*(?:个)?\s*(分钟|小时|天|日|周|星期|礼拜|月|年)(?!大|前的|岁)")
+_DUR_EN = re.compile(rf"\b({_EN_NUM})\s+(minute|hour|day|night|week|month|year)s?\b(?![- ]old)")
+_DUR_WORDS = ((re.compile(r"半天|今天早上|今早|今天上午|since this morning|since today"), 0.3),
+              (re.compile(r"刚才|刚刚|just now|an hour ago|minutes ago"), 0.05),
+              (re.compile(r"昨天|昨晚|since yesterday|last night"), 1.0),
+              (re.compile(r"前天|好几天|这几天|几天了|for days"), 3.0),
+              (re.compile(r"半个月|两三周|a fortnight"), 15.0),
+              (re.compile(r"好几个月|几个月|for months"), 90.0))
+
+
+def duration_days(scan: Scan) -> float | None:
+    """Longest duration stated, in days (ages and gestations are skipped)."""
+    values: list[float] = []
+    for match in _DUR_ZH.finditer(scan.text):
+        number = cn_number(match.group(1))
+        if number is not None:
+            values.append(number * _UNIT_DAYS[match.group(2)])
+    for match in _DUR_EN.finditer(scan.text):
+        number = _en_number(match.group(1))
+        if number is not None and not re.search(r"weeks pregnant", scan.text[match.start():match.end() + 10]):
+            values.append(number * _UNIT_DAYS[match.group(2)])
+    for pattern, days in _DUR_WORDS:
+        if pattern.search(scan.text):
+            values.append(days)
+    return round(max(values), 3) if values else None
+
+
+_SEVERE = re.compile(
+    r"厉害|剧烈|剧痛|很严重|非常(疼|痛|难受)|特别(疼|痛|难受)|受不了|难以忍受|疼死|痛死|要命|疼得不行|痛得不行|疼得直|打滚|疼得.{0,2}哭|痛得.{0,2}哭|疼醒|哭闹不止"
+    r"|\b(really|very|extremely|so|incredibly) (painful|sore)|hurts? (so much|a lot)"
+    r"|\b(severe|severely|really bad|very bad|unbearable|excruciating|agony|agonising|agonizing|worst"
+    r"|intense|terrible|awful|(9|10)/10|(9|10) out of 10)\b"
+)
+_MILD = re.compile(
+    r"有点|有些|一点|轻微|稍微|微微|还好|不太(疼|痛|严重)|不严重|一小块|小口子|小伤口"
+    r"|\b(mild|mildly|slight|slightly|a bit|a little|minor|not too bad|bit of|niggle|small|tiny)\b"
+)
+
+
+def severity(scan: Scan) -> str | None:
+    for clause in scan.clauses:
+        for match in _SEVERE.finditer(clause.text):
+            if clause.status(match.start(), match.end()) == PRESENT:
+                return "severe"
+    return "mild" if _MILD.search(scan.text) else None
+
+
+_TEMP = re.compile(r"(\d{2}(?:\.\d)?)\s*(?:度|℃|°c|°|degrees?|c\b)"
+                   r"|(?:烧到|体温|量了|temperature of|temp of|temp|thermometer (?:says|reads|shows))\s*(\d{2}(?:\.\d)?)")
+
+
+def temperature_c(scan: Scan) -> float | None:
+    values = []
+    for match in _TEMP.finditer(scan.text):
+        value = float(match.group(1) or match.group(2))
+        if 95 <= value <= 110:  # Fahrenheit
+            value = round((value - 32) * 5 / 9, 1)
+        if 34 <= value <= 43:
+            values.append(value)
+    return max(values) if values else None
+
+
+_FIRST_PERSON = re.compile(r"我|\b(i|i'm|im|i've|my|me)\b")
+_OTHER_PERSON = re.compile(
+    r"孩子|宝宝|宝贝|婴儿|女儿|儿子|闺女|小孩|老公|老婆|爱人|丈夫|妻子|爸|妈|爷爷|奶奶|外婆|外公|姥姥|姥爷"
+    r"|父亲|母亲|朋友|同事|他|她|家人|老人"
+    r"|\b(son|daughter|baby|child|kid|toddler|infant|wife|husband|mum|mom|dad|father|mother"
+    r"|grandma|grandpa|grandmother|grandfather|friend|partner|he|she|his|her)\b"
+)
+
+
+def self_report(scan: Scan) -> bool:
+    """The writer describes their own symptoms (so is not an infant)."""
+    return bool(_FIRST_PERSON.search(scan.text)) and not _OTHER_PERSON.search(scan.text)
+
+
+_BP = re.compile(r"(?:血压|bp|blood pressure)[^\d]{0,40}(\d{2,3})\s*/\s*(\d{2,3})")
+_GLUCOSE = re.compile(r"(?:血糖|blood sugar|glucose|sugar)[^\d]{0,15}(\d{1,2}(?:\.\d)?)")
+
+
+def blood_pressure(scan: Scan) -> tuple[int, int] | None:
+    match = _BP.search(scan.text)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def glucose_mmol(scan: Scan) -> float | None:
+    """Blood glucose in mmol/L (values over 40 are read as mg/dL)."""
+    match = _GLUCOSE.search(scan.text)
+    if not match:
+        return None
+    value = float(match.group(1))
+    return round(value / 18, 1) if value > 40 else value

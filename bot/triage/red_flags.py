@@ -1,0 +1,133 @@
+"""Red-flag screen: is this message an emergency?
+
+Runs on every inbound patient message, before Rasa, so everything is compiled
+once in :class:`RedFlagScreen` and a call does no I/O. Use
+:func:`screen` (the process-wide default) or build a screen from a loaded
+:class:`~bot.triage.kb.TriageKnowledge` in tests.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from bot.i18n.detect import detect_language
+from bot.triage import facts
+from bot.triage.case import RedFlagHit
+from bot.triage.kb import RedFlagCategory, TriageKnowledge, default_knowledge
+from bot.triage.matcher import PhraseMatcher, Scan, scan_text
+from bot.triage.text import PRESENT
+
+# "没有其他症状" / "nothing else": the patient denies everything not mentioned.
+_DENY_REST = re.compile(r"没有(其他|别的)(症状|不舒服)|其他(都|也)?(还好|没有|正常)|\bnothing else\b|\bno other symptoms\b")
+
+
+class RedFlagScreen:
+    """Precompiled red-flag matching over one knowledge base."""
+
+    def __init__(self, knowledge: TriageKnowledge) -> None:
+        self.knowledge = knowledge
+        phrases: dict[str, list[str]] = {s.id: list(s.phrases()) for s in knowledge.symptoms.values()}
+        for fid, words in knowledge.features.items():
+            phrases.setdefault(fid, []).extend(words)
+        self.matcher = PhraseMatcher(phrases, knowledge.patterns)
+
+    def scan(self, text: str) -> Scan:
+        return scan_text(text, self.matcher)
+
+    def screen(self, text: str, lang: str | None = None) -> RedFlagHit | None:
+        """The first (most serious, by KB order) red flag in ``text``, or ``None``."""
+        hits = self.hits(self.scan(text))
+        return hits[0] if hits else None
+
+    def hits(self, scan: Scan, extra: set[str] | None = None) -> list[RedFlagHit]:
+        """Every category that fires on a scanned message, in KB order.
+
+        Args:
+            scan: the scanned message.
+            extra: findings known otherwise (e.g. from a stated glucose value).
+        """
+        out = []
+        for category in self.knowledge.red_flags:
+            phrase = self._fires(category, scan, extra or set())
+            if phrase is not None:
+                out.append(RedFlagHit(category.id, phrase, category.name, category.advice,
+                                      category.action))
+        return out
+
+    def answers(self, scan: Scan, hits: list[RedFlagHit]) -> dict[str, bool | None]:
+        """Red-flag answers the text gives: True (fired), False (denied), None.
+
+        A category counts as denied when two or more of its features are
+        explicitly negated, or the patient says there is nothing else.
+        """
+        fired = {hit.category for hit in hits}
+        negated = scan.negated_ids()
+        deny_rest = bool(_DENY_REST.search(scan.text))
+        out: dict[str, bool | None] = {}
+        for category in self.knowledge.red_flags:
+            if category.id in fired:
+                out[category.id] = True
+                continue
+            features = {f for combo in category.combos for f in combo} - set(category.applies_to)
+            denied = len(features & negated) >= 2 or deny_rest
+            out[category.id] = False if denied else None
+        return out
+
+    def _fires(self, category: RedFlagCategory, scan: Scan, extra: set[str]) -> str | None:
+        for clause in scan.clauses:
+            for pattern in category.triggers:
+                for match in pattern.finditer(clause.text):
+                    if clause.status(match.start(), match.end()) == PRESENT:
+                        return match.group()
+        if not category.combos or not _requirements_met(category, scan):
+            return None
+        present = scan.present_ids() | extra
+        for combo in category.combos:
+            if all(feature in present for feature in combo):
+                mentions = [scan.first_present(f) for f in combo]
+                return " + ".join(m.phrase if m else f for m, f in zip(mentions, combo))
+        return None
+
+
+def _requirements_met(category: RedFlagCategory, scan: Scan) -> bool:
+    requires = category.requires
+    if "age_months_below" in requires:
+        age = facts.age_years(scan)
+        if age is None or age * 12 >= requires["age_months_below"]:
+            return False
+    if requires.get("pregnant"):
+        pregnant, _ = facts.pregnancy(scan)
+        if not pregnant and not scan.present_ids() & {"reduced_fetal_movement", "water_breaking"}:
+            return False
+    return True
+
+
+@lru_cache(maxsize=1)
+def default_screen() -> RedFlagScreen:
+    """The process-wide screen; call once at start-up to pay the loading cost early."""
+    return RedFlagScreen(default_knowledge())
+
+
+def screen(text: str, lang: str | None = None) -> RedFlagHit | None:
+    """Screen one inbound patient message for an emergency.
+
+    Args:
+        text: the raw message (zh, en or code-mixed).
+        lang: the conversation language, if known; only used by callers to pick
+            the advice text (``hit.message(lang or detect_language(text))``).
+
+    Returns:
+        The most serious :class:`RedFlagHit`, or ``None`` when the message is
+        not an emergency (negated, past history and information questions are
+        ignored).
+    """
+    return default_screen().screen(text, lang)
+
+
+def advice_language(text: str, lang: str | None) -> str:
+    """The language to answer a red flag in: the conversation's, else the message's."""
+    return lang or detect_language(text, "zh") or "zh"
+
+
+__all__ = ["RedFlagScreen", "default_screen", "screen", "advice_language"]

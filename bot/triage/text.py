@@ -1,0 +1,179 @@
+"""Text scanning shared by the red-flag screen and free-text extraction.
+
+A message is normalised (NFKC, lower case), split into clauses at punctuation
+and contrast words ("但是", "就是", "but"), and every phrase match gets a
+status from its clause:
+
+* ``negated``: a negation cue shortly before it in the same clause
+  ("没有胸痛", "no chest pain", "I don't have a fever");
+* ``history``: the clause talks about the past and nothing in it says "now"
+  ("我爸三年前中风过", "my dad had a stroke years ago");
+* ``question``: an information question ("心梗有什么症状",
+  "what are the signs of a stroke?") or a question about nobody in particular;
+* ``present`` otherwise.
+
+Everything is compiled once at import; scanning does no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+PRESENT, NEGATED, HISTORY, QUESTION = "present", "negated", "history", "question"
+
+_CLAUSE_SPLIT = re.compile(
+    r"[,!?;:。！？；\n]|(?<!\d)\.|\.(?!\d)"
+    r"|但是|但|就是|(?<!喘)(?<!说)(?<!受)不过(?!来|气)|只是|可是|然而|而是"
+    r"|\bbut\b|\bhowever\b|\bthough\b|\bexcept\b|\bapart from\b"
+)
+_ZH_NEGATION = re.compile(
+    r"没有(?!办法|力气|胃口|精神|用|意识|反应|知觉)|没(?!法|办法|力气|胃口|反应|精神|知觉|意识|事|完)"
+    r"|(?<!是)不(?!怎么|停|止|断|了|行|出|住|下|上|动|清|舒服|知道|到|起|能|见|醒|开|过|省|退|褪|变|消|适|少|太|想活)"
+    r"|无(?!力|法|意识|反应|知觉)|未|否认|并非|排除"
+)
+_EN_NEGATION = re.compile(
+    r"\b(no|not(?! sure| able)|never|without|denies|deny|free of|negative for|nor"
+    r"|don'?t(?! know)|doesn'?t|didn'?t|haven'?t|hasn'?t|hadn'?t|isn'?t|wasn'?t|aren'?t"
+    r"|weren'?t|no longer)\b"
+)
+_ZH_NEGATION_WINDOW = 8  # characters between the cue and the phrase
+_EN_NEGATION_WINDOW = 40
+_HISTORY = re.compile(
+    r"以前|从前|曾经|既往|病史|去年|前年|\d+\s*年前|[一二两三四五六七八九十几多]+年前|多年前"
+    r"|小时候|年轻时|得过|患过|过世|去世|已经好了|已经康复|早就好了|复查|随访|复诊|出院"
+    r"|\b(years?|months?|decades?) ago\b|\blast (year|month)\b|\bin (19|20)\d\d\b|\bhistory of\b"
+    r"|\bused to\b|\bpreviously\b|\bin the past\b|\bas a (child|kid|teenager)\b"
+    r"|\bwhen (i|he|she) was (young|little|a kid|a child)\b|\bfollow[- ]?up\b|\bcheck[- ]?up\b"
+    r"|\brecovered\b|\bpassed away\b|\bdied\b"
+)
+_CURRENT = re.compile(
+    r"现在|刚才|刚刚|正在|突然|一直|还在|今天|今早|今晚|昨晚|昨天|这两天|此刻|又|开始|以来"
+    r"|\bnow\b|\bjust now\b|\bcurrently\b|\bsuddenly\b|\bstill\b|\btoday\b|\btonight\b"
+    r"|\bthis (morning|afternoon|evening)\b|\bagain\b|\bat the moment\b|\bstarted\b"
+)
+_INFO_QUESTION = re.compile(
+    r"什么症状|哪些症状|症状是什么|症状有哪些|有什么表现|什么表现|有哪些表现|怎么预防|如何预防"
+    r"|怎么判断|如何判断|怎么识别|如何识别|是什么病|什么意思|科普|急救方法|怎么急救|如何急救|前兆|先兆"
+    r"|\bwhat are the (symptoms|signs)\b|\bwarning signs\b|\bhow (to|do you|do i|can you|can i|would i) "
+    r"(prevent|recogni[sz]e|spot|tell|know if)\b|\bwhat (is|are|causes)\b"
+)
+_ZH_QUESTION = re.compile(r"什么|(?<![没不])怎么|如何|哪些|哪里|吗|呢|是否|会不会|能不能|要不要|是不是|多少|为什么")
+_EN_QUESTION = re.compile(
+    r"^(what|how|why|which|when|is|are|does|do|should|could|would|will)\b"
+    r"|^can (i|you|a|an|the|it|he|she|we|they|this|that|chest|stroke)\b"
+)
+_ANCHOR = re.compile(
+    r"我|咱|俺|孩子|宝宝|宝贝|婴儿|女儿|儿子|闺女|老公|老婆|爱人|丈夫|妻子|爸|妈|爷爷|奶奶|外婆|外公"
+    r"|姥姥|姥爷|父亲|母亲|朋友|同事|他|她|家人|老人"
+    r"|\b(i|i'm|im|i've|i'd|me|my|mine|we|our|us|he|she|his|her|him|son|daughter|baby|child"
+    r"|kid|wife|husband|mum|mom|dad|father|mother|grandma|grandpa|friend|partner)\b"
+)
+_ZH_HISTORY_SUFFIX = re.compile(r"过(?!敏|来|去|了?一会|度|多|量|于|分|头|夜)")
+_HAN = re.compile(r"[\u3400-\u9fff]")
+
+
+def normalise(text: str) -> str:
+    """NFKC (full-width to half-width), lower case, single spaces."""
+    text = unicodedata.normalize("NFKC", text or "").lower()
+    text = text.replace("’", "'").replace("‘", "'")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One clause of a normalised message and what it says about time and mood."""
+
+    text: str
+    start: int
+    interrogative: bool
+    anchored: bool
+    inherits_history: bool = False
+
+    def _history_at(self, pos: int) -> bool:
+        """The time cue nearest to ``pos`` is a past one ("years ago", "以前")."""
+        cues = [(abs(m.start() - pos), 1) for m in _HISTORY.finditer(self.text)]
+        if not cues:
+            return self.inherits_history
+        cues += [(abs(m.start() - pos), 0) for m in _CURRENT.finditer(self.text)]
+        return min(cues)[1] == 1
+
+    def status(self, start: int, end: int, anchor: int | None = None) -> str:
+        """Status of a match at ``[start, end)`` (offsets within this clause).
+
+        Negation is looked for before ``start``; time cues are measured from
+        ``anchor`` (the match start, by default).
+        """
+        if _negated(self.text, start):
+            return NEGATED
+        if self._history_at(start if anchor is None else anchor) or _ZH_HISTORY_SUFFIX.match(
+                self.text, end):
+            return HISTORY
+        if self.interrogative:
+            return QUESTION
+        return PRESENT
+
+
+def _negated(text: str, start: int) -> bool:
+    head = text[:start]
+    for cue in _ZH_NEGATION.finditer(head):
+        if start - cue.end() <= _ZH_NEGATION_WINDOW:
+            return True
+    for cue in _EN_NEGATION.finditer(head):
+        if start - cue.end() <= _EN_NEGATION_WINDOW:
+            return True
+    return False
+
+
+def split_clauses(text: str) -> list[Clause]:
+    """Split a *normalised* message into clauses with their flags."""
+    clauses: list[Clause] = []
+    anchored = bool(_ANCHOR.search(text))  # the message is about someone
+    pos = 0
+    for sep in [*_CLAUSE_SPLIT.finditer(text), None]:
+        end = sep.start() if sep else len(text)
+        raw = text[pos:end]
+        stripped = raw.strip()
+        if stripped:
+            offset = pos + (len(raw) - len(raw.lstrip()))
+            asked = bool(sep and sep.group() == "?")
+            clause = _clause(stripped, offset, asked, anchored)
+            if clauses and _continues_history(clauses[-1], clause):
+                clause = Clause(clause.text, clause.start, clause.interrogative, clause.anchored,
+                                inherits_history=True)
+            clauses.append(clause)
+        pos = sep.end() if sep else len(text)
+    return clauses
+
+
+def _continues_history(previous: Clause, clause: Clause) -> bool:
+    """"小时候得过脑膜炎，发烧脖子硬": a clause with no time cue of its own
+    continues a clause that was entirely about the past."""
+    if _HISTORY.search(clause.text) or _CURRENT.search(clause.text):
+        return False
+    return previous.inherits_history or (
+        bool(_HISTORY.search(previous.text)) and not _CURRENT.search(previous.text))
+
+
+def _clause(text: str, start: int, ends_with_question_mark: bool, anchored: bool) -> Clause:
+    info = bool(_INFO_QUESTION.search(text))
+    asked = ends_with_question_mark or bool(_ZH_QUESTION.search(text) or _EN_QUESTION.search(text))
+    strong = _is_info_only(text)
+    interrogative = (asked and (info or strong or not anchored)) or strong
+    return Clause(text, start, interrogative, anchored)
+
+
+def _is_info_only(text: str) -> bool:
+    """Strong information-question phrasing even without a question mark."""
+    return bool(_STRONG_INFO.search(text))
+
+
+_STRONG_INFO = re.compile(
+    r"什么症状|哪些症状|有哪些早期症状|有什么表现|怎么预防|如何预防|科普|前兆|先兆|如果|万一|假如|遇到.{0,10}怎么办"
+    r"|what are the (symptoms|signs)|warning signs|what (should|do|can) (i|we|you) do if|what to do if"
+    r"|\bif (someone|somebody|a person|a child|a baby|your|you)\b")
+
+
+def has_han(text: str) -> bool:
+    return bool(_HAN.search(text))

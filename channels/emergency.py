@@ -1,0 +1,103 @@
+"""The red-flag interrupt: runs on every patient message before Rasa sees it.
+
+When ``bot.triage.red_flags.screen`` finds an emergency, the patient gets the
+emergency advice at once, in the conversation's language, whatever the bot was
+doing (a booking form, a reminder reply...). The turn is written to the Rasa
+tracker as it happened — the patient's message, any active form cancelled,
+``action_red_flag_interrupt`` and its advice — so the dialogue continues from
+a consistent state, and no policy can answer before the advice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from rasa.core.channels.channel import UserMessage
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActiveLoop,
+    BotUttered,
+    SlotSet,
+    UserUttered,
+)
+from sanic import Sanic
+
+from bot.i18n import detect_language
+from bot.triage.case import RedFlagHit
+from bot.triage.red_flags import screen as default_screen
+
+log = logging.getLogger(__name__)
+
+INTERRUPT_ACTION = "action_red_flag_interrupt"
+INTERRUPT_INTENT = "report_symptoms"
+RASA_APP_NAME = "rasa_server"
+
+Screen = Callable[[str], "RedFlagHit | None"]
+
+
+def conversation_language(text: str, slot_language: str | None, locked: bool) -> str:
+    """The language to answer in: a locked choice, else the message's, else the slot's."""
+    if locked and slot_language:
+        return slot_language
+    return detect_language(text) or slot_language or "zh"
+
+
+class EmergencyInterrupt:
+    """Screens a message and, on a red flag, answers and updates the tracker."""
+
+    def __init__(self, screen: Screen = default_screen,
+                 agent_provider: Callable[[], Any] | None = None) -> None:
+        self.screen = screen
+        self._agent_provider = agent_provider or _rasa_agent
+
+    def check(self, message: UserMessage) -> RedFlagHit | None:
+        text = message.text or ""
+        if not text.strip() or text.startswith("/"):  # "/intent" payloads are buttons
+            return None
+        return self.screen(text)
+
+    async def handle(self, message: UserMessage, hit: RedFlagHit) -> None:
+        """Answer with the emergency advice and record the turn in the tracker."""
+        agent = self._agent_provider()
+        sender = message.sender_id
+        async with agent.lock_store.lock(sender):
+            tracker = await agent.processor.fetch_tracker_and_update_session(
+                sender, message.output_channel, message.metadata
+            )
+            lang = conversation_language(message.text or "", tracker.get_slot("language"),
+                                         bool(tracker.get_slot("language_locked")))
+            advice = hit.message(lang)
+            events: list = [
+                UserUttered(
+                    message.text,
+                    intent={"name": INTERRUPT_INTENT, "confidence": 1.0},
+                    parse_data={
+                        "text": message.text,
+                        "intent": {"name": INTERRUPT_INTENT, "confidence": 1.0},
+                        "entities": [],
+                        "red_flag": hit.category,
+                    },
+                    input_channel=message.input_channel,
+                    message_id=message.message_id,
+                    metadata=message.metadata,
+                ),
+                SlotSet("language", lang),
+            ]
+            if tracker.active_loop_name:
+                events += [ActiveLoop(None), SlotSet("requested_slot", None)]
+            events += [
+                ActionExecuted(INTERRUPT_ACTION),
+                BotUttered(advice, {"red_flag": hit.category}),
+                ActionExecuted("action_listen"),
+            ]
+            await message.output_channel.send_response(sender, {"text": advice})
+            tracker.update_with_events(events, agent.domain)
+            await agent.processor.save_tracker(tracker)
+        log.warning("triage.red_flag.interrupt category=%s action=%s channel=%s",
+                    hit.category, hit.action, message.input_channel)
+
+
+def _rasa_agent() -> Any:
+    return Sanic.get_app(RASA_APP_NAME).ctx.agent

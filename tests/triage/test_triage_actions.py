@@ -1,0 +1,188 @@
+"""The Rasa interview actions, driven the way Rasa's form loop drives them.
+
+No model is trained: a small driver plays Rasa's part (activate the form, run
+``validate_triage_form``, ask the requested slot, feed the patient's answer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.triage import (
+    ActionAskTriageRedFlag,
+    ActionStartTriage,
+    ActionTriageResult,
+    ValidateTriageForm,
+)
+from bot.settings import PROJECT_ROOT
+from bot.store.db import Database
+from bot.store.migrate import upgrade
+from bot.triage.service import TriageService
+
+DOMAIN = yaml.safe_load((PROJECT_ROOT / "bot" / "domain" / "triage.yml").read_text("utf-8"))
+
+
+def tracker(slots: dict[str, Any], text: str, events: list[dict] | None = None) -> Tracker:
+    return Tracker(
+        sender_id="patient-1", slots=dict(slots),
+        latest_message={"text": text, "intent": {"name": "report_symptoms"}, "entities": []},
+        events=[{"event": "user", "text": text}, *(events or [])], paused=False,
+        followup_action=None, active_loop={"name": "triage_form"}, latest_action_name="action_listen",
+    )
+
+
+def apply(slots: dict[str, Any], events: list[dict]) -> None:
+    for event in events:
+        if event.get("event") == "slot":
+            slots[event["name"]] = event["value"]
+
+
+class Driver:
+    """Plays Rasa's form loop against the actions."""
+
+    def __init__(self, triage, lang: str, service: TriageService | None = None) -> None:
+        self.triage = triage
+        self.slots: dict[str, Any] = {"language": lang, "requested_slot": None}
+        self.service = service
+        self.asked: list[str] = []
+        self.said: list[dict] = []
+
+    def run(self, action, text: str, events: list[dict] | None = None) -> list[dict]:
+        dispatcher = CollectingDispatcher()
+        out = asyncio.run(action.run(dispatcher, tracker(self.slots, text, events), DOMAIN))
+        self.said += dispatcher.messages
+        apply(self.slots, out)
+        return dispatcher.messages
+
+    def start(self, text: str) -> None:
+        self.first = text
+        self.run(ActionStartTriage(), text)
+        self.validate(text, [{"event": "slot", "name": "triage_text",
+                              "value": self.slots["triage_text"]}])
+
+    def validate(self, text: str, events: list[dict]) -> None:
+        self.run(ValidateTriageForm(self.triage), text, events)
+
+    def ask(self) -> str | None:
+        slot = self.slots.get("requested_slot")
+        if slot == "triage_red_flag":
+            self.run(ActionAskTriageRedFlag(self.triage), "")
+        elif slot:
+            self.said.append({"response": f"utter_ask_{slot}"})
+        if slot:
+            self.asked.append(slot)
+        return slot
+
+    def answer(self, text: str) -> None:
+        slot = self.slots["requested_slot"]
+        self.slots[slot] = text
+        self.validate(text, [{"event": "slot", "name": slot, "value": text}])
+
+    def finish(self) -> None:
+        self.run(ActionTriageResult(self.service), self.first)
+
+
+@pytest.fixture()
+def service(tmp_path, triage):
+    db = Database(f"sqlite:///{tmp_path / 'chat.db'}")
+    upgrade(db)
+    yield TriageService(db, triage)
+    db.dispose()
+
+
+def converse(triage, service, lang, first, answers):
+    driver = Driver(triage, lang, service)
+    driver.start(first)
+    for reply in answers:
+        if driver.ask() is None:
+            break
+        driver.answer(reply)
+    assert driver.ask() is None, f"still asking {driver.slots['requested_slot']}"
+    driver.finish()
+    return driver
+
+
+def test_emergency_skips_questions(triage, service):
+    d = converse(triage, service, "zh", "我想挂下周的心内科，刚才胸口压着疼还一直出汗", [])
+    assert d.asked == []
+    assert d.slots["triage_level"] == "emergency"
+    assert "120" in d.said[1]["text"]  # red-flag advice right after the intro
+    result = next(m for m in d.said if m.get("response") == "utter_triage_result")
+    assert "急诊科" in result["departments"]
+    assert any(m.get("response") == "utter_triage_next_emergency" for m in d.said)
+    assert [r.level for r in service.records("patient-1")] == ["emergency"]
+
+
+def test_headache_asks_red_flag_first_then_facts(triage, service):
+    d = converse(triage, service, "en", "I have a headache",
+                 ["no", "34", "male", "mild"])
+    assert d.asked[0] == "triage_red_flag"
+    assert "triage_age" in d.asked
+    assert d.slots["triage_flag_answers"] == {"thunderclap_headache": False}
+    assert d.slots["triage_level"] == "routine"
+    assert d.slots["triage_department"] == "neurology"
+    question = next(m for m in d.said if m.get("response") == "utter_ask_triage_red_flag")
+    assert "suddenly" in question["question"]
+    result = next(m for m in d.said if m.get("response") == "utter_triage_result")
+    assert result["departments"].startswith("Neurology")
+
+
+def test_answer_revealing_emergency_ends_the_interview(triage, service):
+    d = converse(triage, service, "zh", "我头疼", ["是的，突然剧烈头痛，像要炸开一样"])
+    assert d.slots["triage_level"] == "emergency"
+    assert d.slots["requested_slot"] is None
+
+
+def test_child_fever_asks_age_and_gives_paediatrics(triage, service):
+    d = converse(triage, service, "zh", "我女儿发烧了", ["5岁", "3天"])
+    assert d.asked[0] == "triage_age"
+    assert "triage_pregnant" not in d.asked  # a 5-year-old: pregnancy cannot matter
+    assert d.slots["triage_department"] == "pediatrics"
+    assert d.slots["triage_level"] == "routine"
+
+
+def test_infant_age_answer_makes_it_an_emergency(triage, service):
+    d = converse(triage, service, "zh", "宝宝发烧了", ["2个月"])
+    assert d.slots["triage_level"] == "emergency"
+
+
+def test_unreadable_answer_is_asked_again_and_unknown_is_accepted(triage, service):
+    d = Driver(triage, "zh", service)
+    d.start("胸口疼")
+    assert d.ask() == "triage_red_flag"
+    d.answer("蓝色的")
+    assert any(m.get("response") == "utter_triage_invalid_answer" for m in d.said)
+    assert d.ask() == "triage_red_flag"
+    d.answer("不知道")
+    assert d.slots["triage_flag_answers"] == {"cardiac_chest_pain": "unknown"}
+    assert d.ask() == "triage_age"
+    d.answer("28")
+    assert d.ask() is None
+    d.finish()
+    assert d.slots["triage_level"] == "urgent"  # unknown counted conservatively
+
+
+def test_result_still_sent_when_storage_fails(triage):
+    class Broken(TriageService):
+        def record(self, *args, **kwargs):
+            raise RuntimeError("database is down")
+
+    d = Driver(triage, "en", Broken(db=None, triage=triage))  # type: ignore[arg-type]
+    d.start("I have a runny nose")
+    d.slots["requested_slot"] = None
+    d.finish()
+    assert any(m.get("response") == "utter_triage_result" for m in d.said)
+    assert all("database" not in (m.get("text") or "") for m in d.said)
+
+
+def test_domain_responses_have_exactly_zh_and_en():
+    for key, variations in DOMAIN["responses"].items():
+        langs = [c["value"] for v in variations for c in v["condition"] if c["name"] == "language"]
+        assert sorted(langs) == ["en", "zh"], key
+        assert all("channel" not in v for v in variations), key

@@ -1,0 +1,79 @@
+"""Free-text extraction: symptoms with negation, age, sex, pregnancy, duration, severity."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def case(triage, text):
+    return triage.extract(text).case
+
+
+def test_symptoms_longest_match_and_negation(triage):
+    c = case(triage, "没有胸痛，就是咳嗽，嗓子疼")
+    assert c.symptoms == ("cough", "sore_throat")
+    assert "chest_pain" not in c.symptoms
+    assert case(triage, "I don't have a fever, but I have a headache").symptoms == ("headache",)
+
+
+def test_adverbs_inside_phrases(triage):
+    assert "eye_pain" in case(triage, "眼睛也疼").symptoms
+    assert "chest_pain" in case(triage, "胸口好痛").symptoms
+    assert "chest_pain" not in case(triage, "胸口不疼").symptoms
+
+
+def test_english_possessives(triage):
+    assert "testicular_pain" in case(triage, "pain in his testicle").symptoms
+
+
+@pytest.mark.parametrize("text, years", [
+    ("我女儿2个月大发烧", 2 * 30 / 365),
+    ("宝宝才6周大", 6 * 7 / 365),
+    ("我今年45岁，这两天大便发黑", 45),
+    ("my 4 month old has a fever", 4 * 30 / 365),
+    ("I'm 58", 58),
+    ("新生儿黄疸", 0),
+])
+def test_age(triage, text, years):
+    assert case(triage, text).age_years == pytest.approx(years, abs=0.01)
+
+
+def test_sex_and_pregnancy(triage):
+    c = case(triage, "孕28周，肚子疼")
+    assert c.pregnant is True and c.pregnancy_weeks == 28 and c.sex == "female"
+    assert c.duration_days is None  # "28周" is a gestation, not a duration
+    assert case(triage, "没怀孕，月经推迟了").pregnant is False
+    assert case(triage, "I'm 12 weeks pregnant").pregnancy_weeks == 12
+    assert case(triage, "我儿子肚子疼").sex == "male"
+    assert case(triage, "my daughter has a rash").sex == "female"
+    assert case(triage, "来月经的时候肚子疼").pregnant is False
+
+
+@pytest.mark.parametrize("text, days", [
+    ("咳嗽3天了", 3), ("发烧两周", 14), ("头疼半个月", 15), ("for 3 days", 3),
+    ("a couple of weeks", 14), ("since yesterday", 1), ("咳嗽一个多月", 30),
+])
+def test_duration(triage, text, days):
+    assert case(triage, text).duration_days == pytest.approx(days)
+
+
+@pytest.mark.parametrize("text, severity", [
+    ("疼得厉害", "severe"), ("unbearable pain", "severe"), ("有点头疼", "mild"),
+    ("a bit of a headache", "mild"), ("头疼", None),
+])
+def test_severity(triage, text, severity):
+    assert case(triage, text).severity == severity
+
+
+def test_measurements_become_findings(triage):
+    c = case(triage, "血压量了190/120，头胀")
+    assert c.vitals.systolic_bp == 190 and "high_blood_pressure" in c.symptoms
+    c = case(triage, "刚测血糖2.1，出冷汗")
+    assert c.vitals.glucose_mmol == 2.1 and "low_blood_sugar" in c.symptoms
+    c = case(triage, "the thermometer says 38.4")
+    assert c.vitals.temperature_c == 38.4 and "fever" in c.symptoms
+
+
+def test_self_report(triage):
+    assert case(triage, "我头疼").self_report is True
+    assert case(triage, "我儿子头疼").self_report is False
