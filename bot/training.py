@@ -21,6 +21,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bot.errors import TrainingError
+from bot.kb.lexicon import write_generated
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,8 @@ TRAINING_INPUTS = (
     "nlu_data/stories",
     "knowledge_base",
     "components",
+    "bot/nlp",
+    "nlu_data/generated",
 )
 TRAINING_DATA = ("nlu_data/nlu", "nlu_data/rules", "nlu_data/stories")
 _SUFFIXES = {".yml", ".yaml", ".py", ".txt", ".json"}
@@ -122,6 +125,9 @@ def train(settings: Settings, *, force: bool = False, keep: int = 3) -> TrainRes
         TrainingError: ``rasa train`` failed.
     """
     root = settings.project_root
+    written = write_generated(root, settings.knowledge_base_dir)
+    if written:  # the KB changed: lookups, synonyms and jieba dictionary follow it
+        log.info("training.lexicon_regenerated files=%s", [str(p) for p in written])
     fp = fingerprint(root)
     target = model_path_for(settings, fp)
     if target.is_file() and not force:

@@ -14,7 +14,8 @@ from bot.training import current_model, fingerprint, model_path_for, train
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     root = tmp_path / "proj"
-    for rel in ("config.yml", "bot/domain", "nlu_data/rules"):
+    for rel in ("config.yml", "bot/domain", "nlu_data/rules", "knowledge_base", "nlu_data/nlu",
+                "nlu_data/generated"):
         src = PROJECT_ROOT / rel
         dst = root / rel
         dst.parent.mkdir(parents=True, exist_ok=True)

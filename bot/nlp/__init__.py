@@ -1,0 +1,1 @@
+"""Language processing without Rasa: segmentation of zh/en/mixed text."""

@@ -1,0 +1,1 @@
+"""Rasa graph components (these modules import rasa; ``bot`` never does)."""
