@@ -1,7 +1,8 @@
 """The channel boundary: what every input channel does around the bot.
 
 ``ChannelBoundary.wrap(on_new_message)`` returns the callable a channel's
-blueprint hands its ``UserMessage`` to. It logs the patient's message, runs
+blueprint hands its ``UserMessage`` to; ``attach(blueprint)`` lets it reach
+the server's Rasa agent. It logs the patient's message, runs
 the bot, and logs each bot message as it is sent, through the plain-Python
 ``TranscriptService``. Database work runs in a thread, off Sanic's loop.
 Before the bot, ``EmergencyInterrupt`` screens the message for red flags.
@@ -16,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
+from sanic import Blueprint
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.i18n import detect_language
@@ -42,6 +44,10 @@ class ChannelBoundary:
     @classmethod
     def from_settings(cls, channel: str, settings: Settings) -> ChannelBoundary:
         return cls(channel, TranscriptService(Database.from_settings(settings)))
+
+    def attach(self, blueprint: Blueprint) -> Blueprint:
+        """Give the boundary the server that mounts the channel's blueprint."""
+        return self.emergency.attach(blueprint)
 
     def wrap(self, on_new_message: OnNewMessage) -> OnNewMessage:
         async def handle(message: UserMessage) -> Any:

@@ -22,8 +22,9 @@ from rasa.shared.core.events import (
     SlotSet,
     UserUttered,
 )
-from sanic import Sanic
+from sanic import Blueprint, Sanic
 
+from bot.errors import ServiceError
 from bot.i18n import detect_language
 from bot.triage.case import RedFlagHit
 from bot.triage.red_flags import screen as default_screen
@@ -32,7 +33,6 @@ log = logging.getLogger(__name__)
 
 INTERRUPT_ACTION = "action_red_flag_interrupt"
 INTERRUPT_INTENT = "report_symptoms"
-RASA_APP_NAME = "rasa_server"
 
 Screen = Callable[[str], "RedFlagHit | None"]
 
@@ -50,7 +50,22 @@ class EmergencyInterrupt:
     def __init__(self, screen: Screen = default_screen,
                  agent_provider: Callable[[], Any] | None = None) -> None:
         self.screen = screen
-        self._agent_provider = agent_provider or _rasa_agent
+        self._agent_provider = agent_provider or self._app_agent
+        self._app: Sanic | None = None
+
+    def attach(self, blueprint: Blueprint) -> Blueprint:
+        """Remember the Sanic app that serves ``blueprint``; its ``ctx.agent`` is Rasa's."""
+
+        async def remember(app: Sanic, _loop: Any) -> None:
+            self._app = app
+
+        blueprint.listener("before_server_start")(remember)
+        return blueprint
+
+    def _app_agent(self) -> Any:
+        if self._app is None:
+            raise ServiceError("the red-flag interrupt is not attached to a running server")
+        return self._app.ctx.agent
 
     def check(self, message: UserMessage) -> RedFlagHit | None:
         text = message.text or ""
@@ -98,6 +113,3 @@ class EmergencyInterrupt:
         log.warning("triage.red_flag.interrupt category=%s action=%s channel=%s",
                     hit.category, hit.action, message.input_channel)
 
-
-def _rasa_agent() -> Any:
-    return Sanic.get_app(RASA_APP_NAME).ctx.agent

@@ -26,4 +26,4 @@ class RestChannel(RestInput):
         return cls(ChannelBoundary.from_settings(cls.name(), Settings.from_env()))
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        return super().blueprint(self.boundary.wrap(on_new_message))
+        return self.boundary.attach(super().blueprint(self.boundary.wrap(on_new_message)))

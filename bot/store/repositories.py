@@ -99,6 +99,11 @@ class TranscriptService:
                 raise ValidationError(f"unknown message role {message.role!r}")
         with self.db.begin() as session:
             patient = self.patients.get_or_create(session, channel, external_id)
+            # The language the bot answers in is the patient's conversation language;
+            # proactive messages (reminders, doctor replies) use it later.
+            replied_in = [m.language for m in messages if m.role == "bot" and m.language]
+            if replied_in and patient.preferred_language != replied_in[-1]:
+                patient.preferred_language = replied_in[-1]
             rows = [
                 self.messages.append(
                     session, patient, conversation_id or external_id, channel, message

@@ -38,6 +38,10 @@ def test_transcript_keeps_both_sides_in_order(db: Database) -> None:
     with db.begin() as session:
         patients = session.execute(select(Patient)).scalars().all()
     assert len(patients) == 1 and patients[0].external_id == "u1"
+    assert patients[0].preferred_language == "zh"  # the language the bot answered in
+    service.log("rest", "u1", [LoggedMessage("bot", "Hello", language="en")])
+    with db.begin() as session:
+        assert session.execute(select(Patient.preferred_language)).scalar_one() == "en"
 
 
 def test_unknown_role_is_refused_and_nothing_is_written(db: Database) -> None:

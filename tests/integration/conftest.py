@@ -32,6 +32,7 @@ class RunningService:
     action_port: int
     data_dir: Path
     log_path: Path
+    database_url_override: str | None = None
 
     @property
     def rest_url(self) -> str:
@@ -39,21 +40,28 @@ class RunningService:
 
     @property
     def database_url(self) -> str:
-        return f"sqlite:///{(self.data_dir / 'medbot.db').as_posix()}"
+        return self.database_url_override or f"sqlite:///{(self.data_dir / 'medbot.db').as_posix()}"
 
 
-def start_service(data_dir: Path, log_path: Path, timeout: float = 240) -> RunningService:
-    """Start ``medbot run`` as a user would, on free ports; wait until it is up."""
+def start_service(data_dir: Path, log_path: Path, timeout: float = 240,
+                  extra_env: dict[str, str] | None = None) -> RunningService:
+    """Start ``medbot run`` as a user would, on free ports; wait until it is up.
+
+    Args:
+        extra_env: further environment (e.g. ``MEDBOT_DATABASE_URL``, WeChat secrets).
+    """
     rasa_port, action_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDBOT_")}
     env["MEDBOT_DATA_DIR"] = str(data_dir)
+    env.update(extra_env or {})
     log = open(log_path, "wb")  # noqa: SIM115 - closed by stop_service
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "run", "--port", str(rasa_port),
          "--action-port", str(action_port)],
         cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
-    service = RunningService(proc, rasa_port, action_port, data_dir, log_path)
+    service = RunningService(proc, rasa_port, action_port, data_dir, log_path,
+                             env.get("MEDBOT_DATABASE_URL"))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -51,3 +51,17 @@ def test_model_parses_the_brief_examples(trained_model: Path, tmp_path: Path) ->
     assert [r["pred_intent"] for r in rows] == [r["gold_intent"] for r in rows]
     entities = {(e["entity"], e["value"]) for r in rows for e in r["pred_entities"]}
     assert {("department", "cardiology"), ("symptom", "headache")} <= entities
+
+
+def test_eval_nlu_meets_the_targets_on_the_held_out_set(trained_model: Path, tmp_path: Path
+                                                         ) -> None:
+    """`medbot eval nlu` with the issue's targets, on the session's model (no second training)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "eval", "nlu", "--model", str(trained_model),
+         "--out", str(tmp_path), "--min-intent-f1", "0.95", "--min-mixed-f1", "0.90",
+         "--min-entity-f1", "0.90", "--min-fallback-precision", "0.95"],
+        capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=900,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report

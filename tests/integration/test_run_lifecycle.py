@@ -44,3 +44,34 @@ def test_stop_leaves_no_process(trained_model: Path, tmp_path: Path, sig: int) -
         time.sleep(0.25)
     assert not any(_processes_mentioning(p) for p in ports)
     assert "medbot stopped." in (tmp_path / "run.log").read_text()
+
+
+@pytest.mark.postgres
+def test_database_url_switches_everything_to_postgresql(
+        trained_model: Path, tmp_path: Path, postgres_schema_url: str) -> None:
+    from sqlalchemy import create_engine, inspect, select, text
+
+    from bot.store.models import Message
+    from tests.integration.conftest import post
+
+    service = start_service(tmp_path / "data", tmp_path / "run.log",
+                            extra_env={"MEDBOT_DATABASE_URL": postgres_schema_url})
+    try:
+        replies = post(service.rest_url, "pg-user", "hello")
+        assert any("Hello" in r.get("text", "") for r in replies)
+    finally:
+        assert stop_service(service) == 0
+    engine = create_engine(postgres_schema_url, future=True)
+    try:
+        with engine.connect() as conn:
+            tables = set(inspect(conn).get_table_names())
+            roles = conn.execute(select(Message.role).where(Message.conversation_id == "pg-user")
+                                 .order_by(Message.id)).scalars().all()
+            events = conn.execute(text("SELECT count(*) FROM events WHERE sender_id = 'pg-user'")
+                                  ).scalar_one()
+    finally:
+        engine.dispose()
+    assert {"patients", "messages", "events"} <= tables  # app tables and Rasa's tracker store
+    assert roles == ["patient", "bot"]
+    assert events > 0
+    assert not (tmp_path / "data" / "medbot.db").exists()  # nothing went to SQLite
