@@ -22,6 +22,9 @@ COMMAND_MODULES = (
     "bot.cli.service",
     "bot.cli.chat",
     "bot.cli.triage",
+    "bot.cli.kb",
+    "bot.cli.revisits",
+    "bot.cli.worker",
 )
 EVAL_MODULES: tuple[str, ...] = ("bot.cli.eval_triage", "bot.cli.eval_nlu")
 

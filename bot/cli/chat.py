@@ -14,9 +14,8 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 
-from bot.cli.service import add_service_arguments, prepare, settings_from_args
+from bot.cli.service import add_service_arguments, prepare, settings_from_args, start_supervisor
 from bot.errors import ServiceError
-from bot.service.supervisor import Supervisor
 
 EXIT_WORDS = {"/quit", "/exit", "/stop"}
 
@@ -84,16 +83,10 @@ def _chat(args: argparse.Namespace) -> int:
     print("starting medbot (first start trains the model; this can take minutes)...",
           file=sys.stderr, flush=True)
     model = prepare(settings)
-    from bot.service.runtime import action_server_spec, rasa_server_spec, write_endpoints
-
-    logs = settings.data_dir / "logs"
-    children = [action_server_spec(settings),
-                rasa_server_spec(settings, model, write_endpoints(settings))]
-    for child in children:
-        child.log_file = logs / f"{child.name}.log"
-    supervisor = Supervisor(children)
+    # Ctrl-C ends the chat (KeyboardInterrupt), then the service is stopped.
+    supervisor = start_supervisor(settings, model, log_dir=settings.data_dir / "logs",
+                                  handle_signals=False)
     try:
-        supervisor.start()
         url = f"http://{settings.host}:{settings.rasa_port}/webhooks/rest/webhook"
         chat_loop(url, sender)
     finally:

@@ -6,8 +6,12 @@ import argparse
 import logging
 from pathlib import Path
 
+from bot.appointments.interface import utc_now
+from bot.appointments.loader import load_schedule
+from bot.appointments.schedule import HospitalSchedule
+from bot.cli.worker import scheduler_worker_spec
 from bot.service.runtime import action_server_spec, rasa_server_spec, write_endpoints
-from bot.service.supervisor import Supervisor
+from bot.service.supervisor import ChildSpec, Supervisor
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.migrate import upgrade
@@ -45,23 +49,44 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def prepare(settings: Settings) -> Path:
-    """Everything before the servers start: data dir, migrations, model."""
+    """Everything before the servers start: data dir, migrations, hospital data, model."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database.from_settings(settings)
     try:
         upgrade(db)
+        # The hospital timetable (idempotent upsert): doctors, sessions, fees.
+        report = load_schedule(db, HospitalSchedule.load(settings.knowledge_base_dir), utc_now())
+        log.info("kb.load %s", report.summary())
     finally:
         db.dispose()
     return train(settings).model_path
 
 
-def start_supervisor(settings: Settings, model: Path) -> Supervisor:
-    endpoints = write_endpoints(settings)
-    supervisor = Supervisor([
+def service_children(settings: Settings, model: Path, log_dir: Path | None = None
+                     ) -> list[ChildSpec]:
+    """Every process of the service, in start order.
+
+    Args:
+        log_dir: send each child's output to ``<log_dir>/<name>.log`` instead of
+            the terminal (``medbot chat`` keeps the terminal for the chat).
+    """
+    children = [
         action_server_spec(settings),
-        rasa_server_spec(settings, model, endpoints),
-    ])
-    supervisor.install_signal_handlers()
+        rasa_server_spec(settings, model, write_endpoints(settings)),
+        scheduler_worker_spec(settings),  # issue 7: reminders and follow-up prompts
+    ]
+    if log_dir is not None:
+        for child in children:
+            child.log_file = log_dir / f"{child.name}.log"
+    return children
+
+
+def start_supervisor(settings: Settings, model: Path, *, log_dir: Path | None = None,
+                     handle_signals: bool = True) -> Supervisor:
+    """Start all children; on any failure stop the ones already started."""
+    supervisor = Supervisor(service_children(settings, model, log_dir))
+    if handle_signals:
+        supervisor.install_signal_handlers()
     try:
         supervisor.start()
     except BaseException:

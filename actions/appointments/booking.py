@@ -1,0 +1,205 @@
+"""Booking: ``appointment_form`` and its submit action. The form stops when the
+patient says "算了"/"stop"; nothing is written before the final confirmation."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.forms import FormValidationAction
+
+from actions.appointments.common import (
+    ANY_DOCTOR,
+    BOOK_SLOTS,
+    STOP,
+    AppointmentAction,
+    SlotChoiceMixin,
+)
+from bot.appointments import dialogue
+from bot.appointments.dates import parse_when
+from bot.appointments.errors import SlotFullError
+from bot.appointments.patient import normalise_name, normalise_phone
+from bot.errors import MedbotError, ValidationError
+from bot.revisits.answers import parse_confirmation, parse_yes_no
+from bot.revisits.factory import Services
+
+
+class ActionStartAppointment(AppointmentAction):
+    """Resets the booking slots and pre-fills what the first message already says."""
+
+    def name(self) -> str:
+        return "action_start_appointment"
+
+    async def run(self, dispatcher, tracker, domain) -> list[dict[str, Any]]:
+        services = self.services
+        schedule = services.schedule
+        text = self.latest_text(tracker)
+        events = [SlotSet(slot, None) for slot in BOOK_SLOTS]
+        entity = next(iter(self.entity_values(tracker, "department")), None)
+        department = schedule.match_department(entity or "") or schedule.match_department(text)
+        if department not in schedule.department_ids():
+            department = None
+        if department is None and tracker.get_slot("appt_suggested_department") in \
+                schedule.department_ids():
+            department = tracker.get_slot("appt_suggested_department")
+        if department:
+            events.append(SlotSet("appt_department", department))
+            doctor = dialogue.match_doctor(text, schedule, department)
+            if doctor:
+                events.append(SlotSet("appt_doctor", doctor))
+        when = parse_when(text, services.appointments.local_now())
+        if when is not None:
+            events.append(SlotSet("appt_when", when.to_slot()))
+        events.append(SlotSet("appt_suggested_department", None))
+        return events
+
+
+class ActionAskApptDepartment(AppointmentAction):
+    def name(self) -> str:
+        return "action_ask_appt_department"
+
+    async def run(self, dispatcher, tracker, domain) -> list[dict[str, Any]]:
+        lang, schedule = self.language(tracker), self.services.schedule
+        suggested = tracker.get_slot("triage_department")
+        if suggested in schedule.department_ids():
+            dispatcher.utter_message(response="utter_ask_appt_department_suggested",
+                                     department=schedule.departments[suggested].names[lang])
+        else:
+            dispatcher.utter_message(response="utter_ask_appt_department",
+                                     departments=dialogue.department_names(schedule, lang))
+        return []
+
+
+class ActionAskApptDoctor(AppointmentAction):
+    def name(self) -> str:
+        return "action_ask_appt_doctor"
+
+    async def run(self, dispatcher, tracker, domain) -> list[dict[str, Any]]:
+        lang, schedule = self.language(tracker), self.services.schedule
+        department = tracker.get_slot("appt_department")
+        dispatcher.utter_message(response="utter_ask_appt_doctor",
+                                 department=schedule.departments[department].names[lang],
+                                 doctors=dialogue.doctor_lines(schedule, department, lang))
+        return []
+
+
+class ValidateAppointmentForm(SlotChoiceMixin, FormValidationAction, AppointmentAction):
+    def __init__(self, services: Services | None = None) -> None:
+        AppointmentAction.__init__(self, services)
+
+    def name(self) -> str:
+        return "validate_appointment_form"
+
+    def other_choice(self, text: str, tracker: Tracker) -> dict[str, Any] | None:
+        schedule = self.services.schedule
+        department = tracker.get_slot("appt_department")
+        doctor = dialogue.match_doctor(text, schedule, department)
+        if doctor:
+            return {"appt_doctor": doctor, "appt_slot": None}
+        other = schedule.match_department(text)
+        if other in schedule.department_ids() and other != department:
+            return {"appt_department": other, "appt_doctor": None, "appt_slot": None}
+        return None
+
+    async def validate_appt_department(self, value, dispatcher, tracker, domain):
+        lang, schedule = self.language(tracker), self.services.schedule
+        if value in schedule.department_ids():
+            return {"appt_department": value}
+        if self._stop(value):
+            return STOP
+        suggested = tracker.get_slot("triage_department")
+        department = schedule.match_department(value or "")
+        if department is None and suggested in schedule.department_ids() \
+                and parse_confirmation(value or "") is True:
+            department = suggested
+        if department not in schedule.department_ids():
+            dispatcher.utter_message(response="utter_appointment_unknown_department",
+                                     departments=dialogue.department_names(schedule, lang))
+            return {"appt_department": None}
+        return {"appt_department": department, "appt_doctor": None, "appt_slot": None}
+
+    async def validate_appt_doctor(self, value, dispatcher, tracker, domain):
+        schedule = self.services.schedule
+        department = tracker.get_slot("appt_department")
+        if value == ANY_DOCTOR or any(d.id == value for d in schedule.doctors):
+            return {"appt_doctor": value}
+        if self._stop(value):
+            return STOP
+        doctor = dialogue.match_doctor(value or "", schedule, department)
+        if doctor:
+            return {"appt_doctor": doctor}
+        if dialogue.wants_any(value or "") or parse_yes_no(value or "") is False:
+            return {"appt_doctor": ANY_DOCTOR}
+        lang = self.language(tracker)
+        dispatcher.utter_message(
+            response="utter_appointment_unknown_doctor",
+            doctors=dialogue.doctor_lines(schedule, department, lang).replace("\n", " "))
+        return {"appt_doctor": None}
+
+    async def validate_appt_name(self, value, dispatcher, tracker, domain):
+        if self._stop(value):
+            return STOP
+        try:
+            return {"appt_name": normalise_name(value or "")}
+        except ValidationError as exc:
+            dispatcher.utter_message(response=exc.message_key)
+            return {"appt_name": None}
+
+    async def validate_appt_phone(self, value, dispatcher, tracker, domain):
+        if self._stop(value):
+            return STOP
+        try:
+            return {"appt_phone": normalise_phone(value or "")}
+        except ValidationError as exc:
+            dispatcher.utter_message(response=exc.message_key)
+            return {"appt_phone": None}
+
+    async def validate_appt_confirm(self, value, dispatcher, tracker, domain):
+        if value is True:
+            return {"appt_confirm": True}
+        if self._stop(value):
+            return STOP
+        services = self.services
+        change = dialogue.read_change(value or "", services.appointments.local_now(),
+                                      services.schedule)
+        if change.any:
+            return change.slot_updates(tracker.get_slot("appt_department"))
+        answer = parse_confirmation(value or "")
+        if answer is None:
+            dispatcher.utter_message(response="utter_appointment_confirm_unclear")
+            return {"appt_confirm": None}
+        return {"appt_confirm": True} if answer else STOP
+
+
+class ActionBookAppointment(AppointmentAction):
+    """After the form: book if confirmed; a full slot re-opens the choice."""
+
+    def name(self) -> str:
+        return "action_book_appointment"
+
+    async def run(self, dispatcher, tracker, domain) -> list[dict[str, Any]]:
+        lang, services = self.language(tracker), self.services
+        if tracker.get_slot("appt_confirm") is not True or not tracker.get_slot("appt_slot"):
+            dispatcher.utter_message(response="utter_appointment_stopped")
+            return [SlotSet(slot, None) for slot in BOOK_SLOTS]
+        try:
+            booking = await asyncio.to_thread(
+                services.appointments.book, self.patient(tracker), tracker.get_slot("appt_slot"),
+                tracker.get_slot("appt_name"), tracker.get_slot("appt_phone"), lang)
+        except SlotFullError:
+            # taken meanwhile: nothing was booked; re-open the choice (the form lists alternatives)
+            dispatcher.utter_message(response="utter_appointment_slot_taken")
+            return [SlotSet("appt_slot", None), SlotSet("appt_confirm", None),
+                    FollowupAction("appointment_form")]
+        except MedbotError as exc:
+            self.error(dispatcher, exc, lang)
+            return [SlotSet(slot, None) for slot in BOOK_SLOTS]
+        dispatcher.utter_message(
+            response="utter_appointment_booked", code=booking.code,
+            hours=f"{services.schedule.cancel_cutoff_hours:g}",
+            summary=dialogue.slot_summary(booking.slot, services.schedule, lang))
+        return [SlotSet(slot, None) for slot in BOOK_SLOTS]
+
+

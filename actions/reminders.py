@@ -1,0 +1,385 @@
+"""Medication reminders and follow-up: thin adapters over ``bot.reminders``.
+
+Flow: set_medication_reminder -> action_start_medication_reminder (reads what
+the first message already says) -> medication_reminder_form (asks the rest) ->
+action_confirm_medication_reminder (the schedule in plain words) -> affirm ->
+action_save_medication_reminder. Database work runs in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+
+from actions.base import MedbotAction
+from bot.errors import NotFoundError, ValidationError
+from bot.reminders import sig
+from bot.reminders.clock import SystemClock
+from bot.reminders.config import ReminderConfig
+from bot.reminders.kb import default_drugs, default_followup_kb
+from bot.reminders.planner import Planner
+from bot.reminders.readings import ReadingService
+from bot.reminders.service import ReminderDraft, ReminderInputError, ReminderService
+from bot.settings import Settings
+from bot.store.db import Database
+
+DRAFT_SLOTS = ("reminder_drug", "reminder_dose", "reminder_schedule", "reminder_draft",
+               "reminder_pending", "followup_plan")
+_SUMMARY = re.compile(r"最近|记录|小结|总结|依从|summary|history|recent|how have i")
+_PAUSE = re.compile(r"暂停|先停|pause|hold")
+_RESUME = re.compile(r"恢复|继续提醒|resume|restart|turn .* back on")
+_FOLLOWUP = re.compile(r"测血压|量血压|测血糖|量血糖|随访|监测|follow[- ]?up|check my (?:blood )?"
+                       r"(?:pressure|sugar|glucose)|(?:blood pressure|bp|glucose|sugar) (?:check|"
+                       r"reading|monitoring)")
+_MEASURES = (("bp", re.compile(r"血压|blood pressure|\bbp\b|pressure")),
+             ("glucose", re.compile(r"血糖|glucose|sugar")))
+
+
+@dataclass(frozen=True)
+class Services:
+    reminders: ReminderService
+    readings: ReadingService
+
+
+@lru_cache(maxsize=1)
+def default_services() -> Services:
+    """Built on first use in the action server (never at import)."""
+    settings = Settings.from_env()
+    config = ReminderConfig.from_settings(settings)
+    db, clock, kb = Database.from_settings(settings), SystemClock(), default_followup_kb()
+    planner = Planner(config.horizon, kb)
+    return Services(ReminderService(db, clock, config, default_drugs(), planner),
+                    ReadingService(db, clock, config, kb, planner))
+
+
+class ReminderAction(MedbotAction):
+    """Base: services injected for tests, channel identity of the patient."""
+
+    def __init__(self, services: Services | None = None) -> None:
+        self._services = services
+
+    @property
+    def services(self) -> Services:
+        return self._services or default_services()
+
+    @staticmethod
+    def identity(tracker: Tracker) -> tuple[str, str]:
+        return tracker.get_latest_input_channel() or "rest", tracker.sender_id
+
+    def drug_id(self, tracker: Tracker) -> str | None:
+        drugs = self.services.reminders.drugs
+        for value in self.entity_values(tracker, "drug"):
+            if drug := drugs.resolve(str(value)):
+                return drug.id
+        drug = drugs.find(self.latest_text(tracker))
+        return drug.id if drug else None
+
+    def offer_followup(self, dispatcher: CollectingDispatcher, tracker: Tracker
+                       ) -> list[EventType] | None:
+        """Offer the plan of the condition named, or of the measure named; None if none."""
+        kb, lang = self.services.readings.kb, self.language(tracker)
+        text = self.latest_text(tracker).lower()
+        plans = [kb.plans.get(str(v)) or kb.plan_for_condition(str(v)) for v in
+                 [*self.entity_values(tracker, "condition"), tracker.get_slot("followup_plan")]
+                 if v]
+        plans += [kb.plan_for_measure(m) for m, pattern in _MEASURES if pattern.search(text)]
+        plan = next((p for p in plans if p is not None), None)
+        if plan is None:
+            return None
+        dispatcher.utter_message(response="utter_followup_offer",
+                                 plan=plan.name.get(lang, plan.id))
+        return [SlotSet("followup_plan", plan.id), SlotSet("reminder_pending", "followup")]
+
+    @staticmethod
+    def fail(dispatcher: CollectingDispatcher, exc: ValidationError) -> None:
+        dispatcher.utter_message(response=exc.message_key, value=exc.params.get("value", ""))
+
+
+class ActionStartMedicationReminder(ReminderAction):
+    def name(self) -> str:
+        return "action_start_medication_reminder"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        text = self.latest_text(tracker)
+        events = [SlotSet(slot, None) for slot in DRAFT_SLOTS]
+        drug = self.drug_id(tracker)
+        if not drug and _FOLLOWUP.search(text.lower()):
+            # "提醒我每周测血压": a measurement follow-up, not a medicine; the form then
+            # has nothing to ask (see required_slots) and the patient answers yes/no.
+            offer = self.offer_followup(dispatcher, tracker)
+            if offer is not None:
+                return events + offer
+        if drug:
+            events.append(SlotSet("reminder_drug", drug))
+        if sig.parse_dose(text):
+            events.append(SlotSet("reminder_dose", text))
+        try:
+            if sig.parse_schedule(text):
+                events.append(SlotSet("reminder_schedule", text))
+        except ValidationError:
+            pass  # the form asks again and explains
+        return events
+
+
+class ValidateMedicationReminderForm(FormValidationAction, ReminderAction):
+    def __init__(self, services: Services | None = None) -> None:
+        ReminderAction.__init__(self, services)
+
+    def name(self) -> str:
+        return "validate_medication_reminder_form"
+
+    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: dict[str, Any]) -> list[str]:
+        if tracker.get_slot("reminder_pending") == "followup":
+            return []
+        return domain_slots
+
+    def _check(self, parse, slot: str, value: Any, dispatcher: CollectingDispatcher
+               ) -> dict[str, Any]:
+        try:
+            parse(str(value or ""))
+        except ReminderInputError as exc:
+            self.fail(dispatcher, exc)
+            return {slot: None}
+        return {slot: value}
+
+    def validate_reminder_drug(self, value, dispatcher, tracker, domain):
+        try:
+            return {"reminder_drug": self.services.reminders.parse_drug(str(value or ""))}
+        except ReminderInputError as exc:
+            self.fail(dispatcher, exc)
+            return {"reminder_drug": None}
+
+    def validate_reminder_dose(self, value, dispatcher, tracker, domain):
+        return self._check(self.services.reminders.parse_dose, "reminder_dose", value, dispatcher)
+
+    def validate_reminder_schedule(self, value, dispatcher, tracker, domain):
+        return self._check(self.services.reminders.parse_schedule, "reminder_schedule", value,
+                           dispatcher)
+
+
+class ActionConfirmMedicationReminder(ReminderAction):
+    def name(self) -> str:
+        return "action_confirm_medication_reminder"
+
+    async def run(self, dispatcher, tracker, domain):
+        if tracker.get_slot("reminder_pending") == "followup":
+            return []  # a follow-up plan was offered instead; its yes/no rule takes over
+        service, lang = self.services.reminders, self.language(tracker)
+        schedule = tracker.get_slot("reminder_schedule") or ""
+        try:
+            draft = service.draft(tracker.get_slot("reminder_drug") or "",
+                                  tracker.get_slot("reminder_dose") or "", schedule)
+        except ReminderInputError as exc:
+            self.fail(dispatcher, exc)
+            return [SlotSet(slot, None) for slot in DRAFT_SLOTS]
+        dispatcher.utter_message(response="utter_reminder_confirm",
+                                 **service.describe(draft, lang))
+        return [SlotSet("reminder_draft", draft.as_slot()), SlotSet("reminder_pending", "reminder")]
+
+
+class ActionSaveMedicationReminder(ReminderAction):
+    def name(self) -> str:
+        return "action_save_medication_reminder"
+
+    async def run(self, dispatcher, tracker, domain):
+        service, lang = self.services.reminders, self.language(tracker)
+        reset = [SlotSet(slot, None) for slot in DRAFT_SLOTS]
+        try:
+            draft = ReminderDraft.from_slot(tracker.get_slot("reminder_draft") or {})
+            view, first = await asyncio.to_thread(service.create, *self.identity(tracker),
+                                                  draft, lang)
+        except ReminderInputError as exc:
+            self.fail(dispatcher, exc)
+            return reset
+        zone = ZoneInfo(service.config.timezone)
+        first_text = first.astimezone(zone).strftime("%m-%d %H:%M") if first else "-"
+        dispatcher.utter_message(response="utter_reminder_saved", first=first_text,
+                                 drug=service.describe(view, lang)["drug"])
+        return reset
+
+
+class ActionDiscardMedicationReminder(ReminderAction):
+    def name(self) -> str:
+        return "action_discard_medication_reminder"
+
+    async def run(self, dispatcher, tracker, domain):
+        if tracker.get_slot("reminder_pending") == "reminder":
+            dispatcher.utter_message(response="utter_reminder_discarded")
+        else:
+            dispatcher.utter_message(response="utter_ok")
+        return [SlotSet(slot, None) for slot in DRAFT_SLOTS]
+
+
+class ActionListMedicationReminders(ReminderAction):
+    def name(self) -> str:
+        return "action_list_medication_reminders"
+
+    async def run(self, dispatcher, tracker, domain):
+        if _SUMMARY.search(self.latest_text(tracker).lower()):
+            return await ActionShowHealthSummary(self._services).run(dispatcher, tracker, domain)
+        service, lang = self.services.reminders, self.language(tracker)
+        views = await asyncio.to_thread(service.list, *self.identity(tracker))
+        if not views:
+            dispatcher.utter_message(response="utter_reminder_list_empty")
+            return []
+        from bot.i18n import t
+
+        items = "\n".join(
+            t("utter_reminder_list_item", lang, n=i, **service.describe(v, lang),
+              paused=t("utter_reminder_list_paused", lang) if v.status == "paused" else "")
+            for i, v in enumerate(views, 1))
+        dispatcher.utter_message(response="utter_reminder_list", items=items)
+        return []
+
+
+class ActionCancelMedicationReminder(ReminderAction):
+    """Cancel, pause ("暂停", "pause") or resume ("恢复", "resume")."""
+
+    def name(self) -> str:
+        return "action_cancel_medication_reminder"
+
+    async def run(self, dispatcher, tracker, domain):
+        text = self.latest_text(tracker).lower()
+        status, key = (("paused", "utter_reminder_paused") if _PAUSE.search(text) else
+                       ("active", "utter_reminder_resumed") if _RESUME.search(text) else
+                       ("cancelled", "utter_reminder_cancelled"))
+        service, lang = self.services.reminders, self.language(tracker)
+        try:
+            views = await asyncio.to_thread(service.set_status, *self.identity(tracker), status,
+                                            self.drug_id(tracker))
+        except NotFoundError:
+            dispatcher.utter_message(response="utter_reminder_none_to_change")
+            return []
+        sep = "、" if lang == "zh" else ", "
+        names = sep.join(dict.fromkeys(service.describe(v, lang)["drug"] for v in views))
+        dispatcher.utter_message(response=key, drugs=names)
+        return []
+
+
+class _DoseAnswer(ReminderAction):
+    answer = ""
+
+    async def run(self, dispatcher, tracker, domain):
+        service, lang = self.services.reminders, self.language(tracker)
+        snooze = None
+        try:
+            if self.answer == "snoozed":
+                snooze = sig.parse_snooze(self.latest_text(tracker))
+            outcome = await asyncio.to_thread(service.respond, *self.identity(tracker),
+                                              self.answer, drug_id=self.drug_id(tracker),
+                                              snooze=snooze)
+        except NotFoundError:
+            dispatcher.utter_message(response="utter_dose_none_outstanding")
+            return []
+        except ValidationError:
+            dispatcher.utter_message(response="utter_reminder_error_snooze")
+            return []
+        drug = service.drugs.get(outcome.drug_id)
+        name = drug.name(lang) if drug else outcome.drug_id
+        key = {"taken": "utter_dose_taken", "skipped": "utter_dose_skipped",
+               "snoozed": "utter_dose_snoozed"}[outcome.status]
+        dispatcher.utter_message(response=key, drug=name, time=outcome.local_time,
+                                 minutes=outcome.minutes or "")
+        return []
+
+
+class ActionRecordDoseTaken(_DoseAnswer):
+    answer = "taken"
+
+    def name(self) -> str:
+        return "action_record_dose_taken"
+
+
+class ActionRecordDoseSkipped(_DoseAnswer):
+    answer = "skipped"
+
+    def name(self) -> str:
+        return "action_record_dose_skipped"
+
+
+class ActionSnoozeReminder(_DoseAnswer):
+    answer = "snoozed"
+
+    def name(self) -> str:
+        return "action_snooze_reminder"
+
+
+class ActionRecordReading(ReminderAction):
+    """Store a reading; abnormal -> the KB's response, a care-team flag, a doctor offer."""
+
+    def name(self) -> str:
+        return "action_record_reading"
+
+    async def run(self, dispatcher, tracker, domain):
+        text, lang = self.latest_text(tracker), self.language(tracker)
+        readings = self.services.readings
+        try:
+            outcome = await asyncio.to_thread(readings.record, *self.identity(tracker), text)
+        except ReminderInputError as exc:
+            if _SUMMARY.search(text.lower()):
+                return await ActionShowHealthSummary(self._services).run(dispatcher, tracker,
+                                                                         domain)
+            self.fail(dispatcher, exc)
+            return []
+        dispatcher.utter_message(response=outcome.response,
+                                 reading=outcome.reading.display(lang))
+        if outcome.offer_doctor:
+            dispatcher.utter_message(response="utter_reading_offer_doctor")
+        return []
+
+
+class ActionOfferFollowup(ReminderAction):
+    """Offer the follow-up plan of the condition named (or of a given ``followup_plan``);
+    meant to run after a re-visit request or when the patient asks for follow-up."""
+
+    def name(self) -> str:
+        return "action_offer_followup"
+
+    async def run(self, dispatcher, tracker, domain):
+        events = self.offer_followup(dispatcher, tracker)
+        if events is None:
+            dispatcher.utter_message(response="utter_followup_no_plan")
+            return []
+        return events
+
+
+class ActionEnrolFollowup(ReminderAction):
+    def name(self) -> str:
+        return "action_enrol_followup"
+
+    async def run(self, dispatcher, tracker, domain):
+        lang = self.language(tracker)
+        reset = [SlotSet("followup_plan", None), SlotSet("reminder_pending", None)]
+        try:
+            plan, first = await asyncio.to_thread(
+                self.services.readings.enrol, *self.identity(tracker),
+                tracker.get_slot("followup_plan") or "", lang)
+        except NotFoundError:
+            dispatcher.utter_message(response="utter_followup_no_plan")
+            return reset
+        dispatcher.utter_message(response="utter_followup_enrolled",
+                                 plan=plan.name.get(lang, plan.id),
+                                 first=first.strftime("%m-%d %H:%M") if first else "-")
+        return reset
+
+
+class ActionShowHealthSummary(ReminderAction):
+    def name(self) -> str:
+        return "action_show_health_summary"
+
+    async def run(self, dispatcher, tracker, domain):
+        text = await asyncio.to_thread(self.services.readings.summary, *self.identity(tracker),
+                                       self.language(tracker))
+        dispatcher.utter_message(text=text)
+        return []

@@ -1,0 +1,229 @@
+"""Bilingual date and time expressions for booking ("明天下午", "下周三上午",
+"后天", "next Monday morning", "tomorrow 3pm", "11月25日", "Nov 25", "2026-11-25").
+
+Deterministic, no I/O; ``now`` is the patient's local time (inject the clock).
+Weeks start on Monday: "下周三" and "next Wednesday" are the Wednesday of next
+calendar week; a bare "周三"/"Wednesday" is the next one from today (today
+included). The confirmation step shows the resolved date, so the patient can
+correct any reading.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
+             "七": 7, "八": 8, "九": 9}
+CN_NUM = r"[零〇一二两三四五六七八九十]{1,3}|\d{1,2}"
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+EN_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ZH_DAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "末": 5,
+           "1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6}
+NOON = time(12, 45)  # before this is the morning session
+
+
+@dataclass(frozen=True)
+class WhenSpec:
+    """What the patient asked for; any part may be missing."""
+
+    day: date | None = None
+    session: str | None = None  # "am" | "pm"
+    at: time | None = None
+    asap: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return self.day is None and self.session is None and self.at is None and not self.asap
+
+    def to_slot(self) -> dict[str, str | bool | None]:
+        """A JSON-friendly form for a Rasa slot."""
+        return {"day": self.day.isoformat() if self.day else None, "session": self.session,
+                "at": self.at.strftime("%H:%M") if self.at else None, "asap": self.asap}
+
+    @classmethod
+    def from_slot(cls, value: object) -> WhenSpec | None:
+        if not isinstance(value, dict):
+            return None
+        return cls(day=date.fromisoformat(value["day"]) if value.get("day") else None,
+                   session=value.get("session"),
+                   at=time.fromisoformat(value["at"]) if value.get("at") else None,
+                   asap=bool(value.get("asap")))
+
+
+def cn_number(text: str) -> int | None:
+    """``"25"``, ``"二十五"``, ``"十"``, ``"两"`` -> int; None if not a number."""
+    if text.isdigit():
+        return int(text)
+    if not text or any(ch not in CN_DIGITS and ch != "十" for ch in text):
+        return None
+    if "十" in text:
+        tens, _, ones = text.partition("十")
+        value = (CN_DIGITS[tens] if tens else 1) * 10 + (CN_DIGITS[ones] if ones else 0)
+        return value if len(tens) <= 1 and len(ones) <= 1 else None
+    return CN_DIGITS[text] if len(text) == 1 else None
+
+
+def _normalise(text: str) -> str:
+    return unicodedata.normalize("NFKC", text or "").lower().strip()
+
+
+def _en(*words: str) -> str:
+    """English words as a regex that also matches inside mixed zh/en text ("明天morning")."""
+    return "|".join(rf"(?<![a-z0-9]){w}(?![a-z0-9])" for w in words)
+
+
+_ASAP = re.compile(r"尽快|越快越好|最早|最近的|随便|都行|都可以|"
+                   + _en("any ?time", "asap", "as soon as possible", "earliest", "soonest",
+                         "whenever"))
+_ISO = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})[日号]?")
+_ZH_MD = re.compile(rf"(?:(\d{{4}})年)?({CN_NUM})月({CN_NUM})[日号]?")
+_ZH_D = re.compile(rf"(?<![月\d])({CN_NUM})[日号](?!子)")
+_SLASH_MD = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?![\d/])")
+_MONTH = "(" + "|".join(MONTHS) + r")[a-z]*\.?"
+_EN_MD = re.compile(_en(_MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?"))
+_EN_DM = re.compile(_en(r"(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH))
+_ZH_WEEKDAY = re.compile(r"(下下|下个?|这个?|本|)(?:周|星期|礼拜)([一二三四五六日天末1-7])")
+_EN_WEEKDAY = re.compile(r"(?:(next|this|coming|on)\s+)?" + _en(
+    "(monday|mon|tuesday|tues|tue|wednesday|wed|thursday|thurs|thu|friday|fri|saturday|sat|"
+    "sunday|sun)"))
+_NEXT_WEEK = re.compile(r"下(下)?(?:个)?(?:周|星期|礼拜)|" + _en("next week"))
+_IN_DAYS = re.compile(rf"(?:in\s+(\d{{1,2}})\s+days?)|(?:({CN_NUM})天(?:以?后|之后))")
+_RELATIVE = (
+    (re.compile(r"大后天"), 3),
+    (re.compile(r"后天|day after tomorrow"), 2),
+    (re.compile(r"明天|明日|明早|明儿|" + _en("tomorrow", "tmr", "tmrw")), 1),
+    (re.compile(r"今天|今日|今早|今儿|this (?:morning|afternoon)|" + _en("today", "tonight")), 0),
+)
+_EN_CLOCK = re.compile(r"(?<![a-z0-9:])(\d{1,2})(?::(\d{2}))?\s*(a\.?m\.?|p\.?m\.?)(?![a-z])")
+_H24 = re.compile(r"(?<![\d/])([01]?\d|2[0-3])[:：]([0-5]\d)(?!\d)")
+_ZH_CLOCK = re.compile(rf"({CN_NUM})[点點时](半|一刻|({CN_NUM})分?)?")
+_AT_HOUR = re.compile(r"(?<![a-z0-9])at\s+(\d{1,2})(?![\d:])(?!\s*days?)")
+_AM_WORDS = re.compile(r"上午|早上|早晨|清早|早班|上半天|明早|今早|a\.m\.|" + _en("morning", "am"))
+_PM_WORDS = re.compile(r"下午|午后|下半天|晚上|傍晚|夜里|p\.m\.|"
+                       + _en("afternoon", "evening", "tonight", "pm"))
+_NOON_WORDS = re.compile(r"中午|" + _en("noon", "midday"))
+_PM_PREFIX = re.compile(r"(下午|晚上|傍晚|午后)\s*$")
+
+
+def parse_when(text: str, now: datetime) -> WhenSpec | None:
+    """Read a day, half-day session and/or clock time from ``text``.
+
+    Args:
+        text: the patient's words (zh, en or mixed).
+        now: the current time in the patient's time zone.
+
+    Returns:
+        What was found, or ``None`` when the text names no date or time.
+    """
+    s = _normalise(text)
+    today = now.date()
+    day = _day(s, today)
+    at, session = _clock(s)
+    if session is None:
+        if _AM_WORDS.search(s):
+            session = "am"
+        elif _PM_WORDS.search(s):
+            session = "pm"
+        elif _NOON_WORDS.search(s):
+            session, at = "am", at or time(12, 0)
+    if at is not None and session is None:
+        session = "am" if at < NOON else "pm"
+    spec = WhenSpec(day=day, session=session, at=at, asap=bool(_ASAP.search(s)))
+    return None if spec.empty else spec
+
+
+def _future(candidate: date, today: date) -> date:
+    return candidate if candidate >= today else candidate.replace(year=candidate.year + 1)
+
+
+def _safe_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _day(s: str, today: date) -> date | None:
+    if m := _ISO.search(s):
+        return _safe_date(int(m[1]), int(m[2]), int(m[3]))
+    if m := _ZH_MD.search(s):
+        month, dom = cn_number(m[2]), cn_number(m[3])
+        if month and dom:
+            found = _safe_date(int(m[1]) if m[1] else today.year, month, dom)
+            return found if m[1] or found is None else _future(found, today)
+    if m := _EN_MD.search(s):
+        found = _safe_date(today.year, MONTHS.index(m[1][:3]) + 1, int(m[2]))
+        return _future(found, today) if found else None
+    if m := _EN_DM.search(s):
+        found = _safe_date(today.year, MONTHS.index(m[2][:3]) + 1, int(m[1]))
+        return _future(found, today) if found else None
+    for pattern, offset in _RELATIVE:
+        if pattern.search(s):
+            return today + timedelta(days=offset)
+    if m := _IN_DAYS.search(s):
+        count = int(m[1]) if m[1] else cn_number(m[2])
+        return today + timedelta(days=count) if count is not None else None
+    if m := _ZH_WEEKDAY.search(s):
+        return _weekday(today, ZH_DAYS[m[2]], {"下下": 2, "下": 1, "下个": 1}.get(m[1], 0),
+                        bare=m[1] == "")
+    if m := _EN_WEEKDAY.search(s):
+        target = EN_DAYS.index(m[2][:3])
+        return _weekday(today, target, 1 if m[1] == "next" else 0,
+                        bare=m[1] in (None, "on", "coming"))
+    if m := _NEXT_WEEK.search(s):  # "下周" without a day: from next Monday on
+        return _weekday(today, 0, 2 if m[1] else 1, bare=False)
+    if m := _SLASH_MD.search(s):
+        found = _safe_date(today.year, int(m[1]), int(m[2]))
+        return _future(found, today) if found else None
+    if m := _ZH_D.search(s):
+        dom = cn_number(m[1])
+        if dom and (found := _safe_date(today.year, today.month, dom)):
+            if found < today:
+                month = today.month % 12 + 1
+                found = _safe_date(today.year + (today.month == 12), month, dom)
+            return found
+    return None
+
+
+def _weekday(today: date, target: int, weeks_ahead: int, bare: bool) -> date:
+    if bare:
+        return today + timedelta(days=(target - today.weekday()) % 7)
+    monday = today - timedelta(days=today.weekday())
+    return monday + timedelta(weeks=weeks_ahead, days=target)
+
+
+def _clock(s: str) -> tuple[time | None, str | None]:
+    if m := _EN_CLOCK.search(s):
+        hour, minute = int(m[1]), int(m[2] or 0)
+        if 1 <= hour <= 12 and minute < 60:
+            pm = m[3].startswith("p")
+            hour = hour % 12 + (12 if pm else 0)
+            return time(hour, minute), None
+    if m := _H24.search(s):
+        return _with_pm_words(s, int(m[1]), int(m[2]), m.start())
+    if m := _ZH_CLOCK.search(s):
+        hour = cn_number(m[1])
+        if hour is not None and hour <= 23:
+            minute = {"半": 30, "一刻": 15}.get(m[2] or "", 0)
+            if m[3]:
+                minute = cn_number(m[3]) or 0
+            if minute < 60:
+                return _with_pm_words(s, hour, minute, m.start())
+    if m := _AT_HOUR.search(s):
+        return _with_pm_words(s, int(m[1]), 0, m.start())
+    return None, None
+
+
+def _with_pm_words(s: str, hour: int, minute: int, pos: int) -> tuple[time | None, str | None]:
+    """Afternoon words make 3 o'clock 15:00; a bare 1-6 o'clock means the afternoon
+    (clinics are closed at night)."""
+    if hour > 23:
+        return None, None
+    if hour < 12 and (_PM_PREFIX.search(s[:pos]) or _PM_WORDS.search(s)):
+        hour += 12
+    elif 1 <= hour <= 6 and not _AM_WORDS.search(s):
+        hour += 12
+    return time(hour, minute), None

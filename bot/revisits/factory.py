@@ -1,0 +1,44 @@
+"""Build the booking and re-visit services from ``Settings`` on first use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from bot.appointments.local import LocalScheduling
+from bot.appointments.schedule import HospitalSchedule
+from bot.appointments.service import AppointmentService
+from bot.revisits.catalog import load_conditions, load_drugs
+from bot.revisits.eligibility import EligibilityPolicy
+from bot.revisits.service import RevisitService
+from bot.settings import Settings
+from bot.store.db import Database
+
+
+@dataclass(frozen=True)
+class Services:
+    appointments: AppointmentService
+    revisits: RevisitService
+    schedule: HospitalSchedule
+    db: Database
+
+
+def build_services(settings: Settings, db: Database | None = None) -> Services:
+    """Services on the settings' database and knowledge base (no global state)."""
+    kb = settings.knowledge_base_dir
+    schedule = HospitalSchedule.load(kb)
+    db = db or Database.from_settings(settings)
+    appointments = AppointmentService(LocalScheduling(db, schedule), schedule,
+                                      patient_timezone=settings.timezone)
+    conditions = load_conditions(kb)
+    revisits = RevisitService(
+        db, EligibilityPolicy(conditions, schedule.evidence_validity_days), load_drugs(kb),
+        timezone_name=settings.timezone,
+        expected_response_hours=schedule.expected_response_hours)
+    return Services(appointments, revisits, schedule, db)
+
+
+@lru_cache(maxsize=1)
+def default_services() -> Services:
+    """The process-wide services (action server), built on first use."""
+    return build_services(Settings.from_env())

@@ -1,0 +1,82 @@
+"""WeChat channel state (issue 5): dedupe claims, subscriptions, outbox, shared token.
+
+Exactly-once and token sharing are enforced by the database: the inbound claim
+is an insert against a unique key, so a retry in any process loses the race.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean, CheckConstraint, Column, DateTime, Index, Integer, String, Text, UniqueConstraint,
+)
+
+from bot.store.models import Base, BigId, utcnow
+
+
+class WeChatInbound(Base):
+    """One claimed inbound message: ``dedupe_key`` is MsgId, or openid+CreateTime+Event."""
+
+    __tablename__ = "wechat_inbound"
+    __table_args__ = (
+        CheckConstraint("status IN ('processing', 'done', 'failed')",
+                        name="ck_wechat_inbound_status"),
+        CheckConstraint("delivery IN ('pending', 'passive', 'customer_service', 'none')",
+                        name="ck_wechat_inbound_delivery"),
+        Index("ix_wechat_inbound_created", "created_at"),
+        UniqueConstraint("dedupe_key", name="uq_wechat_inbound_dedupe_key"),
+    )
+
+    id = Column(BigId, primary_key=True, autoincrement=True)
+    dedupe_key = Column(String(200), nullable=False)
+    openid = Column(String(128), nullable=False)
+    status = Column(String(16), nullable=False, default="processing")
+    delivery = Column(String(20), nullable=False, default="pending")
+    reply_text = Column(Text, nullable=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class WeChatSubscription(Base):
+    """Follow state and the 48-hour customer-service window of one openid."""
+
+    __tablename__ = "wechat_subscriptions"
+    __table_args__ = (UniqueConstraint("openid", name="uq_wechat_subscriptions_openid"),)
+
+    id = Column(BigId, primary_key=True, autoincrement=True)
+    openid = Column(String(128), nullable=False)
+    subscribed = Column(Boolean, nullable=False, default=True)
+    last_inbound_at = Column(DateTime(timezone=True), nullable=True)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class WeChatOutbox(Base):
+    """Every outbound API send with its result; failures stay here to be retried or surfaced."""
+
+    __tablename__ = "wechat_outbox"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'sent', 'failed', 'suppressed')",
+                        name="ck_wechat_outbox_status"),
+        Index("ix_wechat_outbox_status", "status", "id"),
+    )
+
+    id = Column(BigId, primary_key=True, autoincrement=True)
+    openid = Column(String(128), nullable=False)
+    kind = Column(String(32), nullable=False)
+    method = Column(String(20), nullable=False)
+    text = Column(Text, nullable=False)
+    status = Column(String(16), nullable=False, default="pending")
+    attempts = Column(Integer, nullable=False, default=0)
+    last_error = Column(Text, nullable=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class WeChatToken(Base):
+    """The access_token shared by every process (wechatpy#684)."""
+
+    __tablename__ = "wechat_tokens"
+
+    key = Column(String(128), primary_key=True)
+    value = Column(Text, nullable=False)
+    expires_at = Column(DateTime(timezone=True), nullable=False)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)

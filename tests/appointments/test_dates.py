@@ -1,0 +1,87 @@
+"""Bilingual date/time expressions, relative to an injected 'now'."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+import pytest
+
+from bot.appointments.dates import WhenSpec, cn_number, parse_when
+
+NOW = datetime(2026, 11, 22, 10, 0)  # Sunday
+WED = datetime(2026, 11, 25, 9, 0)  # Wednesday
+
+
+@pytest.mark.parametrize(("text", "now", "day", "session", "at"), [
+    ("明天下午", NOW, date(2026, 11, 23), "pm", None),
+    ("下周三上午", NOW, date(2026, 11, 25), "am", None),
+    ("下周三上午", WED, date(2026, 12, 2), "am", None),
+    ("后天", NOW, date(2026, 11, 24), None, None),
+    ("大后天早上", NOW, date(2026, 11, 25), "am", None),
+    ("今天下午", WED, date(2026, 11, 25), "pm", None),
+    ("周三", WED, date(2026, 11, 25), None, None),
+    ("星期五下午", WED, date(2026, 11, 27), "pm", None),
+    ("这周五", WED, date(2026, 11, 27), None, None),
+    ("下下周一", NOW, date(2026, 11, 30), None, None),
+    ("11月25日", NOW, date(2026, 11, 25), None, None),
+    ("十二月三号上午", NOW, date(2026, 12, 3), "am", None),
+    ("1月5号", NOW, date(2027, 1, 5), None, None),
+    ("25号", NOW, date(2026, 11, 25), None, None),
+    ("3号", NOW, date(2026, 12, 3), None, None),
+    ("2026-11-30", NOW, date(2026, 11, 30), None, None),
+    ("三天后", NOW, date(2026, 11, 25), None, None),
+    ("明天下午3点半", NOW, date(2026, 11, 23), "pm", time(15, 30)),
+    ("明天上午十点", NOW, date(2026, 11, 23), "am", time(10, 0)),
+    ("明天三点", NOW, date(2026, 11, 23), "pm", time(15, 0)),
+    ("明天10:00", NOW, date(2026, 11, 23), "am", time(10, 0)),
+    ("next Monday morning", NOW, date(2026, 11, 23), "am", None),
+    ("next Monday morning", WED, date(2026, 11, 30), "am", None),
+    ("tomorrow 3pm", NOW, date(2026, 11, 23), "pm", time(15, 0)),
+    ("Tomorrow at 9:30 AM", NOW, date(2026, 11, 23), "am", time(9, 30)),
+    ("the day after tomorrow", NOW, date(2026, 11, 24), None, None),
+    ("Wednesday afternoon", NOW, date(2026, 11, 25), "pm", None),
+    ("on Friday", WED, date(2026, 11, 27), None, None),
+    ("Nov 30", NOW, date(2026, 11, 30), None, None),
+    ("3rd of December at 2pm", NOW, date(2026, 12, 3), "pm", time(14, 0)),
+    ("in 3 days", NOW, date(2026, 11, 25), None, None),
+    ("today afternoon", NOW, date(2026, 11, 22), "pm", None),
+    ("帮我约明天morning", NOW, date(2026, 11, 23), "am", None),
+    ("明天3pm", NOW, date(2026, 11, 23), "pm", time(15, 0)),
+    ("next wed at 2", NOW, date(2026, 11, 25), "pm", time(14, 0)),
+    ("下周吧", WED, date(2026, 11, 30), None, None),
+    ("next week, afternoon", WED, date(2026, 11, 30), "pm", None),
+    ("下午", NOW, None, "pm", None),
+    ("in the morning", NOW, None, "am", None),
+])
+def test_expressions(text, now, day, session, at) -> None:
+    spec = parse_when(text, now)
+    assert spec is not None
+    assert (spec.day, spec.session, spec.at) == (day, session, at)
+
+
+@pytest.mark.parametrize("text", ["随便，最早的就行", "as soon as possible", "any time", "最近的号"])
+def test_asap(text) -> None:
+    spec = parse_when(text, NOW)
+    assert spec is not None and spec.asap
+
+
+@pytest.mark.parametrize("text", ["hello", "我叫张三", "13812345678", "", "心内科", "Dr Wang"])
+def test_no_date_or_time(text) -> None:
+    assert parse_when(text, NOW) is None
+
+
+def test_invalid_calendar_dates_are_not_invented() -> None:
+    assert parse_when("2月30日", NOW) is None
+    assert parse_when("2026-13-01", NOW) is None
+
+
+def test_slot_round_trip() -> None:
+    spec = parse_when("tomorrow 3pm", NOW)
+    assert WhenSpec.from_slot(spec.to_slot()) == spec
+    assert WhenSpec.from_slot(None) is None
+
+
+@pytest.mark.parametrize(("text", "value"), [("二十五", 25), ("十", 10), ("十二", 12), ("两", 2),
+                                             ("三十一", 31), ("7", 7), ("abc", None), ("", None)])
+def test_cn_number(text, value) -> None:
+    assert cn_number(text) == value

@@ -1,0 +1,182 @@
+"""The reminder actions, called the way rasa_sdk calls them (no trained model)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import func, select
+
+from actions.reminders import (
+    ActionCancelMedicationReminder,
+    ActionConfirmMedicationReminder,
+    ActionEnrolFollowup,
+    ActionListMedicationReminders,
+    ActionOfferFollowup,
+    ActionRecordDoseTaken,
+    ActionRecordReading,
+    ActionSaveMedicationReminder,
+    ActionSnoozeReminder,
+    ActionStartMedicationReminder,
+    Services,
+    ValidateMedicationReminderForm,
+)
+from bot.store.reminder_models import CareTeamFlag, MedicationReminder
+from tests.reminders.conftest import Stack, local
+
+SENDER = "o_wx_1"
+
+
+def tracker(text: str, slots: dict[str, Any] | None = None, lang: str = "zh",
+            entities: list[dict] | None = None) -> Tracker:
+    return Tracker(
+        sender_id=SENDER, slots={"language": lang, **(slots or {})},
+        latest_message={"text": text, "intent": {"name": "x"}, "entities": entities or []},
+        events=[{"event": "user", "text": text, "input_channel": "wechat"}], paused=False,
+        followup_action=None, active_loop={}, latest_action_name="action_listen")
+
+
+def run(action, t: Tracker) -> tuple[list[dict], dict[str, Any]]:
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, t, {}))
+    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    return dispatcher.messages, slots
+
+
+@pytest.fixture
+def services(stack: Stack) -> Services:
+    return Services(stack.service, stack.readings)
+
+
+def reminders(stack: Stack) -> int:
+    with stack.db.begin() as s:
+        return s.execute(select(func.count()).select_from(MedicationReminder)).scalar()
+
+
+def test_zh_sentence_to_saved_reminder(stack: Stack, services: Services) -> None:
+    text = "提醒我吃二甲双胍，每次500mg，每天三次饭后，吃14天"
+    _, slots = run(ActionStartMedicationReminder(services), tracker(text))
+    assert slots["reminder_drug"] == "metformin"
+    assert slots["reminder_dose"] and slots["reminder_schedule"]
+    messages, confirm = run(ActionConfirmMedicationReminder(services), tracker(text, slots))
+    assert messages[0]["response"] == "utter_reminder_confirm"
+    assert messages[0]["times"] == "08:30、12:30、18:30" and messages[0]["drug"] == "二甲双胍"
+    assert reminders(stack) == 0  # nothing saved before the patient says yes
+    assert confirm["reminder_pending"] == "reminder"
+    messages, after = run(ActionSaveMedicationReminder(services), tracker("是的", confirm))
+    assert messages[0]["response"] == "utter_reminder_saved"
+    assert messages[0]["first"] == "11-22 08:30"
+    assert reminders(stack) == 1 and after["reminder_draft"] is None
+
+
+def test_en_answers_through_the_form(stack: Stack, services: Services) -> None:
+    _, slots = run(ActionStartMedicationReminder(services),
+                   tracker("set a medication reminder", lang="en"))
+    assert slots["reminder_drug"] is None and slots["reminder_schedule"] is None
+    form = ValidateMedicationReminderForm(services)
+    d = CollectingDispatcher()
+    t = tracker("x", lang="en")
+    assert form.validate_reminder_drug("Norvasc", d, t, {}) == {"reminder_drug": "amlodipine"}
+    assert form.validate_reminder_dose("5 mg", d, t, {}) == {"reminder_dose": "5 mg"}
+    schedule = "every night before bed"
+    assert form.validate_reminder_schedule(schedule, d, t, {}) == {"reminder_schedule": schedule}
+    slots = {"reminder_drug": "amlodipine", "reminder_dose": "5 mg", "reminder_schedule": schedule}
+    messages, confirm = run(ActionConfirmMedicationReminder(services),
+                            tracker("x", slots, lang="en"))
+    assert messages[0]["times"] == "22:00" and messages[0]["meal"] == " (at bedtime)"
+    run(ActionSaveMedicationReminder(services), tracker("yes", confirm, lang="en"))
+    messages, _ = run(ActionListMedicationReminders(services), tracker("my reminders", lang="en"))
+    assert messages[0]["response"] == "utter_reminder_list"
+    assert "amlodipine 5 mg, every day at 22:00" in messages[0]["items"]
+
+
+def test_bad_answers_get_a_bilingual_error_and_write_nothing(stack: Stack,
+                                                             services: Services) -> None:
+    form = ValidateMedicationReminderForm(services)
+    d = CollectingDispatcher()
+    t = tracker("x")
+    assert form.validate_reminder_drug("神仙水", d, t, {}) == {"reminder_drug": None}
+    assert form.validate_reminder_schedule("有空就吃", d, t, {}) == {"reminder_schedule": None}
+    assert [m["response"] for m in d.messages] == ["utter_reminder_error_drug",
+                                                   "utter_reminder_error_schedule"]
+    assert d.messages[0]["value"] == "神仙水"
+    assert reminders(stack) == 0
+
+
+def test_taken_and_snooze_answers(stack: Stack, services: Services) -> None:
+    draft = stack.service.draft("二甲双胍", "500mg", "每天两次")
+    stack.service.create("wechat", SENDER, draft, "zh")
+    stack.run_at(local(2026, 11, 22, 8, 0))
+    stack.clock.set(local(2026, 11, 22, 8, 3))
+    messages, _ = run(ActionSnoozeReminder(services), tracker("半小时后再提醒我"))
+    assert (messages[0]["response"], messages[0]["minutes"], messages[0]["time"]) == (
+        "utter_dose_snoozed", 30, "08:33")
+    stack.run_at(local(2026, 11, 22, 8, 33))
+    messages, _ = run(ActionRecordDoseTaken(services), tracker("吃过了"))
+    assert messages[0]["response"] == "utter_dose_taken" and messages[0]["drug"] == "二甲双胍"
+    messages, _ = run(ActionRecordDoseTaken(services), tracker("吃过了"))
+    assert messages[0]["response"] == "utter_dose_none_outstanding"
+
+
+def test_pause_and_cancel(stack: Stack, services: Services) -> None:
+    stack.service.create("wechat", SENDER, stack.service.draft("aspirin", "100mg", "qd"), "zh")
+    messages, _ = run(ActionCancelMedicationReminder(services), tracker("暂停阿司匹林的提醒"))
+    assert messages[0]["response"] == "utter_reminder_paused"
+    messages, _ = run(ActionCancelMedicationReminder(services), tracker("取消提醒"))
+    assert messages[0]["response"] == "utter_reminder_cancelled"
+    messages, _ = run(ActionCancelMedicationReminder(services), tracker("取消提醒"))
+    assert messages[0]["response"] == "utter_reminder_none_to_change"
+
+
+def test_abnormal_bp_escalates_and_offers_a_doctor(stack: Stack, services: Services) -> None:
+    messages, _ = run(ActionRecordReading(services), tracker("BP 185 over 115", lang="en"))
+    assert [m["response"] for m in messages] == ["utter_reading_bp_urgent",
+                                                 "utter_reading_offer_doctor"]
+    assert messages[0]["reading"] == "BP 185/115 mmHg"
+    with stack.db.begin() as s:
+        assert s.execute(select(func.count()).select_from(CareTeamFlag)).scalar() == 1
+    messages, _ = run(ActionRecordReading(services), tracker("最近的血压记录"))
+    assert "最近 7 天" in messages[0]["text"]
+
+
+def test_followup_offer_and_enrolment(stack: Stack, services: Services) -> None:
+    messages, slots = run(ActionOfferFollowup(services),
+                          tracker("我有高血压", entities=[{"entity": "condition",
+                                                          "value": "hypertension"}]))
+    assert messages[0]["response"] == "utter_followup_offer"
+    assert slots == {"followup_plan": "hypertension_bp_weekly", "reminder_pending": "followup"}
+    messages, _ = run(ActionEnrolFollowup(services), tracker("好的", slots))
+    assert messages[0]["response"] == "utter_followup_enrolled"
+    assert messages[0]["first"] == "11-23 08:00"
+
+
+def test_asking_for_bp_follow_up_in_chat_offers_the_plan(stack: Stack,
+                                                         services: Services) -> None:
+    messages, slots = run(ActionStartMedicationReminder(services), tracker("提醒我每周测血压"))
+    assert messages[0]["response"] == "utter_followup_offer"
+    assert slots["followup_plan"] == "hypertension_bp_weekly"
+    assert slots["reminder_pending"] == "followup"
+    form = ValidateMedicationReminderForm(services)
+    required = asyncio.run(form.required_slots(
+        ["reminder_drug", "reminder_dose", "reminder_schedule"], CollectingDispatcher(),
+        tracker("x", slots), {}))
+    assert required == []
+    messages, _ = run(ActionConfirmMedicationReminder(services), tracker("x", slots))
+    assert messages == []
+    messages, _ = run(ActionOfferFollowup(services), tracker("check my sugar", lang="en"))
+    assert messages[0]["plan"] == "fasting glucose on Mon, Wed and Fri"
+
+
+def test_every_reminder_domain_action_is_registered() -> None:
+    import yaml
+    from rasa_sdk.executor import ActionExecutor
+
+    from bot.settings import PROJECT_ROOT
+
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    domain = yaml.safe_load((PROJECT_ROOT / "bot/domain/reminders.yml").read_text("utf-8"))
+    assert set(domain["actions"]) <= set(executor.actions)

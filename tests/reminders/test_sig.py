@@ -1,0 +1,121 @@
+"""zh/en schedule, course, dose and snooze parsing."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from bot.errors import ValidationError
+from bot.reminders.sig import parse_course, parse_dose, parse_schedule, parse_snooze
+
+TODAY = date(2026, 11, 22)
+
+
+@pytest.mark.parametrize(("text", "times", "meal", "code"), [
+    ("每天三次", ["08:00", "14:00", "20:00"], None, "tid"),
+    ("一天三次，饭后吃", ["08:30", "12:30", "18:30"], "after_meal", "tid"),
+    ("早晚各一次", ["08:00", "20:00"], None, "bid"),
+    ("每8小时一次", ["08:00", "16:00", "00:00"], None, "q8h"),
+    ("每隔十二小时吃一次", ["08:00", "20:00"], None, "q12h"),
+    ("睡前吃一片", ["22:00"], "bedtime", "qn"),
+    ("饭后", ["08:30"], "after_meal", "qd"),
+    ("每天两次饭前", ["07:30", "17:30"], "before_meal", "bid"),
+    ("早上8点和晚上8点", ["08:00", "20:00"], None, "custom"),
+    ("每天早上七点半", ["07:30"], None, "custom"),
+    ("下午3点", ["15:00"], None, "custom"),
+    ("twice a day", ["08:00", "20:00"], None, "bid"),
+    ("three times daily after meals", ["08:30", "12:30", "18:30"], "after_meal", "tid"),
+    ("once a day", ["08:00"], None, "qd"),
+    ("every night before bed", ["22:00"], "bedtime", "qn"),
+    ("every evening", ["20:00"], None, "qd"),
+    ("8am and 8pm", ["08:00", "20:00"], None, "custom"),
+    ("at 7:30 and 19:30", ["07:30", "19:30"], None, "custom"),
+    ("every 6 hours", ["08:00", "14:00", "20:00", "02:00"], None, "q6h"),
+    ("qd", ["08:00"], None, "qd"),
+    ("bid", ["08:00", "20:00"], None, "bid"),
+    ("tid", ["08:00", "14:00", "20:00"], None, "tid"),
+    ("qid", ["08:00", "12:00", "18:00", "22:00"], None, "qid"),
+    ("qn", ["22:00"], "bedtime", "qn"),
+    ("1 tab BID PC", ["08:30", "18:30"], "after_meal", "bid"),
+    ("b.i.d.", ["08:00", "20:00"], None, "bid"),
+    ("q.d.", ["08:00"], None, "qd"),
+    ("早上一次晚上一次", ["08:00", "20:00"], None, "bid"),
+    ("早中晚各一次", ["08:00", "12:00", "20:00"], None, "tid"),
+    ("早餐后和晚餐后各一次", ["08:30", "18:30"], "after_meal", "bid"),
+    ("早上和睡前各一次", ["08:00", "22:00"], None, "bid"),
+    ("每晚睡前一粒", ["22:00"], "bedtime", "qn"),
+    ("morning and evening", ["08:00", "20:00"], None, "bid"),
+])
+def test_schedules(text: str, times: list[str], meal: str | None, code: str) -> None:
+    schedule = parse_schedule(text)
+    assert schedule is not None
+    assert (schedule.time_strings(), schedule.meal, schedule.code) == (times, meal, code)
+
+
+@pytest.mark.parametrize("text", ["", "你好", "remind me about my pills", "吃14天"])
+def test_no_schedule(text: str) -> None:
+    assert parse_schedule(text) is None
+
+
+@pytest.mark.parametrize("text", ["每7小时一次", "every 5 hours", "25:00", "每天六次", "13pm",
+                                  "每周一次", "隔天一次", "once a week", "every other day"])
+def test_impossible_schedules_are_errors(text: str) -> None:
+    with pytest.raises(ValidationError):
+        parse_schedule(text)
+
+
+@pytest.mark.parametrize(("text", "start", "end"), [
+    ("吃14天", TODAY, date(2026, 12, 5)),
+    ("一天两次，吃两周", TODAY, date(2026, 12, 5)),
+    ("从明天开始吃7天", date(2026, 11, 23), date(2026, 11, 29)),
+    ("吃到12月5日", TODAY, date(2026, 12, 5)),
+    ("从11月25日到12月1日", date(2026, 11, 25), date(2026, 12, 1)),
+    ("for 14 days", TODAY, date(2026, 12, 5)),
+    ("starting tomorrow for 2 weeks", date(2026, 11, 23), date(2026, 12, 6)),
+    ("until Dec 5", TODAY, date(2026, 12, 5)),
+    ("a 10-day course", TODAY, date(2026, 12, 1)),
+    ("t.i.d. x 7 days", TODAY, date(2026, 11, 28)),
+    ("max 3 days", TODAY, None),
+    ("每天三次", TODAY, None),
+    ("一天三次", TODAY, None),
+    ("每天一次 长期吃", TODAY, None),
+])
+def test_courses(text: str, start: date, end: date | None) -> None:
+    course = parse_course(text, TODAY)
+    assert (course.start, course.end) == (start, end)
+
+
+def test_course_ending_before_it_starts_is_an_error() -> None:
+    with pytest.raises(ValidationError):
+        parse_course("从12月5日到12月1日", TODAY)
+
+
+def test_dates_early_in_the_year_roll_over() -> None:
+    assert parse_course("until Jan 10", TODAY).end == date(2027, 1, 10)
+
+
+@pytest.mark.parametrize(("text", "dose"), [
+    ("二甲双胍 500mg 每天两次", "500mg"), ("每次1片", "1片"), ("一次两粒", "两粒"),
+    ("半片", "半片"), ("take 2 tablets", "2 tablets"), ("10 units of insulin", "10 units"),
+    ("0.5g", "0.5g"), ("2 puffs", "2 puffs"), ("按医嘱", "as_prescribed"),
+    ("as prescribed", "as_prescribed"), ("每天三次", None), ("吃14天", None),
+])
+def test_doses_are_taken_verbatim(text: str, dose: str | None) -> None:
+    assert parse_dose(text) == dose
+
+
+@pytest.mark.parametrize(("text", "minutes"), [
+    ("半小时后", 30), ("半个小时以后再提醒", 30), ("20分钟后", 20), ("二十分钟后", 20),
+    ("一个小时后", 60), ("1个半小时后", 90), ("in 20 minutes", 20), ("in half an hour", 30),
+    ("in an hour", 60), ("2 hours later", 120), ("remind me in 45 mins", 45),
+])
+def test_snooze_durations(text: str, minutes: int) -> None:
+    assert parse_snooze(text) == timedelta(minutes=minutes)
+
+
+def test_snooze_without_duration_and_out_of_range() -> None:
+    assert parse_snooze("later") is None
+    assert parse_snooze("等一下") is None
+    with pytest.raises(ValidationError):
+        parse_snooze("in 20 hours")

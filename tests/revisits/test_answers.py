@@ -1,0 +1,63 @@
+"""Reading yes/no answers, "none", and past dates of a diagnosis."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.revisits.answers import is_none_answer, parse_past_date, parse_yes_no
+from bot.revisits.catalog import load_conditions, load_drugs
+
+TODAY = date(2026, 11, 22)
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("没有", False), ("没有新症状", False), ("无", False), ("no", False), ("Nope", False),
+    ("nothing new", False), ("还好，跟以前一样", False), ("有", True), ("是的", True),
+    ("有点加重", True), ("yes", True), ("yeah a bit worse", True), ("不知道", None), ("", None),
+    ("hmm", None),
+])
+def test_yes_no(text, value) -> None:
+    assert parse_yes_no(text) is value
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("2026年9月1日", date(2026, 9, 1)), ("2026-09-01", date(2026, 9, 1)),
+    ("9月1日", date(2026, 9, 1)), ("十二月一号", date(2025, 12, 1)),
+    ("2026年8月", date(2026, 8, 1)), ("三个月前", date(2026, 8, 24)),
+    ("半年前", date(2026, 5, 24)), ("last month", date(2026, 10, 23)),
+    ("2 weeks ago", date(2026, 11, 8)), ("two months ago", date(2026, 9, 23)),
+    ("昨天", date(2026, 11, 21)), ("上上个月", date(2026, 9, 23)),
+    ("whenever", None), ("2026年2月30日", None),
+])
+def test_past_dates(text, value) -> None:
+    assert parse_past_date(text, TODAY) == value
+
+
+@pytest.mark.parametrize(("text", "value"), [("没有", True), ("none", True), ("skip", True),
+                                             ("MZ12345", False), ("病历号 123", False)])
+def test_none_answers(text, value) -> None:
+    assert is_none_answer(text) is value
+
+
+def test_catalogues_match_names_and_synonyms() -> None:
+    conditions, drugs = load_conditions(), load_drugs()
+    assert conditions.match("我有高血压，想开药").id == "hypertension"
+    assert conditions.match("I have type 2 diabetes").id == "type2_diabetes"
+    assert conditions.match("慢阻肺").id == "copd"
+    assert conditions.match("感冒") is None
+    assert drugs.match_all("氨氯地平和二甲双胍") == ["amlodipine", "metformin"]
+    assert drugs.match_all("norvasc and Glucophage") == ["amlodipine", "metformin"]
+    assert drugs.match_all("不需要") == []
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("确认", True), ("好的，预约吧", True), ("yes please", True), ("OK", True), ("嗯", True),
+    ("不", False), ("算了", False), ("no", False), ("有停车位吗？", None), ("有", None),
+    ("what is the fee?", None), ("hmm", None),
+])
+def test_confirmation_is_strict(text, value) -> None:
+    from bot.revisits.answers import parse_confirmation
+
+    assert parse_confirmation(text) is value
