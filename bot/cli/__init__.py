@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "bot.cli.triage",
     "bot.cli.kb",
     "bot.cli.revisits",
+    "bot.cli.wechat",
     "bot.cli.worker",
 )
 EVAL_MODULES: tuple[str, ...] = ("bot.cli.eval_triage", "bot.cli.eval_nlu")

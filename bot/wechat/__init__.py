@@ -1,0 +1,9 @@
+"""WeChat Official Account: the plain-Python parts (no rasa).
+
+- ``config``: ``WeChatConfig`` from credentials.yml + ``MEDBOT_WECHAT_*``.
+- ``protocol``: signatures, safe XML parsing, AES, reply rendering, text splitting.
+- ``state``: exactly-once claims, subscriptions and the 48-hour window (database).
+- ``token``: one access_token shared by every process, in the database.
+- ``sender``: the outbound sender (customer-service / template messages, outbox).
+- ``menu``: the custom menu file and its CLICK-key-to-intent map.
+"""

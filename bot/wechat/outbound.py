@@ -1,0 +1,47 @@
+"""The WeChat implementation of ``bot.outbound.OutboundSender`` (reminders, follow-ups).
+
+Register it in the scheduler worker with
+``MEDBOT_OUTBOUND_SENDERS=bot.wechat.outbound:outbound_sender``.
+"""
+
+from __future__ import annotations
+
+from bot.outbound import OutboundError, OutboundMessage, SendResult
+from bot.settings import Settings
+from bot.store.db import Database
+from bot.wechat.config import WeChatConfig, load_wechat_config
+from bot.wechat.sender import WeChatSender
+
+# errors where trying again later cannot help
+_PERMANENT = ("unsubscribed", "TEMPLATE_ID", "errcode=43004", "errcode=40003", "errcode=45015")
+
+
+class WeChatOutboundSender:
+    """``send(OutboundMessage)``: customer-service or template message; raises on failure.
+
+    Every attempt is also recorded in ``wechat_outbox`` by ``WeChatSender``.
+    """
+
+    channel = "wechat"
+
+    def __init__(self, sender: WeChatSender) -> None:
+        self.sender = sender
+
+    @classmethod
+    def from_config(cls, config: WeChatConfig, db: Database) -> WeChatOutboundSender:
+        return cls(WeChatSender.from_config(config, db))
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        result = self.sender.send(message.external_id, message.text, message.kind,
+                                  template_data=dict(message.template_data) or None)
+        if result.status == "sent":
+            return SendResult(channel_message_id=f"wechat_outbox:{result.outbox_id}",
+                              via=result.method)
+        error = result.error or result.status
+        raise OutboundError(f"wechat send {result.status}: {error}",
+                            retryable=not any(p in error for p in _PERMANENT))
+
+
+def outbound_sender(settings: Settings, db: Database) -> WeChatOutboundSender:
+    """Factory for ``MEDBOT_OUTBOUND_SENDERS`` (``module:factory(settings, db)``)."""
+    return WeChatOutboundSender.from_config(load_wechat_config(settings), db)

@@ -1,0 +1,146 @@
+"""Outbound WeChat messages: customer-service text inside the 48-hour window,
+a template message outside it, every attempt recorded in ``wechat_outbox``.
+
+``WeChatSender.send(openid, text, kind)`` is synchronous (wechatpy is); from
+Sanic call it with ``asyncio.to_thread``. ``kind`` is ``reply`` for the answer to
+a patient's own message (allowed even when they later unfollowed) or anything
+else for proactive messages (reminders, follow-ups), which are suppressed for
+patients who unfollowed. Failures are never dropped: the row stays ``failed``
+with its error and ``retry_failed()`` sends it again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from requests import RequestException
+from sqlalchemy import select
+from wechatpy.exceptions import WeChatClientException
+
+from bot.store.db import Database
+from bot.store.models import utcnow
+from bot.store.wechat_models import WeChatOutbox
+from bot.wechat.protocol import mask
+from bot.wechat.state import WeChatState
+from bot.wechat.config import WeChatConfig
+from bot.wechat.token import DatabaseTokenStore, SharedTokenClient
+
+log = logging.getLogger(__name__)
+
+TOKEN_ERRORS = (40001, 40014, 42001)
+TRANSIENT_ERRORS = (-1, 45009, 45011)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    outbox_id: int
+    status: str  # sent | failed | suppressed
+    method: str  # custom | template | none
+    error: str | None = None
+
+
+class WeChatSender:
+    """Sends one text to one openid; ``bot.wechat.outbound`` adapts it to ``OutboundSender``."""
+
+    def __init__(self, client: SharedTokenClient, db: Database, template_id: str = "",
+                 attempts: int = 3, backoff: float = 0.2,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.client = client
+        self.db = db
+        self.state = WeChatState(db)
+        self.template_id = template_id
+        self.attempts = attempts
+        self.backoff = backoff
+        self.sleep = sleep
+
+    @classmethod
+    def from_config(cls, config: WeChatConfig, db: Database) -> WeChatSender:
+        """The one client per process, with the token shared through ``db``."""
+        client = SharedTokenClient(config.app_id, config.app_secret, config.api_base,
+                                   DatabaseTokenStore(db, f"wechat:{config.app_id}"))
+        return cls(client, db, template_id=config.template_id)
+
+    def send(self, recipient: str, text: str, kind: str = "reply",
+             template_data: dict[str, str] | None = None) -> SendResult:
+        if kind != "reply" and not self.state.is_subscribed(recipient):
+            row_id = self._record(recipient, kind, "none", text, "suppressed", 0, "unsubscribed")
+            log.info("wechat.send.suppressed openid=%s kind=%s", mask(recipient), kind)
+            return SendResult(row_id, "suppressed", "none", "unsubscribed")
+        method = "custom" if self.state.in_service_window(recipient) else "template"
+        if method == "template" and not self.template_id:
+            error = "outside the 48-hour window and MEDBOT_WECHAT_TEMPLATE_ID is not set"
+            row_id = self._record(recipient, kind, method, text, "failed", 0, error)
+            log.error("wechat.send.failed openid=%s kind=%s error=%s", mask(recipient), kind, error)
+            return SendResult(row_id, "failed", method, error)
+        row_id = self._record(recipient, kind, method, text, "pending", 0, None)
+        return self._deliver(row_id, recipient, text, method, template_data)
+
+    def retry_failed(self, limit: int = 100) -> list[SendResult]:
+        """Send failed rows again (e.g. from a worker or ``medbot wechat outbox --retry``)."""
+        with self.db.begin() as session:
+            rows = session.execute(select(WeChatOutbox).where(
+                WeChatOutbox.status == "failed", WeChatOutbox.method != "none")
+                .order_by(WeChatOutbox.id).limit(limit)).scalars().all()
+            todo = [(r.id, r.openid, r.text, r.method) for r in rows]
+        return [self._deliver(*item) for item in todo]
+
+    def _deliver(self, row_id: int, openid: str, text: str, method: str,
+                 template_data: dict[str, str] | None = None) -> SendResult:
+        error = None
+        attempts = 0
+        for attempt in range(self.attempts):
+            attempts = attempt + 1
+            stale = None
+            try:
+                stale = self.client.access_token
+                if method == "custom":
+                    self.client.message.send_text(openid, text)
+                else:
+                    data = template_data or {"content": text}
+                    self.client.message.send_template(
+                        openid, self.template_id, {k: {"value": v} for k, v in data.items()})
+                self._update(row_id, "sent", attempts, None)
+                log.info("wechat.send.ok openid=%s method=%s attempts=%d",
+                         mask(openid), method, attempts)
+                return SendResult(row_id, "sent", method)
+            except WeChatClientException as exc:
+                error = f"errcode={exc.errcode} errmsg={exc.errmsg}"
+                if exc.errcode in TOKEN_ERRORS:
+                    log.info("wechat.token.rejected errcode=%s", exc.errcode)
+                    self._refresh(stale)
+                elif exc.errcode not in TRANSIENT_ERRORS and exc.errcode is not None:
+                    break  # e.g. 45015 (window closed), 43004 (unfollowed): retrying won't help
+            except (RequestException, RuntimeError) as exc:
+                error = f"{type(exc).__name__}: {exc}"
+            if attempt + 1 < self.attempts:
+                self.sleep(self.backoff * (2 ** attempt))
+        self._update(row_id, "failed", attempts, error)
+        log.error("wechat.send.failed openid=%s method=%s attempts=%d error=%s",
+                  mask(openid), method, attempts, error)
+        return SendResult(row_id, "failed", method, error)
+
+    def _refresh(self, stale: str | None) -> None:
+        try:
+            self.client.refresh_token(stale=stale)
+        except (WeChatClientException, RequestException, RuntimeError):
+            log.exception("wechat.token.refresh_failed")
+
+    def _record(self, openid: str, kind: str, method: str, text: str, status: str,
+                attempts: int, error: str | None) -> int:
+        now = utcnow()
+        with self.db.begin() as session:
+            row = WeChatOutbox(openid=openid, kind=kind, method=method, text=text, status=status,
+                               attempts=attempts, last_error=error, created_at=now, updated_at=now)
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def _update(self, row_id: int, status: str, attempts: int, error: str | None) -> None:
+        with self.db.begin() as session:
+            row = session.get(WeChatOutbox, row_id)
+            row.status = status
+            row.attempts = (row.attempts or 0) + attempts
+            row.last_error = error

@@ -1,0 +1,156 @@
+"""Rasa input channel for a WeChat Official Account (``/webhooks/wechat/webhook``).
+
+GET answers WeChat's server check; POST verifies (signature, msg_signature,
+replay window, size, safe XML), dedupes by MsgId / openid+CreateTime+Event in
+the database, and answers within the reply budget (see ``turns``).
+
+With no WeChat configuration at all (no token, no app id) the channel is
+disabled: it logs ``wechat.disabled`` once and its webhook answers 503, so
+``medbot run`` starts with the REST channel alone. A partial or invalid
+configuration raises ``ConfigError`` in the constructor (fails at start).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.errors import ConfigError
+from bot.hospital import HospitalInfo
+from bot.i18n import default_catalog
+from bot.settings import Settings
+from bot.store.db import Database
+from bot.store.repositories import TranscriptService
+from bot.wechat.config import WeChatConfig
+from bot.wechat.menu import Menu
+from bot.wechat.protocol import (
+    Envelope, ProtocolError, check_signature, check_timestamp, dedupe_key, mask,
+    open_request, text_reply_xml, to_message,
+)
+from bot.wechat.sender import WeChatSender
+from bot.wechat.state import WeChatState
+from bot.wechat.text import merge_messages
+from channels.boundary import ChannelBoundary, OnNewMessage
+from channels.wechat.dispatch import Dispatcher, HandoffRouter, NoHandoff
+from channels.wechat.turns import TurnRunner
+
+log = logging.getLogger(__name__)
+
+
+class WeChatInput(InputChannel):
+    """WeChat Official Account webhook."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "wechat"
+
+    def __init__(self, config: WeChatConfig, db: Database | None = None,
+                 hospital: HospitalInfo | None = None, menu: Menu | None = None,
+                 handoff: HandoffRouter | None = None,
+                 sender: WeChatSender | None = None) -> None:
+        self.config = config
+        if not config.enabled:
+            log.warning("wechat.disabled reason=no MEDBOT_WECHAT_TOKEN/APP_ID configured")
+            return
+        config.validate()
+        if db is None:
+            raise ConfigError("an enabled WeChat channel needs a database")
+        self.db = db
+        self.hospital = hospital or HospitalInfo.load()
+        self.state = WeChatState(db)
+        self.sender = sender or WeChatSender.from_config(config, db)
+        self.boundary = ChannelBoundary(self.name(), TranscriptService(db))
+        self.turns = TurnRunner(self.state, self.sender, self.hospital, config.reply_limit_bytes,
+                                config.max_concurrent_turns)
+        self.dispatcher = Dispatcher(self.state, self.hospital, (menu or Menu.load()).intents(),
+                                     handoff or NoHandoff(), self.boundary.transcripts)
+        default_catalog()  # load the bilingual texts now, not during a patient's turn
+        self.envelope = (Envelope(config.token, config.encoding_aes_key, config.app_id)
+                         if config.encrypted else None)
+        log.info("wechat.enabled mode=%s app_id=%s budget=%.1fs", config.mode,
+                 mask(config.app_id), config.reply_budget)
+
+    @classmethod
+    def from_credentials(cls, credentials: Mapping[str, Any] | None,
+                         environ: Mapping[str, str] | None = None) -> WeChatInput:
+        env = os.environ if environ is None else environ
+        config = WeChatConfig.from_sources(credentials, env)
+        if not config.enabled:
+            return cls(config)
+        return cls(config, Database.from_settings(Settings.from_env(env)))
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        bp = Blueprint("wechat_webhook", __name__)
+
+        @bp.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok" if self.config.enabled else "disabled"})
+
+        if not self.config.enabled:
+            @bp.route("/webhook", methods=["GET", "POST"])
+            async def disabled(_: Request) -> HTTPResponse:
+                return response.text("wechat channel is not configured", status=503)
+            return bp
+
+        handle = self.boundary.wrap(on_new_message)
+        self.boundary.attach(bp)
+
+        @bp.route("/webhook", methods=["GET"])
+        async def verify(request: Request) -> HTTPResponse:
+            args = _args(request)
+            try:
+                check_signature((self.config.token, args.get("timestamp", ""),
+                                 args.get("nonce", "")), args.get("signature"))
+                check_timestamp(args.get("timestamp"), self.config.replay_window)
+            except ProtocolError as exc:
+                log.warning("wechat.verify.refused status=%d reason=%s", exc.status, exc.detail)
+                return response.text("forbidden", status=exc.status)
+            return response.text(args.get("echostr", ""))
+
+        @bp.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            deadline = asyncio.get_running_loop().time() + self.config.reply_budget
+            args = _args(request)
+            try:
+                fields, encrypted = open_request(self.config, args, request.body or b"")
+                message = to_message(fields)
+            except ProtocolError as exc:
+                log.warning("wechat.request.refused status=%d reason=%s", exc.status, exc.detail)
+                return response.text("refused", status=exc.status)
+            openid = fields["FromUserName"]
+            produce = self.dispatcher.plan(message, fields, lambda text: self._run_bot(
+                handle, openid, text, fields))
+            reply = await self.turns.run(dedupe_key(fields), openid, produce, deadline)
+            if not reply:
+                return response.text("success")
+            xml = text_reply_xml(openid, fields.get("ToUserName", ""), reply)
+            if encrypted and self.envelope is not None:
+                xml = self.envelope.seal(xml)
+            return response.text(xml, content_type="application/xml")
+
+        return bp
+
+    async def _run_bot(self, handle: OnNewMessage, openid: str, text: str,
+                       fields: Mapping[str, str]) -> str:
+        collector = CollectingOutputChannel()
+        await handle(UserMessage(
+            text, collector, openid, input_channel=self.name(),
+            metadata={"message_id": fields.get("MsgId") or None,
+                      "msg_type": fields.get("MsgType")},
+        ))
+        return merge_messages(collector.messages)
+
+    def get_output_channel(self) -> None:  # proactive sends go through WeChatSender
+        return None
+
+
+def _args(request: Request) -> dict[str, str]:
+    return {k: v[0] for k, v in request.args.items() if v}
