@@ -6,6 +6,7 @@ import abc
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.forms import FormValidationAction
 
 from bot.settings import SUPPORTED_LANGUAGES
 
@@ -37,3 +38,26 @@ class MedbotAction(Action, abc.ABC):
     @staticmethod
     def entity_values(tracker: Tracker, entity: str) -> list[Any]:
         return list(tracker.get_latest_entity_values(entity))
+
+
+class MedbotFormValidation(FormValidationAction, abc.ABC):
+    """Form validation that validates answers only.
+
+    rasa_sdk validates every slot set since the last non-slot event, including
+    slots an action just *cleared* (``SlotSet(slot, None)``), such as a form
+    start resetting a previous run. A cleared slot is not an answer: validating
+    it would make every ``validate_<slot>`` complain at once.
+    """
+
+    @abc.abstractmethod
+    def name(self) -> str:  # pragma: no cover - abstract
+        ...
+
+    async def get_validation_events(self, dispatcher, tracker, domain):  # type: ignore[override]
+        recently_set = tracker.slots_to_validate
+        tracker.slots_to_validate = lambda: {  # type: ignore[method-assign]
+            name: value for name, value in recently_set().items() if value is not None}
+        try:
+            return await super().get_validation_events(dispatcher, tracker, domain)
+        finally:
+            del tracker.slots_to_validate

@@ -18,9 +18,8 @@ from zoneinfo import ZoneInfo
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.forms import FormValidationAction
 
-from actions.base import MedbotAction
+from actions.base import MedbotAction, MedbotFormValidation
 from bot.errors import NotFoundError, ValidationError
 from bot.reminders import sig
 from bot.reminders.clock import SystemClock
@@ -131,7 +130,7 @@ class ActionStartMedicationReminder(ReminderAction):
         return events
 
 
-class ValidateMedicationReminderForm(FormValidationAction, ReminderAction):
+class ValidateMedicationReminderForm(MedbotFormValidation, ReminderAction):
     def __init__(self, services: Services | None = None) -> None:
         ReminderAction.__init__(self, services)
 

@@ -16,9 +16,9 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.forms import FormValidationAction
 
 from actions.appointments.common import AppointmentAction
+from actions.base import MedbotFormValidation
 from bot.appointments.dialogue import wants_stop
 from bot.errors import MedbotError
 from bot.i18n import t
@@ -77,7 +77,7 @@ class ActionStartRevisit(RevisitAction):
         return events
 
 
-class ValidateRevisitForm(FormValidationAction, RevisitAction):
+class ValidateRevisitForm(MedbotFormValidation, RevisitAction):
     def __init__(self, services: Services | None = None) -> None:
         RevisitAction.__init__(self, services)
 

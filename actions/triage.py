@@ -9,9 +9,8 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.forms import FormValidationAction
 
-from actions.base import MedbotAction
+from actions.base import MedbotAction, MedbotFormValidation
 from bot.triage import interview
 from bot.triage.pipeline import Triage, default_triage
 from bot.triage.service import TriageService
@@ -42,7 +41,7 @@ class ActionStartTriage(MedbotAction):
                 *[SlotSet(slot, None) for slot in FACT_SLOTS]]
 
 
-class ValidateTriageForm(FormValidationAction, MedbotAction):
+class ValidateTriageForm(MedbotFormValidation, MedbotAction):
     """Decides which questions remain and reads each answer."""
 
     def __init__(self, triage: Triage | None = None) -> None:

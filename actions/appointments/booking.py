@@ -8,7 +8,6 @@ from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
-from rasa_sdk.forms import FormValidationAction
 
 from actions.appointments.common import (
     ANY_DOCTOR,
@@ -17,6 +16,7 @@ from actions.appointments.common import (
     AppointmentAction,
     SlotChoiceMixin,
 )
+from actions.base import MedbotFormValidation
 from bot.appointments import dialogue
 from bot.appointments.dates import parse_when
 from bot.appointments.errors import SlotFullError
@@ -85,7 +85,7 @@ class ActionAskApptDoctor(AppointmentAction):
         return []
 
 
-class ValidateAppointmentForm(SlotChoiceMixin, FormValidationAction, AppointmentAction):
+class ValidateAppointmentForm(SlotChoiceMixin, MedbotFormValidation, AppointmentAction):
     def __init__(self, services: Services | None = None) -> None:
         AppointmentAction.__init__(self, services)
 

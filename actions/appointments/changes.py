@@ -8,7 +8,6 @@ import asyncio
 from typing import Any
 
 from rasa_sdk.events import FollowupAction, SlotSet
-from rasa_sdk.forms import FormValidationAction
 
 from actions.appointments.common import (
     ANY_DOCTOR,
@@ -17,6 +16,7 @@ from actions.appointments.common import (
     AppointmentAction,
     SlotChoiceMixin,
 )
+from actions.base import MedbotFormValidation
 from bot.appointments import dialogue
 from bot.appointments.dates import parse_when
 from bot.appointments.errors import SlotFullError
@@ -91,7 +91,7 @@ class ActionAskApptTarget(AppointmentAction):
         return []
 
 
-class _ValidateChangeForm(SlotChoiceMixin, FormValidationAction, AppointmentAction):
+class _ValidateChangeForm(SlotChoiceMixin, MedbotFormValidation, AppointmentAction):
     def __init__(self, services: Services | None = None) -> None:
         AppointmentAction.__init__(self, services)
 
