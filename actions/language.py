@@ -25,7 +25,7 @@ def language_events(text: str, intent: str | None, current: str | None,
         if wanted is None:  # "switch language" without saying which: toggle
             wanted = "en" if current == "zh" else "zh"
         return [SlotSet("language", wanted), SlotSet("language_locked", True)]
-    if locked:
+    if locked or text.startswith("/"):  # "/intent" payloads (buttons, menu clicks) say nothing
         return []
     detected = detect_language(text)
     if detected and detected != current:

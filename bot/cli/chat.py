@@ -9,13 +9,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable
 
 from bot.cli.service import add_service_arguments, prepare, settings_from_args, start_supervisor
+from bot.cli.worker import worker_port
 from bot.errors import ServiceError
+from bot.outbound import OutboundError
+from bot.reminders.outbox import fetch_outbox
 
 EXIT_WORDS = {"/quit", "/exit", "/stop"}
 
@@ -24,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("chat", help="chat with the bot in the terminal")
     p.add_argument("--url", help="REST webhook of a running medbot (default: start one)")
     p.add_argument("--sender", help="conversation id (default: a new one)")
+    p.add_argument("--outbox-url", help="scheduler worker to poll for reminders "
+                   "(default: the one started with the service; none with --url)")
     add_service_arguments(p)
     p.set_defaults(func=_chat)
 
@@ -53,9 +59,50 @@ def render(messages: list[dict]) -> list[str]:
     return lines
 
 
+class OutboxPoller:
+    """Prints proactive messages (reminders, follow-up prompts) as they arrive."""
+
+    def __init__(self, base_url: str, sender: str, write: Callable[[str], None],
+                 interval: float = 5.0) -> None:
+        self.base_url, self.sender, self.write, self.interval = base_url, sender, write, interval
+        self.last_id = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="outbox-poller", daemon=True)
+
+    def poll_once(self) -> None:
+        try:
+            messages = fetch_outbox(self.base_url, self.sender, self.last_id)
+        except OutboundError:
+            return  # the worker may be restarting; try again on the next tick
+        for message in messages:
+            self.last_id = max(self.last_id, int(message["id"]))
+            self.write(f"medbot ⏰ > {message['text']}")
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.poll_once()
+
+    def start(self) -> OutboxPoller:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
 def chat_loop(url: str, sender: str, read: Callable[[str], str] = input,
-              write: Callable[[str], None] = print) -> None:
+              write: Callable[[str], None] = print, outbox_url: str | None = None) -> None:
     write("medbot — 输入 /quit 退出 (type /quit to leave)")
+    poller = OutboxPoller(outbox_url, sender, write).start() if outbox_url else None
+    try:
+        _converse(url, sender, read, write)
+    finally:
+        if poller is not None:
+            poller.stop()
+
+
+def _converse(url: str, sender: str, read: Callable[[str], str],
+              write: Callable[[str], None]) -> None:
     while True:
         try:
             text = read("你/you > ").strip()
@@ -77,7 +124,7 @@ def chat_loop(url: str, sender: str, read: Callable[[str], str] = input,
 def _chat(args: argparse.Namespace) -> int:
     sender = args.sender or f"cli-{uuid.uuid4().hex[:12]}"
     if args.url:
-        chat_loop(args.url, sender)
+        chat_loop(args.url, sender, outbox_url=args.outbox_url)
         return 0
     settings = settings_from_args(args)
     print("starting medbot (first start trains the model; this can take minutes)...",
@@ -88,7 +135,8 @@ def _chat(args: argparse.Namespace) -> int:
                                   handle_signals=False)
     try:
         url = f"http://{settings.host}:{settings.rasa_port}/webhooks/rest/webhook"
-        chat_loop(url, sender)
+        outbox = args.outbox_url or f"http://{settings.host}:{worker_port(settings)}"
+        chat_loop(url, sender, outbox_url=outbox)
     finally:
         supervisor.stop()
     return 0

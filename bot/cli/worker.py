@@ -63,9 +63,16 @@ def worker_port(settings: Settings) -> int:
         raise ConfigError(f"MEDBOT_WORKER_PORT must be an integer, got {raw!r}") from exc
 
 
+WECHAT_SENDER = "bot.wechat.outbound:outbound_sender"
+
+
 def build_router(settings: Settings, db: Database, outbox: OutboxSender) -> OutboundRouter:
     router = OutboundRouter({"rest": outbox})
-    for spec in filter(None, (settings.extra.get("MEDBOT_OUTBOUND_SENDERS") or "").split(",")):
+    specs = (settings.extra.get("MEDBOT_OUTBOUND_SENDERS") or "").split(",")
+    if WECHAT_SENDER not in specs and any(
+            settings.extra.get(k) for k in ("MEDBOT_WECHAT_TOKEN", "MEDBOT_WECHAT_APP_ID")):
+        specs.append(WECHAT_SENDER)  # WeChat is configured: reminders go out over it too
+    for spec in filter(None, specs):
         module, _, factory = spec.strip().partition(":")
         try:
             sender = getattr(importlib.import_module(module), factory)(settings, db)

@@ -30,3 +30,7 @@ def test_explicit_switch_sets_and_locks() -> None:
 
 def test_a_locked_choice_is_kept() -> None:
     assert language_events("头疼", "report_symptoms", "en", locked=True) == []
+
+
+def test_button_and_menu_payloads_keep_the_language() -> None:
+    assert language_events("/ask_hospital_info", "ask_hospital_info", "zh", locked=False) == []
