@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "bot.cli.revisits",
     "bot.cli.wechat",
     "bot.cli.worker",
+    "bot.cli.transcript",
 )
 EVAL_MODULES: tuple[str, ...] = ("bot.cli.eval_triage", "bot.cli.eval_nlu")
 

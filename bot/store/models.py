@@ -49,13 +49,17 @@ class Patient(Base):
 
 
 class Message(Base):
-    """One inbound or outbound message, logged at the channel boundary."""
+    """One inbound or outbound message, logged at the channel boundary.
+
+    Append-only and hash-chained per conversation (``bot.store.chain``).
+    """
 
     __tablename__ = "messages"
     __table_args__ = (
         Index("ix_messages_conversation", "conversation_id", "id"),
         Index("ix_messages_patient", "patient_id", "id"),
         CheckConstraint("role IN ('patient', 'bot', 'doctor', 'system')", name="ck_messages_role"),
+        UniqueConstraint("conversation_id", "seq", name="uq_messages_conversation_seq"),
     )
 
     ROLES = ("patient", "bot", "doctor", "system")
@@ -70,5 +74,9 @@ class Message(Base):
     language = Column(String(8), nullable=True)
     channel_message_id = Column(String(128), nullable=True)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    # Hash chain (bot/store/chain.py): position in the conversation and the seals.
+    seq = Column(Integer, nullable=False)
+    prev_hash = Column(String(64), nullable=False)
+    hash = Column(String(64), nullable=False)
 
     patient = relationship("Patient", back_populates="messages", lazy="raise")
