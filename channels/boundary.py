@@ -24,6 +24,7 @@ from bot.i18n import detect_language
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.repositories import LoggedMessage, TranscriptService
+from bot.triage.service import TriageService
 from channels.emergency import EmergencyInterrupt
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class ChannelBoundary:
         self.channel = channel
         self.transcripts = transcripts
         self.emergency = emergency or EmergencyInterrupt()
+        self.triage: TriageService | None = None
 
     @classmethod
     def from_settings(cls, channel: str, settings: Settings) -> ChannelBoundary:
@@ -64,10 +66,22 @@ class ChannelBoundary:
             )
             hit = self.emergency.check(message)
             if hit is not None:
-                return await self.emergency.handle(message, hit)
+                result = await self.emergency.handle(message, hit)  # advice first
+                await self._record_emergency(message)
+                return result
             return await on_new_message(message)
 
         return handle
+
+    async def _record_emergency(self, message: UserMessage) -> None:
+        """Store the interrupt's decision as a TriageRecord (same engine as the interview)."""
+        if self.triage is None:
+            self.triage = TriageService(self.transcripts.db)
+        try:
+            await asyncio.to_thread(self.triage.assess_text, message.text or "", None,
+                                    channel=self.channel, conversation_id=message.sender_id)
+        except SQLAlchemyError:
+            log.exception("triage.record_failed channel=%s", self.channel)
 
     async def _log_bot(self, recipient_id: str, payload: dict[str, Any]) -> None:
         text = payload.get("text")

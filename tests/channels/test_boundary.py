@@ -14,6 +14,7 @@ from sqlalchemy import select
 from bot.store.db import Database
 from bot.store.models import Message
 from bot.store.repositories import TranscriptService
+from bot.triage.service import TriageService
 from channels.boundary import ChannelBoundary
 from channels.emergency import EmergencyInterrupt, conversation_language
 
@@ -114,6 +115,8 @@ async def test_red_flag_answers_before_the_bot_and_cancels_a_form(
     assert tracker.latest_message.parse_data["red_flag"]
     assert transcript(sqlite_db, "p2")[0] == ("patient", text)
     assert transcript(sqlite_db, "p2")[1][0] == "bot"
+    [record] = TriageService(sqlite_db).records("p2")  # the decision is kept
+    assert record.level == "emergency" and record.channel == "rest"
 
 
 @pytest.mark.parametrize("text", [
