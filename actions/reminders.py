@@ -348,8 +348,10 @@ class ActionOfferFollowup(ReminderAction):
     async def run(self, dispatcher, tracker, domain):
         events = self.offer_followup(dispatcher, tracker)
         if events is None:
-            dispatcher.utter_message(response="utter_followup_no_plan")
-            return []
+            after_revisit = tracker.latest_action_name == "action_submit_revisit"
+            if not after_revisit:  # asked for in chat: say which plans exist
+                dispatcher.utter_message(response="utter_followup_no_plan")
+            return [SlotSet("followup_plan", None)]
         return events
 
 

@@ -300,4 +300,6 @@ class ActionSubmitRevisit(RevisitAction):
             response="utter_revisit_queued", code=queued.code,
             hours=services.revisits.expected_response_hours,
             department=department.names[lang] if department else "")
-        return [*self._reset(), SlotSet("revisit_outcome", "queued")]
+        # the chronic follow-up plan of this condition is offered next (rules/appointments.yml)
+        return [*self._reset(), SlotSet("revisit_outcome", "queued"),
+                SlotSet("followup_plan", queued.condition_id)]

@@ -59,11 +59,14 @@ def test_book_reschedule_cancel_in_english(service: RunningService) -> None:
 
 
 def test_revisit_request_in_chinese(service: RunningService) -> None:
-    replies = run(service, new_sender("rz"), [
+    sender = new_sender("rz")
+    replies = run(service, sender, [
         "我想复诊开高血压的药", "没有", "没有", "市人民医院", "2个月前", "高血压", "无",
         "氨氯地平", "确认"])
     assert "在线复诊" in replies[0]
     assert "复诊申请已提交" in replies[-1] and "不能开具处方" in replies[-1]
+    assert "随访计划" in replies[-1]  # the chronic follow-up plan is offered next (issue 7)
+    assert "已为您加入随访计划" in say(service, sender, "好的")  # enrolled in the plan
 
 
 def test_revisit_request_in_english_and_the_gate(service: RunningService) -> None:
