@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import threading
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable
 
-from bot.cli.service import add_service_arguments, prepare, settings_from_args, start_supervisor
+from bot.cli.service import add_service_arguments, settings_from_args, start_in_background
 from bot.cli.worker import worker_port
 from bot.errors import ServiceError
 from bot.outbound import OutboundError
@@ -127,12 +126,8 @@ def _chat(args: argparse.Namespace) -> int:
         chat_loop(args.url, sender, outbox_url=args.outbox_url)
         return 0
     settings = settings_from_args(args)
-    print("starting medbot (first start trains the model; this can take minutes)...",
-          file=sys.stderr, flush=True)
-    model = prepare(settings)
     # Ctrl-C ends the chat (KeyboardInterrupt), then the service is stopped.
-    supervisor = start_supervisor(settings, model, log_dir=settings.data_dir / "logs",
-                                  handle_signals=False)
+    supervisor = start_in_background(settings)
     try:
         url = f"http://{settings.host}:{settings.rasa_port}/webhooks/rest/webhook"
         outbox = args.outbox_url or f"http://{settings.host}:{worker_port(settings)}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 from bot.appointments.interface import utc_now
@@ -93,6 +94,17 @@ def start_supervisor(settings: Settings, model: Path, *, log_dir: Path | None = 
         supervisor.stop()
         raise
     return supervisor
+
+
+def start_in_background(settings: Settings) -> Supervisor:
+    """Prepare and start the service for an interactive tool (``medbot chat``,
+    ``medbot wechat-sim``): child logs go to ``<data dir>/logs`` so the terminal
+    stays free, and Ctrl-C is left to the tool (it stops the supervisor)."""
+    print("starting medbot (first start trains the model; this can take minutes)...",
+          file=sys.stderr, flush=True)
+    model = prepare(settings)
+    return start_supervisor(settings, model, log_dir=settings.data_dir / "logs",
+                            handle_signals=False)
 
 
 def _run(args: argparse.Namespace) -> int:

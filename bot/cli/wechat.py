@@ -14,7 +14,6 @@ import asyncio
 import base64
 import os
 import secrets
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -128,17 +127,13 @@ def _sim(args: argparse.Namespace) -> int:
     if args.url:
         settings = Settings.from_env()
         return asyncio.run(_sim_loop(args.url, load_config(settings), openid, None))
-    from bot.cli.service import prepare, settings_from_args, start_supervisor
+    from bot.cli.service import settings_from_args, start_in_background
 
     api = FakeWeChatAPI().start()
     os.environ.update(dev_environment(api.base_url, api.app_id, api.app_secret))
     settings = settings_from_args(args)
     config = load_config(settings)
-    print("starting medbot (first start trains the model; this can take minutes)...",
-          file=sys.stderr, flush=True)
-    model = prepare(settings)
-    supervisor = start_supervisor(settings, model, log_dir=settings.data_dir / "logs",
-                                  handle_signals=False)
+    supervisor = start_in_background(settings)
     try:
         url = f"http://{settings.host}:{settings.rasa_port}/webhooks/wechat/webhook"
         return asyncio.run(_sim_loop(url, config, openid, api))
