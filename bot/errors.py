@@ -45,6 +45,13 @@ class ConflictError(MedbotError):
     message_key = "utter_error_conflict"
 
 
+class PermissionDeniedError(MedbotError):
+    """The caller may not see or change this record (e.g. another department's handoff,
+    or a patient whose data is access-locked)."""
+
+    message_key = "utter_error_forbidden"
+
+
 class TrainingError(MedbotError):
     """Training the Rasa model failed."""
 

@@ -44,6 +44,9 @@ class Patient(Base):
     preferred_language = Column(String(8), nullable=True)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
+    # delete_my_data (issue 8): what the law makes us keep is access-locked, not deleted;
+    # the console refuses a locked patient's transcript and the retention job purges it.
+    access_locked_at = Column(DateTime(timezone=True), nullable=True)
 
     messages = relationship("Message", back_populates="patient", lazy="raise")
 
