@@ -7,3 +7,4 @@ is imported here so its actions register.
 from actions import emergency, info, language, triage  # noqa: F401
 from actions import reminders  # noqa: F401,E402  (issue 7)
 from actions import appointments, revisits  # noqa: F401,E402  (issue 6)
+from actions import handoff  # noqa: F401,E402  (issue 8)

@@ -1,4 +1,4 @@
-"""Hospital information, and the honest answer for services not in chat yet."""
+"""Hospital information."""
 
 from __future__ import annotations
 
@@ -36,9 +36,3 @@ class ActionHospitalInfo(_HospitalAction):
     def name(self) -> str:
         return "action_hospital_info"
 
-
-class ActionNotAvailableYet(_HospitalAction):
-    response = "utter_not_available_yet"
-
-    def name(self) -> str:
-        return "action_not_available_yet"

@@ -20,7 +20,10 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import MedbotAction, MedbotFormValidation
+from actions.handoff import default_services as handoff_services
+from actions.handoff import offer_handoff
 from bot.errors import NotFoundError, ValidationError
+from bot.handoff.offers import HandoffOffers
 from bot.reminders import sig
 from bot.reminders.clock import SystemClock
 from bot.reminders.config import ReminderConfig
@@ -43,10 +46,14 @@ _MEASURES = (("bp", re.compile(r"血压|blood pressure|\bbp\b|pressure")),
              ("glucose", re.compile(r"血糖|glucose|sugar")))
 
 
+_READING_DEPARTMENT = {"bp": "cardiology", "glucose": "endocrinology"}
+
+
 @dataclass(frozen=True)
 class Services:
     reminders: ReminderService
     readings: ReadingService
+    offers: HandoffOffers | None = None  # None: the handoff feature's (actions.handoff)
 
 
 @lru_cache(maxsize=1)
@@ -333,8 +340,12 @@ class ActionRecordReading(ReminderAction):
             return []
         dispatcher.utter_message(response=outcome.response,
                                  reading=outcome.reading.display(lang))
-        if outcome.offer_doctor:
-            dispatcher.utter_message(response="utter_reading_offer_doctor")
+        if outcome.offer_doctor:  # the care team is flagged; a doctor now, if the patient agrees
+            department = _READING_DEPARTMENT.get(outcome.reading.kind)
+            offers = self.services.offers or handoff_services().offers
+            await offer_handoff(offers, tracker, dispatcher, "abnormal_reading",
+                                lang, department, {"reading": outcome.reading.display(lang),
+                                                   "level": outcome.level})
         return []
 
 

@@ -11,6 +11,9 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import MedbotAction, MedbotFormValidation
+from actions.handoff import default_services as handoff_services
+from actions.handoff import offer_handoff
+from bot.handoff.offers import HandoffOffers
 from bot.triage import interview
 from bot.triage.pipeline import Triage, default_triage
 from bot.triage.service import TriageService
@@ -137,8 +140,10 @@ class ActionTriageResult(MedbotAction):
     """Gives level, departments, reasons and safety net, stores the decision,
     and offers the next step."""
 
-    def __init__(self, service: TriageService | None = None) -> None:
+    def __init__(self, service: TriageService | None = None,
+                 offers: HandoffOffers | None = None) -> None:
         self._service = service
+        self._offers = offers
 
     def name(self) -> str:
         return "action_triage_result"
@@ -168,6 +173,11 @@ class ActionTriageResult(MedbotAction):
             dispatcher.utter_message(text=hit.message(lang))
         params = interview.render(service.triage, result, lang)
         dispatcher.utter_message(response="utter_triage_result", **params)
-        dispatcher.utter_message(response=f"utter_triage_next_{result.level}", **params)
         department = result.departments[0] if result.departments else None
+        if result.level == "urgent":  # a doctor now, if the patient agrees (issue 8)
+            offers = self._offers or handoff_services().offers
+            await offer_handoff(offers, tracker, dispatcher, "urgent_triage", lang,
+                                department, {"level": result.level})
+        else:
+            dispatcher.utter_message(response=f"utter_triage_next_{result.level}", **params)
         return [SlotSet("triage_level", result.level), SlotSet("triage_department", department)]

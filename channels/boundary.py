@@ -20,12 +20,16 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 from sanic import Blueprint
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.i18n import detect_language
+from bot.errors import MedbotError
+from bot.handoff.factory import build_gate
+from bot.handoff.gate import ConversationGate, GateDecision
+from bot.i18n import detect_language, t
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.repositories import LoggedMessage, TranscriptService
 from bot.triage.service import TriageService
 from channels.emergency import EmergencyInterrupt
+from channels.pause import set_paused
 
 log = logging.getLogger(__name__)
 
@@ -33,19 +37,28 @@ OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 
 class ChannelBoundary:
-    """Logs both directions of every turn for one channel, and screens every
-    patient message for red flags before the bot sees it."""
+    """Logs both directions of every turn for one channel, screens every
+    patient message for red flags, then lets the conversation gate (consent,
+    doctor handoff) decide whether the bot sees it.
+
+    Args:
+        gate: consent and handoff state (``bot.handoff.gate``); ``None`` only
+            for channel-protocol tests that drive a fake bot.
+    """
 
     def __init__(self, channel: str, transcripts: TranscriptService,
-                 emergency: EmergencyInterrupt | None = None) -> None:
+                 emergency: EmergencyInterrupt | None = None,
+                 gate: ConversationGate | None = None) -> None:
         self.channel = channel
         self.transcripts = transcripts
         self.emergency = emergency or EmergencyInterrupt()
+        self.gate = gate
         self.triage: TriageService | None = None
 
     @classmethod
     def from_settings(cls, channel: str, settings: Settings) -> ChannelBoundary:
-        return cls(channel, TranscriptService(Database.from_settings(settings)))
+        db = Database.from_settings(settings)
+        return cls(channel, TranscriptService(db), gate=build_gate(db, settings))
 
     def attach(self, blueprint: Blueprint) -> Blueprint:
         """Give the boundary the server that mounts the channel's blueprint."""
@@ -55,7 +68,7 @@ class ChannelBoundary:
         async def handle(message: UserMessage) -> Any:
             sender = message.sender_id
             metadata = message.metadata or {}
-            await self._log(sender, LoggedMessage(
+            logged = await self._log(sender, LoggedMessage(
                 role="patient",
                 text=message.text,
                 language=detect_language(message.text or ""),
@@ -69,9 +82,35 @@ class ChannelBoundary:
                 result = await self.emergency.handle(message, hit)  # advice first
                 await self._record_emergency(message)
                 return result
+            if self.gate is not None:
+                decision = await self._gate(message, logged[0] if logged else None)
+                for text in decision.replies:
+                    await message.output_channel.send_response(sender, {"text": text})
+                if decision.pause or decision.resume:
+                    await self._set_paused(sender, decision.pause)
+                if not decision.forward:
+                    return None
             return await on_new_message(message)
 
         return handle
+
+    async def _gate(self, message: UserMessage, message_id: int | None) -> GateDecision:
+        """Consent and handoff state; on a database failure nothing is processed."""
+        text = message.text or ""
+        hint = detect_language(text)
+        try:
+            return await asyncio.to_thread(self.gate.before_bot, self.channel,  # type: ignore
+                                           message.sender_id, text, message_id, hint)
+        except (SQLAlchemyError, MedbotError):
+            log.exception("gate.failed channel=%s", self.channel)
+            lang = hint or "zh"
+            return GateDecision([t("utter_error_generic", lang)], forward=False, language=lang)
+
+    async def _set_paused(self, sender: str, paused: bool) -> None:
+        try:
+            await set_paused(self.emergency.agent(), sender, paused)
+        except MedbotError:  # not mounted in a Rasa server (tests with a fake bot)
+            log.warning("handoff.tracker_unavailable paused=%s", paused)
 
     async def _record_emergency(self, message: UserMessage) -> None:
         """Store the interrupt's decision as a TriageRecord (same engine as the interview)."""
@@ -93,12 +132,13 @@ class ChannelBoundary:
             language=detect_language(text or ""),
         ))
 
-    async def _log(self, sender: str, message: LoggedMessage) -> None:
+    async def _log(self, sender: str, message: LoggedMessage) -> list[int]:
         try:
-            await asyncio.to_thread(self.transcripts.log, self.channel, sender, [message])
+            return await asyncio.to_thread(self.transcripts.log, self.channel, sender, [message])
         except SQLAlchemyError:
             # The patient is still answered; the failure is loud in the logs.
             log.exception("transcript.write_failed channel=%s role=%s", self.channel, message.role)
+            return []
 
 
 class RecordingOutputChannel(OutputChannel):

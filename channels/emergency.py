@@ -62,6 +62,14 @@ class EmergencyInterrupt:
         blueprint.listener("before_server_start")(remember)
         return blueprint
 
+    def agent(self) -> Any:
+        """Rasa's agent of the server this interrupt is attached to.
+
+        Raises:
+            ServiceError: not attached to a running server.
+        """
+        return self._agent_provider()
+
     def _app_agent(self) -> Any:
         if self._app is None:
             raise ServiceError("the red-flag interrupt is not attached to a running server")

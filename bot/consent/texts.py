@@ -58,7 +58,7 @@ class ConsentTexts:
             if missing or not entry.get("version"):
                 raise KnowledgeBaseError(f"consent.yml: {name} needs a version and {missing}")
         answers = data.get("answers") or {}
-        self._answers = {decision: {_norm(a) for a in answers.get(decision) or []}
+        self._answers = {decision: {_norm(str(a)) for a in answers.get(decision) or []}
                          for decision in ("granted", "declined")}
         if not all(self._answers.values()):
             raise KnowledgeBaseError("consent.yml: answers.granted and answers.declined needed")

@@ -24,6 +24,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.errors import ConfigError
+from bot.handoff.factory import build_gate
+from bot.handoff.gate import ConversationGate
 from bot.hospital import HospitalInfo
 from bot.i18n import default_catalog
 from bot.settings import Settings
@@ -39,7 +41,7 @@ from bot.wechat.sender import WeChatSender
 from bot.wechat.state import WeChatState
 from bot.wechat.text import merge_messages
 from channels.boundary import ChannelBoundary, OnNewMessage
-from channels.wechat.dispatch import Dispatcher, HandoffRouter, NoHandoff
+from channels.wechat.dispatch import Dispatcher, GateHandoffRouter, HandoffRouter, NoHandoff
 from channels.wechat.turns import TurnRunner
 
 log = logging.getLogger(__name__)
@@ -55,7 +57,8 @@ class WeChatInput(InputChannel):
     def __init__(self, config: WeChatConfig, db: Database | None = None,
                  hospital: HospitalInfo | None = None, menu: Menu | None = None,
                  handoff: HandoffRouter | None = None,
-                 sender: WeChatSender | None = None) -> None:
+                 sender: WeChatSender | None = None,
+                 gate: ConversationGate | None | bool = True) -> None:
         self.config = config
         if not config.enabled:
             log.warning("wechat.disabled reason=no MEDBOT_WECHAT_TOKEN/APP_ID configured")
@@ -67,7 +70,12 @@ class WeChatInput(InputChannel):
         self.hospital = hospital or HospitalInfo.load()
         self.state = WeChatState(db)
         self.sender = sender or WeChatSender.from_config(config, db)
-        self.boundary = ChannelBoundary(self.name(), TranscriptService(db))
+        if gate is True:  # the real consent/handoff gate; False only in protocol tests
+            gate = build_gate(db, Settings.from_env())
+        self.gate = gate or None
+        self.boundary = ChannelBoundary(self.name(), TranscriptService(db), gate=self.gate)
+        if handoff is None and self.gate is not None:
+            handoff = GateHandoffRouter(self.gate)
         self.turns = TurnRunner(self.state, self.sender, self.hospital, config.reply_limit_bytes,
                                 config.max_concurrent_turns)
         self.dispatcher = Dispatcher(self.state, self.hospital, (menu or Menu.load()).intents(),

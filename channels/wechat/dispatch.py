@@ -2,7 +2,7 @@
 
 Text, recognised voice and menu CLICKs (as ``/<intent>``) go to Rasa. Media,
 location and links get a polite bilingual answer unless a doctor handoff takes
-them (``HandoffRouter``; the handoff itself is a later issue). ``subscribe``
+them (``HandoffRouter``). ``subscribe``
 greets with the privacy notice, ``unsubscribe`` stops proactive messages.
 Direct answers are logged in the transcript like bot turns.
 """
@@ -18,6 +18,7 @@ from typing import Protocol
 from sqlalchemy.exc import SQLAlchemyError
 from wechatpy import events, messages
 
+from bot.handoff.gate import ConversationGate
 from bot.hospital import HospitalInfo
 from bot.i18n import detect_language, t
 from bot.store.repositories import LoggedMessage, TranscriptService
@@ -36,17 +37,29 @@ _SAFE_FIELDS = ("MsgType", "Event", "EventKey", "PicUrl", "MediaId", "Format", "
 
 
 class HandoffRouter(Protocol):
-    """Forwards a patient's message to a doctor during a handoff (later issue)."""
+    """Forwards a patient's message to a doctor during a handoff."""
 
     async def route(self, openid: str, fields: Mapping[str, str]) -> bool:
         """True when the message was forwarded (then the bot does not answer)."""
 
 
 class NoHandoff:
-    """No doctor handoff exists yet: nothing is ever forwarded."""
+    """Nothing is ever forwarded (channel-protocol tests without a conversation gate)."""
 
     async def route(self, openid: str, fields: Mapping[str, str]) -> bool:
         return False
+
+
+class GateHandoffRouter:
+    """During an open handoff, media go to the doctor: the dispatcher logs them in
+    the transcript (with PicUrl/MediaId) that the console shows, and the bot
+    does not answer."""
+
+    def __init__(self, gate: ConversationGate) -> None:
+        self.gate = gate
+
+    async def route(self, openid: str, fields: Mapping[str, str]) -> bool:
+        return await asyncio.to_thread(self.gate.in_handoff, "wechat", openid)
 
 
 class Dispatcher:

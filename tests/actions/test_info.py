@@ -4,7 +4,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.info import ActionHospitalInfo, ActionNotAvailableYet
+from actions.info import ActionHospitalInfo
 from bot.hospital import HospitalInfo
 
 
@@ -23,8 +23,3 @@ async def test_hospital_info_fills_the_template_in_the_patients_language(lang: s
     assert message["hospital_phone"] == hospital.phone
     assert message["hospital_address"] == hospital.address[lang]
 
-
-async def test_not_available_gives_the_phone_number() -> None:
-    dispatcher = CollectingDispatcher()
-    await ActionNotAvailableYet(HospitalInfo.load()).run(dispatcher, tracker("en"), {})
-    assert dispatcher.messages[0]["hospital_phone"] == HospitalInfo.load().phone

@@ -75,8 +75,6 @@ def test_rules_use_declared_actions_and_pending_rules_are_gone(domain) -> None:
         for step in rule["steps"]:
             if "action" in step:
                 assert step["action"] in known, step
-    pending = (PROJECT_ROOT / "nlu_data" / "rules" / "pending_features.yml").read_text("utf-8")
-    assert not [intent for intent in MY_INTENTS if f"intent: {intent}" in pending]
 
 
 def test_actions_are_registered_under_their_domain_names(domain) -> None:

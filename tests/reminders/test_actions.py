@@ -24,6 +24,8 @@ from actions.reminders import (
     Services,
     ValidateMedicationReminderForm,
 )
+from bot.handoff.factory import consent_service, handoff_service
+from bot.handoff.offers import HandoffOffers
 from bot.store.reminder_models import CareTeamFlag, MedicationReminder
 from tests.reminders.conftest import Stack, local
 
@@ -48,7 +50,8 @@ def run(action, t: Tracker) -> tuple[list[dict], dict[str, Any]]:
 
 @pytest.fixture
 def services(stack: Stack) -> Services:
-    return Services(stack.service, stack.readings)
+    offers = HandoffOffers(consent_service(), handoff_service(stack.db))
+    return Services(stack.service, stack.readings, offers)
 
 
 def reminders(stack: Stack) -> int:
@@ -133,8 +136,9 @@ def test_pause_and_cancel(stack: Stack, services: Services) -> None:
 
 def test_abnormal_bp_escalates_and_offers_a_doctor(stack: Stack, services: Services) -> None:
     messages, _ = run(ActionRecordReading(services), tracker("BP 185 over 115", lang="en"))
-    assert [m["response"] for m in messages] == ["utter_reading_bp_urgent",
-                                                 "utter_reading_offer_doctor"]
+    assert messages[0]["response"] == "utter_reading_bp_urgent"
+    # then the doctor offer: lead-in and the versioned handoff consent text
+    assert "care team" in messages[1]["text"] and "licensed doctor" in messages[2]["text"]
     assert messages[0]["reading"] == "BP 185/115 mmHg"
     with stack.db.begin() as s:
         assert s.execute(select(func.count()).select_from(CareTeamFlag)).scalar() == 1

@@ -7,6 +7,7 @@ No model is trained: a small driver plays Rasa's part (activate the form, run
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -14,14 +15,19 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from sqlalchemy import select
+
 from actions.triage import (
     ActionAskTriageRedFlag,
     ActionStartTriage,
     ActionTriageResult,
     ValidateTriageForm,
 )
+from bot.handoff.factory import consent_service, handoff_service
+from bot.handoff.offers import HandoffOffers
 from bot.settings import PROJECT_ROOT
 from bot.store.db import Database
+from bot.store.handoff_models import ConsentPrompt
 from bot.store.migrate import upgrade
 from bot.triage.service import TriageService
 
@@ -85,7 +91,10 @@ class Driver:
         self.validate(text, [{"event": "slot", "name": slot, "value": text}])
 
     def finish(self) -> None:
-        self.run(ActionTriageResult(self.service), self.first)
+        offers = None
+        if self.service is not None:  # urgent results offer a doctor: same database
+            offers = HandoffOffers(consent_service(), handoff_service(self.service.db))
+        self.run(ActionTriageResult(self.service, offers), self.first)
 
 
 @pytest.fixture()
@@ -166,6 +175,13 @@ def test_unreadable_answer_is_asked_again_and_unknown_is_accepted(triage, servic
     assert d.ask() is None
     d.finish()
     assert d.slots["triage_level"] == "urgent"  # unknown counted conservatively
+    # urgent: a doctor is offered, with the handoff consent text, instead of the booking question
+    assert not any(m.get("response") == "utter_triage_next_urgent" for m in d.said)
+    assert any("执业医生" in (m.get("text") or "") for m in d.said)
+    with service.db.begin() as s:
+        prompt = s.execute(select(ConsentPrompt)).scalar_one()
+    assert (prompt.purpose, prompt.status) == ("handoff", "pending")
+    assert json.loads(prompt.context_json)["reason"] == "urgent_triage"
 
 
 def test_result_still_sent_when_storage_fails(triage):

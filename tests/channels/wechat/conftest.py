@@ -82,7 +82,7 @@ def _warm_caches() -> None:
 async def served(sqlite_db: Database, fake_api: FakeWeChatAPI, mode: str
                  ) -> AsyncIterator[Served]:
     config = make_config(fake_api, mode=mode)
-    channel = WeChatInput(config, sqlite_db)
+    channel = WeChatInput(config, sqlite_db, gate=False)  # protocol tests: fake bot, no gate
     channel.sender.backoff = 0.01
     bot = FakeBot()
     async with serve_channel(channel, bot) as url:

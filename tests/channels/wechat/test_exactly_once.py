@@ -72,7 +72,7 @@ async def test_retry_storm_across_two_processes_runs_the_bot_once(served: Served
 
     other_bot = FakeBot(delay=0.3)
     served.bot.delay = 0.3
-    other = WeChatInput(served.channel.config, served.db)
+    other = WeChatInput(served.channel.config, served.db, gate=False)
     async with serve_channel(other, other_bot) as url:
         other_sim = WeChatSimulator(url, TOKEN, served.api.app_id, AES_KEY, mode="safe")
         msg = served.sim.text("oTwoProc01", "两个进程")

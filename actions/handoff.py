@@ -1,0 +1,140 @@
+"""Doctor handoff offers and the patient's data rights (issue 8): thin adapters.
+
+The offer records a pending handoff consent question (``bot.handoff.offers``);
+the channel boundary's conversation gate handles the answer, queues the
+handoff and pauses this conversation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import MedbotAction
+from bot.consent.rights import DataRightsService
+from bot.handoff.factory import consent_service, handoff_service
+from bot.handoff.offers import HandoffOffers
+from bot.settings import Settings
+from bot.store.db import Database
+
+FALLBACK_INTENT = "nlu_fallback"
+
+
+@dataclass(frozen=True)
+class Services:
+    offers: HandoffOffers
+    rights: DataRightsService
+
+
+@lru_cache(maxsize=1)
+def default_services() -> Services:
+    """Built on first use in the action server (never at import)."""
+    settings = Settings.from_env()
+    db = Database.from_settings(settings)
+    consent = consent_service(settings)
+    handoffs = handoff_service(db, settings)
+    return Services(HandoffOffers(consent, handoffs),
+                    DataRightsService(db, consent, handoffs.hospital))
+
+
+class HandoffAction(MedbotAction):
+    def __init__(self, services: Services | None = None) -> None:
+        self._services = services
+
+    @property
+    def services(self) -> Services:
+        return self._services or default_services()
+
+    @staticmethod
+    def identity(tracker: Tracker) -> tuple[str, str]:
+        return tracker.get_latest_input_channel() or "rest", tracker.sender_id
+
+
+async def offer_handoff(offers: HandoffOffers, tracker: Tracker,
+                        dispatcher: CollectingDispatcher, reason: str, lang: str,
+                        department: str | None = None,
+                        extra: dict[str, Any] | None = None) -> None:
+    """Utter the handoff explanation and consent question (shared by other features)."""
+    channel, sender = HandoffAction.identity(tracker)
+    texts = await asyncio.to_thread(offers.offer, channel, sender, reason, lang,
+                                    department, extra)
+    for text in texts:
+        dispatcher.utter_message(text=text)
+
+
+class ActionOfferHandoff(HandoffAction):
+    """``request_human``: explain that a licensed doctor will read the chat, ask consent."""
+
+    def name(self) -> str:
+        return "action_offer_handoff"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        department = tracker.get_slot("triage_department")
+        await offer_handoff(self.services.offers, tracker, dispatcher, "request_human",
+                            self.language(tracker), department)
+        return []
+
+
+class ActionHandleFallback(HandoffAction):
+    """Out of scope: the usual answer, and a doctor offer after two in a row."""
+
+    def name(self) -> str:
+        return "action_handle_fallback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        if consecutive_fallbacks(tracker) >= 2:
+            await offer_handoff(self.services.offers, tracker, dispatcher, "fallbacks",
+                                self.language(tracker))
+        else:
+            dispatcher.utter_message(response="utter_default")
+        return []
+
+
+def consecutive_fallbacks(tracker: Tracker) -> int:
+    """How many of the latest user messages in a row were not understood."""
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if intent != FALLBACK_INTENT:
+            break
+        count += 1
+    return count
+
+
+class ActionWithdrawConsent(HandoffAction):
+    def name(self) -> str:
+        return "action_withdraw_consent"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        channel, sender = self.identity(tracker)
+        outcome = await asyncio.to_thread(self.services.rights.withdraw, channel, sender,
+                                          self.language(tracker))
+        dispatcher.utter_message(text=outcome.text)
+        return []
+
+
+class ActionDeleteMyData(HandoffAction):
+    def name(self) -> str:
+        return "action_delete_my_data"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        channel, sender = self.identity(tracker)
+        outcome = await asyncio.to_thread(self.services.rights.delete_my_data, channel, sender,
+                                          self.language(tracker))
+        dispatcher.utter_message(text=outcome.text)
+        # Rasa's own tracker keeps slot values: clear the personal ones going forward.
+        personal = [s for s in ("patient_name", "patient_phone", "triage_text")
+                    if s in (domain.get("slots") or {})]
+        return [SlotSet(s, None) for s in personal]

@@ -1,0 +1,47 @@
+"""Build the conversation gate and its services from settings (on first use)."""
+
+from __future__ import annotations
+
+from bot.consent.service import ConsentService
+from bot.consent.texts import RETENTION_YEARS_DEFAULT, ConsentTexts
+from bot.handoff.config import HandoffConfig
+from bot.handoff.gate import ConversationGate
+from bot.handoff.service import HandoffService
+from bot.hospital import HospitalInfo
+from bot.reminders.readings import parse_reading
+from bot.settings import Settings
+from bot.store.db import Database
+from bot.triage.red_flags import default_screen
+
+
+def mentions_health(text: str) -> bool:
+    """Whether a message carries health information: a symptom, finding or condition
+    from the triage knowledge base, or a blood pressure / glucose reading."""
+    if not text or text.startswith("/"):
+        return False
+    if default_screen().scan(text).present_ids():
+        return True
+    return parse_reading(text) is not None
+
+
+def retention_years(settings: Settings | None) -> int:
+    raw = (settings.extra if settings else {}).get("MEDBOT_RETENTION_DAYS")
+    try:
+        return max(RETENTION_YEARS_DEFAULT, int(raw) // 365) if raw else RETENTION_YEARS_DEFAULT
+    except ValueError:
+        return RETENTION_YEARS_DEFAULT
+
+
+def consent_service(settings: Settings | None = None) -> ConsentService:
+    kb = settings.knowledge_base_dir if settings else None
+    return ConsentService(ConsentTexts.load(kb, retention_years(settings)))
+
+
+def handoff_service(db: Database, settings: Settings | None = None) -> HandoffService:
+    kb = settings.knowledge_base_dir if settings else None
+    return HandoffService(db, HandoffConfig.load(kb, settings), hospital=HospitalInfo.load(kb))
+
+
+def build_gate(db: Database, settings: Settings | None = None) -> ConversationGate:
+    return ConversationGate(db, consent_service(settings), handoff_service(db, settings),
+                            mentions_health)

@@ -1,0 +1,170 @@
+"""The conversation gate: consent and handoff state, decided before the bot runs.
+
+The channel boundary logs the patient's message and screens it for red flags
+first (emergency advice never waits for consent: PIPL art. 13(4), vital
+interests). Then ``ConversationGate.before_bot`` decides, in one transaction:
+
+1. An open handoff: the message is for the doctor (already in the transcript);
+   the bot stays silent. "取消"/"cancel" ends the handoff and resumes the bot.
+2. A pending handoff consent question: "同意" records the consent and queues
+   the handoff (position and wait, or the duty hours); "不同意" records the
+   refusal and offers the phone number or an in-person visit; anything else
+   drops the question and goes to the bot.
+3. Health-data consent (separate consent, PIPL art. 29): on first contact
+   the privacy notice and the consent question are shown and the bot does not
+   run until the patient decides. After "不同意" or a withdrawal, a message
+   carrying health information (symptoms, readings) is not processed: the
+   patient is told why and asked again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.consent.service import ConsentService
+from bot.handoff.service import HandoffService
+from bot.hospital import HospitalInfo
+from bot.i18n import t
+from bot.store.db import Database
+from bot.store.handoff_models import Handoff
+from bot.store.models import Patient
+from bot.store.repositories import PatientRepository
+
+
+@dataclass
+class GateDecision:
+    """What the boundary does with one patient message.
+
+    Attributes:
+        replies: texts to send now, in order, in ``language``.
+        forward: hand the message to the bot (Rasa).
+        pause / resume: pause or resume the Rasa conversation.
+    """
+
+    replies: list[str] = field(default_factory=list)
+    forward: bool = True
+    pause: bool = False
+    resume: bool = False
+    language: str = "zh"
+    handoff_id: int | None = None
+
+
+class ConversationGate:
+    def __init__(self, db: Database, consent: ConsentService, handoffs: HandoffService,
+                 mentions_health: Callable[[str], bool],
+                 hospital: HospitalInfo | None = None) -> None:
+        self.db = db
+        self.consent = consent
+        self.handoffs = handoffs
+        self.mentions_health = mentions_health
+        self.hospital = hospital or handoffs.hospital
+        self.patients = PatientRepository()
+
+    def in_handoff(self, channel: str, external_id: str) -> bool:
+        with self.db.begin() as session:
+            patient = self.patients.get(session, channel, external_id)
+            return patient is not None and self.handoffs.active(session, patient.id) is not None
+
+    def before_bot(self, channel: str, external_id: str, text: str, message_id: int | None,
+                   lang: str | None) -> GateDecision:
+        """Decide what happens to one patient message.
+
+        Args:
+            lang: the message's own language, or ``None`` when it does not tell
+                (then the patient's conversation language is used).
+        """
+        with self.db.begin() as session:
+            patient = self.patients.get_or_create(session, channel, external_id)
+            lang = lang or patient.preferred_language or "zh"
+            decision = (self._in_handoff(session, patient, text, lang)
+                        or self._handoff_answer(session, patient, external_id, channel, text,
+                                                message_id, lang)
+                        or self._health_consent(session, patient, external_id, text,
+                                                message_id, lang)
+                        or GateDecision(language=lang))
+            if decision.forward and not decision.resume and self._had_handoff(session, patient):
+                decision.resume = True  # after a close/cancel/expiry: make sure Rasa listens
+            return decision
+
+    # -- 1. open handoff ---------------------------------------------------------------
+    def _in_handoff(self, session: Session, patient: Patient, text: str,
+                    lang: str) -> GateDecision | None:
+        handoff = self.handoffs.active(session, patient.id)
+        if handoff is None:
+            return None
+        if self.handoffs.config.is_cancel(text):
+            self.handoffs.cancel(session, handoff)
+            return GateDecision([t("utter_handoff_cancelled", lang)], forward=False,
+                                resume=True, language=lang, handoff_id=handoff.id)
+        return GateDecision([], forward=False, language=handoff.language,
+                            handoff_id=handoff.id)
+
+    # -- 2. handoff consent --------------------------------------------------------------
+    def _handoff_answer(self, session: Session, patient: Patient, external_id: str,
+                        channel: str, text: str, message_id: int | None,
+                        lang: str) -> GateDecision | None:
+        prompt = self.consent.pending(session, patient.id, "handoff")
+        if prompt is None:
+            return None
+        answer = self.consent.texts.parse(text)
+        if answer is None:
+            self.consent.drop(session, prompt)
+            return None  # the patient moved on: the bot answers
+        lang = prompt.language
+        if answer == "declined":
+            self.consent.answer(session, prompt, "declined", message_id)
+            return GateDecision([t("utter_handoff_declined", lang, **self.hospital.params(lang))],
+                                forward=False, language=lang)
+        context = json.loads(prompt.context_json or "{}")
+        handoff = self.handoffs.start(session, patient, prompt.conversation_id, channel,
+                                      context, lang)
+        self.consent.answer(session, prompt, "granted", message_id, handoff.id)
+        return GateDecision([self.handoffs.queued_text(session, handoff, lang)], forward=False,
+                            pause=True, language=lang, handoff_id=handoff.id)
+
+    # -- 3. health-data consent ------------------------------------------------------------
+    def _health_consent(self, session: Session, patient: Patient, conversation_id: str,
+                        text: str, message_id: int | None, lang: str) -> GateDecision | None:
+        status = self.consent.status(session, patient.id, "health_data")
+        if status.granted:
+            return None
+        prompt = self.consent.pending(session, patient.id, "health_data")
+        if prompt is not None:
+            answer = self.consent.texts.parse(text)
+            lang = prompt.language if answer else lang
+            if answer == "granted":
+                self.consent.answer(session, prompt, "granted", message_id)
+                return GateDecision([t("utter_consent_thanks", lang,
+                                       version=prompt.text_version)],
+                                    forward=False, language=lang)
+            if answer == "declined":
+                self.consent.answer(session, prompt, "declined", message_id)
+                return GateDecision([t("utter_consent_declined_health", lang)], forward=False,
+                                    language=lang)
+            if status.decision is not None:  # decided before: not a first contact
+                self.consent.drop(session, prompt)
+            else:
+                shown = self.consent.ask(session, patient, conversation_id, "health_data", lang)
+                return GateDecision(
+                    [t("utter_consent_please_answer", lang, **self.hospital.params(lang)),
+                     shown.text], forward=False, language=lang)
+        if status.decision is None:  # first contact
+            notice = self.consent.texts.notice(lang)
+            shown = self.consent.ask(session, patient, conversation_id, "health_data", lang)
+            return GateDecision([notice.text, shown.text], forward=False, language=lang)
+        if self.mentions_health(text):  # declined or withdrawn earlier
+            shown = self.consent.ask(session, patient, conversation_id, "health_data", lang)
+            return GateDecision([t("utter_consent_required", lang), shown.text], forward=False,
+                                language=lang)
+        return None
+
+    @staticmethod
+    def _had_handoff(session: Session, patient: Patient) -> bool:
+        return session.execute(select(Handoff.id).where(Handoff.patient_id == patient.id)
+                               .limit(1)).first() is not None
+
