@@ -6,6 +6,10 @@ add theirs through ``MEDBOT_OUTBOUND_SENDERS``, a comma-separated list of
 (e.g. the WeChat channel's). The worker also serves ``GET /health`` and
 ``GET /outbox/<sender>?after=<id>`` on ``MEDBOT_WORKER_PORT`` (default: Rasa port + 51,
 i.e. 5056).
+
+Next to reminder dispatch, a maintenance thread (``bot.maintenance``) expires
+unclaimed handoffs every ``MEDBOT_HANDOFF_EXPIRY_SECONDS`` (30) and runs the
+retention purge every ``MEDBOT_RETENTION_INTERVAL_HOURS`` (24) and at start.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ import sys
 import threading
 
 from bot.errors import ConfigError
+from bot.handoff.config import HandoffConfig
+from bot.handoff.service import HandoffService
+from bot.maintenance import MaintenanceConfig, build_maintenance
 from bot.outbound import OutboundRouter
 from bot.reminders.clock import SystemClock
 from bot.reminders.config import ReminderConfig
@@ -26,6 +33,7 @@ from bot.reminders.kb import default_drugs, default_followup_kb
 from bot.reminders.outbox import OutboxSender, OutboxServer, fetch_outbox
 from bot.reminders.planner import Planner
 from bot.reminders.worker import Worker
+from bot.retention import RetentionConfig, RetentionService
 from bot.service.supervisor import ChildSpec
 from bot.settings import Settings
 from bot.store.db import Database
@@ -101,6 +109,10 @@ def _scheduler(args: argparse.Namespace) -> int:
     worker = Worker(db, router, ReminderJobs(config, default_drugs(), kb), clock, config,
                     planner=Planner(config.horizon, kb), worker_id=args.worker_id,
                     batch_size=args.batch_size, send_concurrency=args.concurrency)
+    maintenance = build_maintenance(
+        db, router, clock, HandoffService(db, HandoffConfig.load(settings=settings), clock),
+        RetentionService(db, RetentionConfig.from_settings(settings)),
+        MaintenanceConfig.from_settings(settings))
     port = args.port if args.port is not None else worker_port(settings)
     server = OutboxServer(outbox, settings.host, port) if port else None
     stop = threading.Event()
@@ -109,9 +121,12 @@ def _scheduler(args: argparse.Namespace) -> int:
     if server:
         server.start()
     log.info("scheduler.worker.channels %s", ",".join(router.channels()))
+    housekeeping = maintenance.start(stop)  # own thread: a long purge never delays reminders
     try:
         worker.run(stop)
     finally:
+        stop.set()
+        housekeeping.join(timeout=30)
         if server:
             server.stop()
         worker.close()

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.errors import ValidationError
-from bot.store.chain import GENESIS, seal
+from bot.store.chain import head, lock_conversation, seal
 from bot.store.db import Database
 from bot.store.models import Message, Patient, utcnow
 
@@ -58,11 +58,8 @@ class MessageRepository:
     ) -> Message:
         if message.role not in Message.ROLES:
             raise ValidationError(f"unknown message role {message.role!r}")
-        self._lock_conversation(session, conversation_id)
-        last = session.execute(
-            select(Message.seq, Message.hash).where(Message.conversation_id == conversation_id)
-            .order_by(Message.seq.desc()).limit(1)
-        ).first()
+        lock_conversation(session, conversation_id)
+        last_seq, last_hash = head(session, conversation_id)  # continues after a purge
         row = Message(
             patient_id=patient.id,
             conversation_id=conversation_id,
@@ -73,20 +70,13 @@ class MessageRepository:
             language=message.language,
             channel_message_id=message.channel_message_id,
             created_at=utcnow(),
-            seq=(last.seq + 1) if last else 1,
-            prev_hash=last.hash if last else GENESIS,
+            seq=last_seq + 1,
+            prev_hash=last_hash,
         )
         row.hash = seal(row.prev_hash, row)
         session.add(row)
         session.flush()
         return row
-
-    @staticmethod
-    def _lock_conversation(session: Session, conversation_id: str) -> None:
-        """Serialise appends to one conversation (SQLite already serialises writers)."""
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:c, 0))"),
-                            {"c": conversation_id})
 
     def conversation(self, session: Session, conversation_id: str) -> Sequence[Message]:
         stmt = select(Message).where(Message.conversation_id == conversation_id).order_by(
