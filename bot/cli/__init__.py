@@ -27,6 +27,9 @@ COMMAND_MODULES = (
     "bot.cli.wechat",
     "bot.cli.worker",
     "bot.cli.transcript",
+    "bot.cli.retention",
+    "bot.cli.export",
+    "bot.cli.doctor",
 )
 EVAL_MODULES: tuple[str, ...] = ("bot.cli.eval_triage", "bot.cli.eval_nlu")
 

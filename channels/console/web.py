@@ -1,0 +1,163 @@
+"""Request helpers of the console: cookies, language, the signed-in user, CSRF.
+
+Cookies are HttpOnly, SameSite=Strict and scoped to ``/console``; they are
+also Secure when the console is served over HTTPS (or
+``MEDBOT_CONSOLE_SECURE_COOKIES=1`` behind a TLS-terminating proxy).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import wraps
+from typing import Any
+
+from sanic import Request
+from sanic.response import HTTPResponse, html, redirect
+
+from bot.console.factory import ConsoleServices
+from bot.console.sessions import ActiveSession, CsrfError, new_token, tokens_match
+from bot.settings import SUPPORTED_LANGUAGES, Settings
+
+PREFIX = "/console"
+SESSION_COOKIE = "medbot_console_session"
+LOGIN_COOKIE = "medbot_console_login"  # double-submit token of the login form
+LANG_COOKIE = "medbot_console_lang"
+CSRF_FIELD = "csrf_token"
+
+
+@dataclass
+class Console:
+    """The console as mounted on one server: its services and options.
+
+    Attributes:
+        services: built from ``settings`` before the server starts, unless given.
+        poll_seconds: how often the live stream looks for new messages.
+        stream_seconds: how long one live stream lasts before the browser reconnects.
+        keepalive_seconds: comment lines that keep proxies and timeouts from closing it.
+    """
+
+    settings: Settings
+    services: ConsoleServices | None = None
+    poll_seconds: float = 1.0
+    stream_seconds: float = 1800.0
+    keepalive_seconds: float = 15.0
+
+    @property
+    def s(self) -> ConsoleServices:
+        """The services (they exist once the server has started)."""
+        if self.services is None:
+            raise RuntimeError("console services are built before the server starts")
+        return self.services
+
+    @property
+    def default_language(self) -> str:
+        return self.settings.default_language
+
+    def secure_cookies(self, request: Request) -> bool:
+        flag = self.settings.extra.get("MEDBOT_CONSOLE_SECURE_COOKIES", "")
+        return flag == "1" or request.scheme == "https"
+
+
+async def run(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Database work off Sanic's loop."""
+    return await asyncio.to_thread(func, *args, **kwargs)
+
+
+def remote(request: Request) -> str:
+    return request.remote_addr or request.ip or ""
+
+
+def language(request: Request, console: Console) -> str:
+    asked = request.args.get("lang")
+    if asked in SUPPORTED_LANGUAGES:
+        return asked
+    stored = request.cookies.get(LANG_COOKIE)
+    return stored if stored in SUPPORTED_LANGUAGES else console.default_language
+
+
+def set_cookie(response: HTTPResponse, request: Request, console: Console, name: str,
+               value: str, max_age: int) -> None:
+    response.cookies[name] = value
+    cookie = response.cookies[name]
+    cookie["path"] = PREFIX
+    cookie["httponly"] = True
+    cookie["samesite"] = "Strict"
+    cookie["max-age"] = max(0, max_age)
+    if console.secure_cookies(request):
+        cookie["secure"] = True
+
+
+def clear_cookie(response: HTTPResponse, request: Request, console: Console, name: str) -> None:
+    set_cookie(response, request, console, name, "", 0)
+
+
+def page(request: Request, console: Console, body: str, status: int = 200) -> HTTPResponse:
+    """An HTML response; a ``?lang=`` choice is remembered in a cookie."""
+    response = html(body, status=status)
+    asked = request.args.get("lang")
+    if asked in SUPPORTED_LANGUAGES:
+        set_cookie(response, request, console, LANG_COOKIE, asked,
+                   int(timedelta(days=365).total_seconds()))
+    return response
+
+
+def see_other(location: str) -> HTTPResponse:
+    return redirect(location, status=303)
+
+
+async def current(request: Request, console: Console) -> ActiveSession | None:
+    """The signed-in session of this request (cached on the request)."""
+    if not hasattr(request.ctx, "console_session"):
+        token = request.cookies.get(SESSION_COOKIE)
+        request.ctx.console_session = (await run(console.s.sessions.lookup, token)
+                                       if token else None)
+    return request.ctx.console_session
+
+
+Handler = Callable[..., Awaitable[HTTPResponse]]
+
+
+def signed_in(console: Console) -> Callable[[Handler], Handler]:
+    """Route decorator: no session -> the login page; a POST must carry the CSRF token.
+
+    The handler gets the ``ActiveSession`` as its second argument.
+    """
+
+    def decorate(handler: Handler) -> Handler:
+        @wraps(handler)
+        async def wrapped(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
+            session = await current(request, console)
+            if session is None:
+                return see_other(f"{PREFIX}/login")
+            if request.method == "POST":
+                session.check_csrf(request.form.get(CSRF_FIELD))
+            return await handler(request, session, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def login_token(request: Request) -> str:
+    """The login form's double-submit token: the cookie's, or a new one."""
+    return request.cookies.get(LOGIN_COOKIE) or new_token()
+
+
+def check_login_token(request: Request) -> None:
+    """Refuse a login form whose token does not match its cookie.
+
+    Raises:
+        CsrfError: the token is missing or wrong.
+    """
+    if not tokens_match(request.cookies.get(LOGIN_COOKIE), request.form.get(CSRF_FIELD)):
+        raise CsrfError("login form token missing or wrong")
+
+
+def int_arg(value: Any, default: int = 0) -> int:
+    try:
+        return max(0, int(value))
+    except (TypeError, ValueError):
+        return default
