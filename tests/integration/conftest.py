@@ -107,3 +107,24 @@ def post(url: str, sender: str, text: str) -> list[dict]:
                                      headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=60) as resp:
         return json.loads(resp.read())
+
+
+def texts(replies: list[dict]) -> str:
+    return "\n".join(r.get("text", "") for r in replies)
+
+
+CONSENT_ANSWER = {"zh": "同意", "en": "I agree"}
+
+
+def consented_sender(service: RunningService, prefix: str = "t", lang: str = "zh") -> str:
+    """A new patient who has read the privacy notice and agreed to health-data
+    processing, as every patient must before the bot handles their health
+    information (issue 8)."""
+    import uuid
+
+    sender = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    first = texts(post(service.rest_url, sender, "你好" if lang == "zh" else "hello"))
+    assert ("隐私告知" in first) if lang == "zh" else ("Privacy notice" in first), first
+    thanks = texts(post(service.rest_url, sender, CONSENT_ANSWER[lang]))
+    assert ("已记录" in thanks) if lang == "zh" else ("recorded" in thanks), thanks
+    return sender

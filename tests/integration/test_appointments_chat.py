@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.integration.conftest import RunningService, post
+from tests.integration.conftest import RunningService, consented_sender, post
 
 pytestmark = pytest.mark.integration
 
@@ -22,12 +22,13 @@ def run(service: RunningService, sender: str, turns: list[str]) -> list[str]:
     return [say(service, sender, text) for text in turns]
 
 
-def new_sender(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+def new_sender(service: RunningService, prefix: str) -> str:
+    return consented_sender(service, prefix, "en" if prefix.endswith("e") or prefix == "en"
+                            else "zh")
 
 
 def test_book_list_reschedule_cancel_in_chinese(service: RunningService) -> None:
-    s = new_sender("zh")
+    s = new_sender(service, "zh")
     replies = run(service, s, ["帮我约个心内科", "不限", "最早", "1", "李四", "13712345678"])
     assert "心内科" in replies[0]
     assert "1." in replies[2]  # available sessions, numbered
@@ -45,7 +46,7 @@ def test_book_list_reschedule_cancel_in_chinese(service: RunningService) -> None
 
 
 def test_book_reschedule_cancel_in_english(service: RunningService) -> None:
-    s = new_sender("en")
+    s = new_sender(service, "en")
     replies = run(service, s, ["I want to book dermatology", "any", "earliest", "1", "John Smith",
                                "13912345678", "yes"])
     assert "Doctors in Dermatology" in replies[0]
@@ -59,7 +60,7 @@ def test_book_reschedule_cancel_in_english(service: RunningService) -> None:
 
 
 def test_revisit_request_in_chinese(service: RunningService) -> None:
-    sender = new_sender("rz")
+    sender = new_sender(service, "rz")
     replies = run(service, sender, [
         "我想复诊开高血压的药", "没有", "没有", "市人民医院", "2个月前", "高血压", "无",
         "氨氯地平", "确认"])
@@ -70,11 +71,11 @@ def test_revisit_request_in_chinese(service: RunningService) -> None:
 
 
 def test_revisit_request_in_english_and_the_gate(service: RunningService) -> None:
-    replies = run(service, new_sender("re"), [
+    replies = run(service, new_sender(service, "re"), [
         "I need a repeat prescription for my type 2 diabetes", "no", "no", "City Hospital",
         "2 months ago", "type 2 diabetes", "none", "metformin", "yes"])
     assert "submitted" in replies[-1] and "can't issue prescriptions" in replies[-1]
     # new or worse symptoms: not eligible, told why, offered an in-person visit
-    refused = run(service, new_sender("re"), [
+    refused = run(service, new_sender(service, "re"), [
         "I need a repeat prescription for my type 2 diabetes", "no", "yes"])
     assert "in person" in refused[-1].lower() or "appointment" in refused[-1].lower(), refused

@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from bot.settings import PROJECT_ROOT
-from tests.integration.conftest import RunningService, post
+from tests.integration.conftest import RunningService, consented_sender, post
 
 pytestmark = pytest.mark.integration
 
@@ -22,16 +22,35 @@ def say(service: RunningService, sender: str, text: str) -> str:
 
 
 def new_sender() -> str:
+    """A first contact: no consent asked yet (the red-flag interrupt does not wait)."""
     return f"tri-{uuid.uuid4().hex[:8]}"
 
 
 def test_emergency_while_asking_to_book_gets_advice_first(service: RunningService) -> None:
     reply = say(service, new_sender(), "我想挂下周的心内科，刚才胸口压着疼还一直出汗")
     assert reply.startswith(EMERGENCY_MARK) and "120" in reply
+    assert "隐私告知" not in reply  # emergency advice comes before any consent question
+
+
+def test_urgent_triage_offers_a_doctor_and_consent_queues_the_handoff(
+        service: RunningService) -> None:
+    sender = consented_sender(service, "urg")
+    reply = say(service, sender, "我胸口疼")
+    answers = iter(["不知道", "45", "男"])
+    for _ in range(6):  # answer the interview until the result
+        if "执业医生" in reply or "建议" in reply and "？" not in reply[-3:]:
+            break
+        reply = say(service, sender, next(answers, "不知道"))
+    assert "执业医生" in reply, reply  # urgent: the doctor offer with the consent text
+    queued = say(service, sender, "同意")
+    assert "排队" in queued and "心" in queued, queued
+    assert say(service, sender, "我还是不舒服") == ""  # the bot is silent for the doctor
+    assert "取消" in say(service, sender, "取消")
+    assert "您好" in say(service, sender, "你好")  # the bot is back
 
 
 def test_red_flag_inside_the_triage_interview_interrupts_it(service: RunningService) -> None:
-    sender = new_sender()
+    sender = consented_sender(service, "tri")
     first = say(service, sender, "我头疼两天了")
     assert EMERGENCY_MARK not in first and ("？" in first or "?" in first)  # a question
     reply = say(service, sender, "突然一边手脚没力气，说话也不清楚了")
@@ -46,7 +65,8 @@ def test_red_flag_inside_the_triage_interview_interrupts_it(service: RunningServ
     "心梗有什么症状",
 ])
 def test_controls_are_not_emergencies(service: RunningService, text: str) -> None:
-    assert EMERGENCY_MARK not in say(service, new_sender(), text)
+    reply = say(service, consented_sender(service, "tri"), text)
+    assert reply and EMERGENCY_MARK not in reply
 
 
 def test_english_emergency_advice_is_in_english(service: RunningService) -> None:

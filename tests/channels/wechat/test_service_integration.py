@@ -50,13 +50,19 @@ def test_wechat_turn_through_medbot_run(wechat_service) -> None:
 
     replies = asyncio.run(storm())
     texts = [r.text for r in replies]
-    assert texts[0] and "您好" in texts[0], replies[0].body
+    # first contact: the privacy notice and the separate health-data consent question
+    assert texts[0] and "隐私告知" in texts[0] and "健康信息" in texts[0], replies[0].body
     assert len(set(texts)) == 1
+    agreed = asyncio.run(sim.send(sim.text("oIntegration01", "同意")))
+    assert "已记录" in agreed.text
+    hello = asyncio.run(sim.send(sim.text("oIntegration01", "你好")))
+    assert "您好" in hello.text
     db = Database(running.database_url)
     with db.begin() as s:
         rows = s.execute(select(Message).where(Message.channel == "wechat",
                                                Message.role == "patient")).scalars().all()
-    assert [r.channel_message_id for r in rows] == [str(msg["MsgId"])]
+    assert [r.channel_message_id for r in rows][0] == str(msg["MsgId"])
+    assert len(rows) == 3  # the retried message once, then 同意 and 你好
     # the REST channel works next to it
     assert post(running.rest_url, "rest-user-1", "hello")
 
