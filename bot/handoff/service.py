@@ -166,6 +166,10 @@ class HandoffService:
     def claim(self, staff: StaffAccount, handoff_id: int) -> OutboundMessage:
         """Assign a queued handoff to ``staff`` (first claim wins, enforced by the update)."""
         with self.db.begin() as session:
+            row = session.get(Handoff, handoff_id)
+            if (row is not None and row.status != "queued" and staff.role == "doctor"
+                    and row.department_id == staff.department_id):
+                raise ConflictError(f"handoff {handoff_id} is no longer queued")
             row = self._visible_row(session, staff, handoff_id)
             claimed = session.execute(
                 update(Handoff).where(Handoff.id == handoff_id, Handoff.status == "queued")

@@ -14,6 +14,10 @@ from bot.errors import KnowledgeBaseError
 from bot.settings import PROJECT_ROOT, SUPPORTED_LANGUAGES
 
 DOMAIN_DIR = PROJECT_ROOT / "bot" / "domain"
+# Texts that are not bot turns (the doctor console's pages): same format, kept
+# out of the Rasa domain so that editing them does not retrain the model.
+UI_DIR = PROJECT_ROOT / "bot" / "i18n" / "ui"
+TEXT_DIRS = (DOMAIN_DIR, UI_DIR)
 
 
 def _variation_language(variation: Mapping[str, Any]) -> str | None:
@@ -37,8 +41,9 @@ class Catalog:
             self._texts[key] = by_lang
 
     @classmethod
-    def from_dir(cls, directory: Path = DOMAIN_DIR) -> Catalog:
-        return cls(load_responses(directory.glob("*.yml")))
+    def from_dir(cls, *directories: Path) -> Catalog:
+        """The responses of every ``*.yml`` in ``directories`` (default: ``TEXT_DIRS``)."""
+        return cls(load_responses(f for d in (directories or TEXT_DIRS) for f in d.glob("*.yml")))
 
     def keys(self) -> list[str]:
         return sorted(self._texts)

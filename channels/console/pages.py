@@ -1,6 +1,6 @@
 """Server-rendered pages of the console: layout, login, queue, lists, errors.
 
-Every string comes from ``bot/domain/console.yml`` through :func:`tx`, and
+Every string comes from ``bot/i18n/ui/console.yml`` through :func:`tx`, and
 every value from the database goes through :func:`esc`.
 """
 

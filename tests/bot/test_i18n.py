@@ -9,13 +9,13 @@ import yaml
 
 from bot.errors import KnowledgeBaseError
 from bot.i18n import default_catalog, detect_language, requested_language, t
-from bot.i18n.catalog import DOMAIN_DIR, Catalog, load_responses
+from bot.i18n.catalog import TEXT_DIRS, Catalog, load_responses
 
 LANG = [{"type": "slot", "name": "language", "value": "zh"}]
 
 
 def _responses() -> dict:
-    return load_responses(DOMAIN_DIR.glob("*.yml"))
+    return load_responses(f for d in TEXT_DIRS for f in d.glob("*.yml"))
 
 
 def test_every_response_has_exactly_one_zh_and_one_en_variation() -> None:

@@ -36,7 +36,7 @@ def test_urgent_triage_offers_a_doctor_and_consent_queues_the_handoff(
         service: RunningService) -> None:
     sender = consented_sender(service, "urg")
     reply = say(service, sender, "我胸口疼")
-    answers = iter(["不知道", "45", "男"])
+    answers = iter(["不知道", "28", "男"])  # unknown red flag, under 40: urgent
     for _ in range(6):  # answer the interview until the result
         if "执业医生" in reply or "建议" in reply and "？" not in reply[-3:]:
             break
