@@ -10,6 +10,8 @@ transaction that reads it; a patient whose data is access-locked
 
 from __future__ import annotations
 
+import json
+
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -183,4 +185,24 @@ class CaseService:
                                       Message.patient_id == row.patient_id,
                                       Message.id > after_id).order_by(Message.id))
         found = session.execute(stmt if limit is None else stmt.limit(limit)).scalars()
-        return [TranscriptLine(m.id, m.role, m.text or "", as_utc(m.created_at)) for m in found]
+        return [TranscriptLine(m.id, m.role, _with_attachment(m), as_utc(m.created_at))
+                for m in found]
+
+
+_ATTACHMENT_FIELDS = ("PicUrl", "Url", "Title", "Label", "Location_X", "Location_Y", "MediaId")
+
+
+def _with_attachment(message: Message) -> str:
+    """The message text, plus what a doctor needs of a picture, link or location the
+    patient sent during the handoff (the channel logged it as the payload)."""
+    text = message.text or ""
+    if not message.payload or message.role != "patient":
+        return text
+    try:
+        payload = json.loads(message.payload)
+    except ValueError:
+        return text
+    if not isinstance(payload, dict):
+        return text
+    extra = [f"{k}: {payload[k]}" for k in _ATTACHMENT_FIELDS if payload.get(k)]
+    return f"{text} ({'; '.join(extra)})" if extra else text

@@ -150,3 +150,13 @@ def test_flags_follow_their_department_and_unrouted_ones_go_to_everyone(services
     assert services.worklists.flags(world.cardio) == []
     with pytest.raises(PermissionDeniedError):
         services.worklists.flags(world.admin)
+
+
+def test_a_picture_sent_during_the_handoff_shows_its_link(services, world) -> None:
+    hid = world.handoff("p-pic", "cardiology", channel="wechat", said=("胸口疼",))
+    payload = {"MsgType": "image", "PicUrl": "https://mmbiz.example/pic-1.jpg", "MediaId": "m1"}
+    world.transcripts.log("wechat", "p-pic", [LoggedMessage(
+        role="patient", text="[image]", payload=json.dumps(payload))])
+    case = services.cases.open(world.cardio, hid)
+    assert case.lines[-1].text.startswith("[image]")
+    assert "https://mmbiz.example/pic-1.jpg" in case.lines[-1].text
