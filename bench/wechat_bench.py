@@ -1,13 +1,15 @@
 """WeChat channel vs Rasa's REST channel: throughput and latency on the same model, same run.
 
-    .venv/bin/python bench/wechat_bench.py [--users 20] [--messages 10] [--rounds 2]
+    .venv/bin/python bench/wechat_bench.py [--users 20] [--messages 10] [--rounds 2] [--think 0]
                                            [--model models/medbot-....tar.gz] [--json FILE]
 
 Starts one ``medbot run`` (action server + Rasa server with both channels) on
 free ports with throw-away WeChat secrets and the fake WeChat API, then, per
 round, lets N simulated users each send M messages one after another, first to
 the REST channel, then as signed and AES-encrypted (safe mode) WeChat pushes to
-the WeChat webhook. Each user is a new conversation. Uses the model for the
+the WeChat webhook. Each user is a new conversation that first gives consent
+(untimed). ``--think S`` paces each user like a person (mean S seconds before
+each message); 0 sends back to back (saturation). Uses the model for the
 current training inputs, else the newest in models/ (it never trains unless
 ``--train``).
 """
@@ -18,6 +20,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import socket
 import statistics
 import sys
@@ -39,6 +42,7 @@ from bot.store.migrate import upgrade  # noqa: E402
 from bot.training import current_model, latest_model  # noqa: E402
 from channels.wechat.testing import FakeWeChatAPI, WeChatSimulator  # noqa: E402
 
+CONSENT = ["你好", "同意"]  # first contact: privacy notice, then health-data consent (issue 8)
 MESSAGES = ["你好", "hello", "你能做什么", "what can you do", "医院在哪里",
             "where is the hospital", "谢谢", "thank you", "再见", "bye"]
 
@@ -65,7 +69,7 @@ async def delivered(api: FakeWeChatAPI, openid: str, count: int, timeout: float 
 
 
 async def run_users(kind: str, users: int, messages: int, rest_url: str,
-                    sim: WeChatSimulator, api: FakeWeChatAPI) -> dict:
+                    sim: WeChatSimulator, api: FakeWeChatAPI, think: float = 0.0) -> dict:
     """Latency = until the patient has the answer (passive reply or customer-service message)."""
     passive: dict[str, int] = defaultdict(int)
     latencies: list[float] = []
@@ -75,26 +79,41 @@ async def run_users(kind: str, users: int, messages: int, rest_url: str,
     timeout = aiohttp.ClientTimeout(total=30)
     connector = aiohttp.TCPConnector(limit=users * 2)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
+        async def send(sender: str, text: str, n: int) -> tuple[bool, float | None]:
+            """Send the user's ``n``-th message (1-based); ok and webhook latency."""
+            nonlocal deferred
+            if kind == "rest":
+                async with http.post(rest_url, json={"sender": sender, "message": text}) as resp:
+                    return resp.status == 200 and bool(await resp.json()), None
+            start = time.perf_counter()
+            reply = await sim.send(sim.text(sender, text), session=http)
+            http_latency = time.perf_counter() - start
+            if reply.status != 200:
+                return False, http_latency
+            if reply.text is None:  # deferred: wait for the customer-service message
+                deferred += 1
+                return await delivered(api, sender, n - passive[sender]), http_latency
+            passive[sender] += 1
+            return True, http_latency
+
         async def user(i: int) -> None:
-            nonlocal errors, deferred
+            nonlocal errors
             sender = f"bench-{kind}-{uuid.uuid4().hex[:10]}"
+            rng = random.Random(i)
+            n = 0
+            for text in CONSENT:  # a new patient reads the notice and agrees (not timed)
+                n += 1
+                await send(sender, text, n)
             for j in range(messages):
+                if think:
+                    await asyncio.sleep(think * rng.uniform(0.5, 1.5))
                 text = MESSAGES[(i + j) % len(MESSAGES)]
+                n += 1
                 start = time.perf_counter()
                 try:
-                    if kind == "rest":
-                        async with http.post(rest_url, json={"sender": sender,
-                                                             "message": text}) as resp:
-                            ok = resp.status == 200 and bool(await resp.json())
-                    else:
-                        reply = await sim.send(sim.text(sender, text), session=http)
-                        http_latencies.append(time.perf_counter() - start)
-                        ok = reply.status == 200
-                        if ok and reply.text is None:  # deferred: wait for the CS message
-                            deferred += 1
-                            ok = await delivered(api, sender, j + 1 - passive[sender])
-                        else:
-                            passive[sender] += 1
+                    ok, http_latency = await send(sender, text, n)
+                    if http_latency is not None:
+                        http_latencies.append(http_latency)
                 except (aiohttp.ClientError, asyncio.TimeoutError):
                     ok = False
                 latencies.append(time.perf_counter() - start)
@@ -120,7 +139,9 @@ async def bench(args: argparse.Namespace, rest_url: str, sim: WeChatSimulator,
     results = []
     for round_no in range(1, args.rounds + 1):
         for kind in ("rest", "wechat"):
-            result = await run_users(kind, args.users, args.messages, rest_url, sim, api)
+            result = await run_users(kind, args.users, args.messages, rest_url, sim, api,
+                                     args.think)
+            result["think_s"] = args.think
             result["round"] = round_no
             results.append(result)
             print(json.dumps(result), flush=True)
@@ -148,6 +169,9 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--messages", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="mean pause (s) before each of a user's messages, as a person "
+                             "reading and typing (0: each user sends back to back)")
     parser.add_argument("--model", type=Path)
     parser.add_argument("--train", action="store_true", help="train if no model exists")
     parser.add_argument("--json", type=Path, help="write results here")
