@@ -22,7 +22,7 @@ def build_summary(session: Session, patient: Patient, conversation_id: str, reas
     return {
         "reason": reason,
         "language": lang,
-        "trigger": {k: v for k, v in context.items() if k not in ("reason",)},
+        "trigger": {k: v for k, v in context.items() if k != "reason" and v is not None},
         "triage": _triage(session, patient.id, conversation_id),
         "readings": _readings(session, patient.id),
         "adherence": _adherence(session, patient.id),
