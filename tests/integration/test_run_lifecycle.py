@@ -57,6 +57,9 @@ def test_database_url_switches_everything_to_postgresql(
     service = start_service(tmp_path / "data", tmp_path / "run.log",
                             extra_env={"MEDBOT_DATABASE_URL": postgres_schema_url})
     try:
+        notice = post(service.rest_url, "pg-user", "hello")  # first contact: consent first
+        assert any("Privacy notice" in r.get("text", "") for r in notice)
+        assert post(service.rest_url, "pg-user", "I agree")
         replies = post(service.rest_url, "pg-user", "hello")
         assert any("Hello" in r.get("text", "") for r in replies)
     finally:
@@ -69,9 +72,11 @@ def test_database_url_switches_everything_to_postgresql(
                                  .order_by(Message.id)).scalars().all()
             events = conn.execute(text("SELECT count(*) FROM events WHERE sender_id = 'pg-user'")
                                   ).scalar_one()
+            consents = conn.execute(text("SELECT decision FROM consent_records")).scalars().all()
     finally:
         engine.dispose()
     assert {"patients", "messages", "events"} <= tables  # app tables and Rasa's tracker store
-    assert roles == ["patient", "bot"]
+    assert roles == ["patient", "bot", "bot", "patient", "bot", "patient", "bot"]
     assert events > 0
+    assert consents == ["granted"]
     assert not (tmp_path / "data" / "medbot.db").exists()  # nothing went to SQLite
