@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -51,7 +51,7 @@ class HandoffConfig:
                                   f"got {raw!r}") from exc
             if minutes < 1:
                 raise ConfigError("MEDBOT_HANDOFF_CLAIM_TIMEOUT_MINUTES must be at least 1")
-            config = _replace(config, claim_timeout_minutes=minutes)
+            config = replace(config, claim_timeout_minutes=minutes)
         return config
 
     def on_duty(self, moment: datetime) -> bool:
@@ -61,8 +61,3 @@ class HandoffConfig:
 
     def is_cancel(self, text: str) -> bool:
         return (text or "").strip().strip("。.!！").casefold() in self.cancel_words
-
-
-def _replace(config: HandoffConfig, **changes: object) -> HandoffConfig:
-    from dataclasses import replace
-    return replace(config, **changes)

@@ -244,3 +244,18 @@ def test_services_build_from_the_knowledge_base(db: Database) -> None:
         assert texts.consent("handoff", lang).sha256 != texts.consent("health_data", lang).sha256
     assert texts.parse("不同意。") == "declined" and texts.parse("I agree!") == "granted"
     assert texts.parse("同意吗？我想先问问") is None
+
+
+def test_claim_timeout_is_configurable_and_bad_values_are_refused() -> None:
+    from bot.errors import ConfigError
+    from bot.handoff.config import HandoffConfig
+    from bot.settings import Settings
+
+    def load(value: str) -> HandoffConfig:
+        return HandoffConfig.load(settings=Settings.from_env(
+            {"MEDBOT_HANDOFF_CLAIM_TIMEOUT_MINUTES": value}))
+
+    assert load("5").claim_timeout_minutes == 5
+    for bad in ("abc", "0"):
+        with pytest.raises(ConfigError, match="MEDBOT_HANDOFF_CLAIM_TIMEOUT_MINUTES"):
+            load(bad)
