@@ -28,6 +28,11 @@ class MedbotAction(Action, abc.ABC):
         return lang if lang in SUPPORTED_LANGUAGES else SUPPORTED_LANGUAGES[0]
 
     @staticmethod
+    def identity(tracker: Tracker) -> tuple[str, str]:
+        """The patient's ``(channel, external id)``, as the channel boundary logs them."""
+        return tracker.get_latest_input_channel() or "rest", tracker.sender_id
+
+    @staticmethod
     def latest_text(tracker: Tracker) -> str:
         return (tracker.latest_message or {}).get("text") or ""
 

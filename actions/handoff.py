@@ -51,17 +51,13 @@ class HandoffAction(MedbotAction):
     def services(self) -> Services:
         return self._services or default_services()
 
-    @staticmethod
-    def identity(tracker: Tracker) -> tuple[str, str]:
-        return tracker.get_latest_input_channel() or "rest", tracker.sender_id
-
 
 async def offer_handoff(offers: HandoffOffers, tracker: Tracker,
                         dispatcher: CollectingDispatcher, reason: str, lang: str,
                         department: str | None = None,
                         extra: dict[str, Any] | None = None) -> None:
     """Utter the handoff explanation and consent question (shared by other features)."""
-    channel, sender = HandoffAction.identity(tracker)
+    channel, sender = MedbotAction.identity(tracker)
     texts = await asyncio.to_thread(offers.offer, channel, sender, reason, lang,
                                     department, extra)
     for text in texts:

@@ -68,7 +68,7 @@ def default_services() -> Services:
 
 
 class ReminderAction(MedbotAction):
-    """Base: services injected for tests, channel identity of the patient."""
+    """Base: services injected for tests."""
 
     def __init__(self, services: Services | None = None) -> None:
         self._services = services
@@ -76,10 +76,6 @@ class ReminderAction(MedbotAction):
     @property
     def services(self) -> Services:
         return self._services or default_services()
-
-    @staticmethod
-    def identity(tracker: Tracker) -> tuple[str, str]:
-        return tracker.get_latest_input_channel() or "rest", tracker.sender_id
 
     def drug_id(self, tracker: Tracker) -> str | None:
         drugs = self.services.reminders.drugs
