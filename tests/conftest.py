@@ -1,4 +1,4 @@
-"""Shared fixtures: databases (SQLite and PostgreSQL) and settings."""
+"""Shared fixtures: databases (SQLite and PostgreSQL), Redis and settings."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from sqlalchemy import create_engine, text
 
 from bot.settings import Settings
@@ -15,6 +16,7 @@ from bot.store.db import Database
 from bot.store.migrate import upgrade
 
 POSTGRES_URL = os.environ.get("MEDBOT_TEST_POSTGRES_URL", "")
+REDIS_URL = os.environ.get("MEDBOT_TEST_REDIS_URL", "")
 
 
 def _postgres_available(url: str) -> str | None:
@@ -54,6 +56,36 @@ def postgres_schema_url(postgres_url: str) -> Iterator[str]:
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The test Redis URL (``scripts/test.sh`` sets it); skipped only when it is unset.
+
+    A URL that is set but unreachable fails the test: the Redis code is then untested.
+    """
+    if not REDIS_URL:
+        pytest.skip("MEDBOT_TEST_REDIS_URL is not set")
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis at {REDIS_URL} is not reachable: {exc}")
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of this test alone; its keys are deleted afterwards."""
+    prefix = f"medbot-test:{uuid.uuid4().hex[:12]}"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{prefix}*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
 
 
 @pytest.fixture

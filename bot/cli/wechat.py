@@ -60,7 +60,7 @@ def load_config(settings: Settings, environ: dict[str, str] | None = None) -> We
 
 
 def build_sender(settings: Settings, config: WeChatConfig) -> WeChatSender:
-    return WeChatSender.from_config(config, Database.from_settings(settings))
+    return WeChatSender.from_config(config, Database.from_settings(settings), settings)
 
 
 def _menu(args: argparse.Namespace) -> int:

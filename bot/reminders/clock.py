@@ -6,6 +6,8 @@ import threading
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
+from bot.store.models import as_utc  # noqa: F401 - re-exported for the reminder modules
+
 
 class Clock(Protocol):
     def now(self) -> datetime:
@@ -39,8 +41,3 @@ class FakeClock:
     def set(self, moment: datetime) -> None:
         with self._lock:
             self._now = moment.astimezone(timezone.utc)
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite returns naive datetimes for aware columns; they were written as UTC."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment

@@ -28,8 +28,9 @@ class WeChatOutboundSender:
         self.sender = sender
 
     @classmethod
-    def from_config(cls, config: WeChatConfig, db: Database) -> WeChatOutboundSender:
-        return cls(WeChatSender.from_config(config, db))
+    def from_config(cls, config: WeChatConfig, db: Database, settings: Settings
+                    ) -> WeChatOutboundSender:
+        return cls(WeChatSender.from_config(config, db, settings))
 
     def send(self, message: OutboundMessage) -> SendResult:
         result = self.sender.send(message.external_id, message.text, message.kind,
@@ -44,4 +45,4 @@ class WeChatOutboundSender:
 
 def outbound_sender(settings: Settings, db: Database) -> WeChatOutboundSender:
     """Factory for ``MEDBOT_OUTBOUND_SENDERS`` (``module:factory(settings, db)``)."""
-    return WeChatOutboundSender.from_config(load_wechat_config(settings), db)
+    return WeChatOutboundSender.from_config(load_wechat_config(settings), db, settings)

@@ -20,13 +20,15 @@ from requests import RequestException
 from sqlalchemy import select
 from wechatpy.exceptions import WeChatClientException
 
+from bot.errors import ServiceError
+from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.models import utcnow
 from bot.store.wechat_models import WeChatOutbox
 from bot.wechat.protocol import mask
 from bot.wechat.state import WeChatState
 from bot.wechat.config import WeChatConfig
-from bot.wechat.token import DatabaseTokenStore, SharedTokenClient
+from bot.wechat.token import SharedTokenClient, token_store
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +59,11 @@ class WeChatSender:
         self.sleep = sleep
 
     @classmethod
-    def from_config(cls, config: WeChatConfig, db: Database) -> WeChatSender:
-        """The one client per process, with the token shared through ``db``."""
-        client = SharedTokenClient(config.app_id, config.app_secret, config.api_base,
-                                   DatabaseTokenStore(db, f"wechat:{config.app_id}"))
+    def from_config(cls, config: WeChatConfig, db: Database, settings: Settings
+                    ) -> WeChatSender:
+        """The one client per process; ``token_store`` shares its token (Redis or ``db``)."""
+        store = token_store(settings, db, f"wechat:{config.app_id}")
+        client = SharedTokenClient(config.app_id, config.app_secret, config.api_base, store)
         return cls(client, db, template_id=config.template_id)
 
     def send(self, recipient: str, text: str, kind: str = "reply",
@@ -113,7 +116,7 @@ class WeChatSender:
                     self._refresh(stale)
                 elif exc.errcode not in TRANSIENT_ERRORS and exc.errcode is not None:
                     break  # e.g. 45015 (window closed), 43004 (unfollowed): retrying won't help
-            except (RequestException, RuntimeError) as exc:
+            except (RequestException, RuntimeError, ServiceError) as exc:
                 error = f"{type(exc).__name__}: {exc}"
             if attempt + 1 < self.attempts:
                 self.sleep(self.backoff * (2 ** attempt))
@@ -125,7 +128,7 @@ class WeChatSender:
     def _refresh(self, stale: str | None) -> None:
         try:
             self.client.refresh_token(stale=stale)
-        except (WeChatClientException, RequestException, RuntimeError):
+        except (WeChatClientException, RequestException, RuntimeError, ServiceError):
             log.exception("wechat.token.refresh_failed")
 
     def _record(self, openid: str, kind: str, method: str, text: str, status: str,

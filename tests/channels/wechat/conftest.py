@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
@@ -91,8 +90,3 @@ async def served(sqlite_db: Database, fake_api: FakeWeChatAPI, mode: str
         yield Served(url, channel, bot, sim, sqlite_db, fake_api)
         if channel.turns.background:
             await asyncio.wait(channel.turns.background, timeout=10)
-
-
-@pytest.fixture
-def redis_url() -> str | None:
-    return os.environ.get("MEDBOT_TEST_REDIS_URL")
