@@ -121,3 +121,25 @@ class TranscriptService:
     def conversation(self, conversation_id: str) -> list[Message]:
         with self.db.begin() as session:
             return list(self.messages.conversation(session, conversation_id))
+
+    def replies_to(self, channel: str, conversation_id: str, channel_message_id: str
+                   ) -> list[str] | None:
+        """The bot texts logged after the patient's message ``channel_message_id``
+        (up to the patient's next message); ``None`` when that message was never logged."""
+        with self.db.begin() as session:
+            asked = session.execute(select(Message.id).where(
+                Message.conversation_id == conversation_id, Message.channel == channel,
+                Message.role == "patient", Message.channel_message_id == channel_message_id,
+            ).order_by(Message.id).limit(1)).scalar_one_or_none()
+            if asked is None:
+                return None
+            later = session.execute(select(Message.role, Message.text).where(
+                Message.conversation_id == conversation_id, Message.id > asked,
+            ).order_by(Message.id)).all()
+        replies: list[str] = []
+        for role, text in later:
+            if role == "patient":
+                break
+            if role == "bot" and text:
+                replies.append(text)
+        return replies

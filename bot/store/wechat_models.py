@@ -32,6 +32,10 @@ class WeChatInbound(Base):
     status = Column(String(16), nullable=False, default="processing")
     delivery = Column(String(20), nullable=False, default="pending")
     reply_text = Column(Text, nullable=True)
+    # The attempt running the turn refreshes ``heartbeat_at``; a retry that finds it
+    # stale takes the turn over (the process died mid-turn). ``attempts`` counts owners.
+    heartbeat_at = Column(DateTime(timezone=True), nullable=True)
+    attempts = Column(Integer, nullable=False, default=1)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
 

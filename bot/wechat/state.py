@@ -7,14 +7,15 @@ the bot, in any process. Every method is one transaction; call them through
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.store.db import Database
-from bot.store.models import utcnow
+from bot.store.models import as_utc, utcnow
 from bot.store.wechat_models import WeChatInbound, WeChatSubscription
 
 SERVICE_WINDOW = timedelta(hours=48)
@@ -25,6 +26,14 @@ class InboundState:
     status: str
     delivery: str
     reply_text: str | None
+    heartbeat_at: datetime | None = None
+
+    def abandoned(self, stale_after: timedelta, now: datetime | None = None) -> bool:
+        """Still processing, but its owner stopped beating: the process died mid-turn."""
+        if self.status != "processing":
+            return False
+        return self.heartbeat_at is None or (now or utcnow()) - as_utc(self.heartbeat_at) \
+            > stale_after
 
 
 class WeChatState:
@@ -41,12 +50,34 @@ class WeChatState:
                 with session.begin_nested():
                     session.add(WeChatInbound(dedupe_key=dedupe_key, openid=openid,
                                               status="processing", delivery="pending",
+                                              heartbeat_at=now, attempts=1,
                                               created_at=now, updated_at=now))
                     session.flush()
             except IntegrityError:
                 return False
             self._touch(session, openid, now)
             return True
+
+    def heartbeat(self, dedupe_keys: Iterable[str]) -> None:
+        """The turns this process is running are alive."""
+        keys = list(dedupe_keys)
+        if not keys:
+            return
+        with self.db.begin() as session:
+            session.execute(update(WeChatInbound).where(
+                WeChatInbound.dedupe_key.in_(keys), WeChatInbound.status == "processing")
+                .values(heartbeat_at=utcnow()))
+
+    def take_over(self, dedupe_key: str, stale_after: timedelta) -> bool:
+        """Claim an abandoned turn; exactly one retry, in any process, wins."""
+        now = utcnow()
+        with self.db.begin() as session:
+            result = session.execute(update(WeChatInbound).where(
+                WeChatInbound.dedupe_key == dedupe_key, WeChatInbound.status == "processing",
+                or_(WeChatInbound.heartbeat_at.is_(None),
+                    WeChatInbound.heartbeat_at < now - stale_after))
+                .values(heartbeat_at=now, attempts=WeChatInbound.attempts + 1, updated_at=now))
+            return result.rowcount == 1
 
     def finish(self, dedupe_key: str, reply_text: str | None, delivery: str,
                status: str = "done") -> None:
@@ -65,7 +96,8 @@ class WeChatState:
         with self.db.begin() as session:
             row = session.execute(select(WeChatInbound).where(
                 WeChatInbound.dedupe_key == dedupe_key)).scalar_one_or_none()
-            return None if row is None else InboundState(row.status, row.delivery, row.reply_text)
+            return None if row is None else InboundState(row.status, row.delivery, row.reply_text,
+                                                         row.heartbeat_at)
 
     def purge(self, older_than: timedelta = timedelta(days=7)) -> int:
         """Delete claims older than ``older_than`` (WeChat retries within ~15 s)."""
@@ -90,11 +122,7 @@ class WeChatState:
             row = self._row(session, openid)
             if row is None or row.last_inbound_at is None:
                 return False
-            last = row.last_inbound_at
-            if last.tzinfo is None:  # SQLite drops the zone; values are written in UTC
-                from datetime import timezone
-                last = last.replace(tzinfo=timezone.utc)
-            return (now or utcnow()) - last < SERVICE_WINDOW
+            return (now or utcnow()) - as_utc(row.last_inbound_at) < SERVICE_WINDOW
 
     @staticmethod
     def _row(session, openid: str) -> WeChatSubscription | None:

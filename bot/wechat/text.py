@@ -6,6 +6,9 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from bot.hospital import HospitalInfo
+from bot.i18n import t
+
 _BREAKS = re.compile(r"(?<=[\n。！？!?；;])|(?<=[.] )")
 
 
@@ -76,3 +79,9 @@ def split_text(text: str, limit: int, max_parts: int | None = None,
     if total == 1:
         return [chunks[0].strip()]
     return [f"({i}/{total}) {chunk.strip()}" for i, chunk in enumerate(chunks, start=1)]
+
+
+def bilingual(key: str, hospital: HospitalInfo) -> str:
+    """A catalogue text in Chinese, then English: for answers sent before we know the
+    patient's language (events, media, failures)."""
+    return "\n\n".join(t(key, lang, **hospital.params(lang)) for lang in ("zh", "en"))

@@ -39,10 +39,10 @@ from bot.wechat.protocol import (
 )
 from bot.wechat.sender import WeChatSender
 from bot.wechat.state import WeChatState
-from bot.wechat.text import merge_messages
+from bot.wechat.text import bilingual, merge_messages
 from channels.boundary import ChannelBoundary, OnNewMessage
 from channels.wechat.dispatch import Dispatcher, GateHandoffRouter, HandoffRouter, NoHandoff
-from channels.wechat.turns import TurnRunner
+from channels.wechat.turns import Produce, TurnRunner
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +69,10 @@ class WeChatInput(InputChannel):
         self.db = db
         self.hospital = hospital or HospitalInfo.load()
         self.state = WeChatState(db)
-        self.sender = sender or WeChatSender.from_config(config, db)
+        settings = Settings.from_env()
+        self.sender = sender or WeChatSender.from_config(config, db, settings)
         if gate is True:  # the real consent/handoff gate; False only in protocol tests
-            gate = build_gate(db, Settings.from_env())
+            gate = build_gate(db, settings)
         self.gate = gate or None
         self.boundary = ChannelBoundary(self.name(), TranscriptService(db), gate=self.gate)
         if handoff is None and self.gate is not None:
@@ -136,7 +137,8 @@ class WeChatInput(InputChannel):
             openid = fields["FromUserName"]
             produce = self.dispatcher.plan(message, fields, lambda text: self._run_bot(
                 handle, openid, text, fields))
-            reply = await self.turns.run(dedupe_key(fields), openid, produce, deadline)
+            reply = await self.turns.run(dedupe_key(fields), openid, produce, deadline,
+                                         resume=self._resume(openid, fields, produce))
             if not reply:
                 return response.text("success")
             xml = text_reply_xml(openid, fields.get("ToUserName", ""), reply)
@@ -155,6 +157,22 @@ class WeChatInput(InputChannel):
                       "msg_type": fields.get("MsgType")},
         ))
         return merge_messages(collector.messages)
+
+    def _resume(self, openid: str, fields: Mapping[str, str], produce: Produce) -> Produce:
+        """A retry takes over the turn of a process that died: run the bot only if it
+        never saw the message (the transcript logs it before the bot runs); otherwise
+        send what it had answered, or ask the patient to send the message again."""
+        async def resume() -> str | None:
+            msg_id = fields.get("MsgId")
+            seen = None if not msg_id else await asyncio.to_thread(
+                self.boundary.transcripts.replies_to, self.name(), openid, msg_id)
+            if seen is None:
+                return await produce()
+            log.warning("wechat.turn.resumed_after_bot openid=%s replies=%d", mask(openid),
+                        len(seen))
+            return (merge_messages({"text": text} for text in seen)
+                    or bilingual("utter_wechat_turn_lost", self.hospital))
+        return resume
 
     def get_output_channel(self) -> None:  # proactive sends go through WeChatSender
         return None

@@ -20,10 +20,11 @@ from wechatpy import events, messages
 
 from bot.handoff.gate import ConversationGate
 from bot.hospital import HospitalInfo
-from bot.i18n import detect_language, t
+from bot.i18n import detect_language
 from bot.store.repositories import LoggedMessage, TranscriptService
 from bot.wechat.protocol import mask
 from bot.wechat.state import WeChatState
+from bot.wechat.text import bilingual
 
 log = logging.getLogger(__name__)
 
@@ -92,18 +93,18 @@ class Dispatcher:
         reply: str | None = None
         if isinstance(message, (events.SubscribeEvent, events.SubscribeScanEvent)):
             await asyncio.to_thread(self.state.set_subscribed, openid, True)
-            reply = self._bilingual("utter_wechat_welcome")
+            reply = bilingual("utter_wechat_welcome", self.hospital)
         elif isinstance(message, events.UnsubscribeEvent):
             await asyncio.to_thread(self.state.set_subscribed, openid, False)
             log.info("wechat.unsubscribed openid=%s", mask(openid))
         elif isinstance(message, messages.VoiceMessage):
-            reply = self._bilingual("utter_wechat_voice_unrecognized")
+            reply = bilingual("utter_wechat_voice_unrecognized", self.hospital)
         elif isinstance(message, MEDIA_TYPES) or isinstance(message, messages.UnknownMessage) \
                 and fields.get("MsgType") != "event":
             if await self.handoff.route(openid, fields):
                 log.info("wechat.handoff.forwarded openid=%s type=%s", mask(openid), message.type)
             else:
-                reply = self._bilingual("utter_wechat_media_unsupported")
+                reply = bilingual("utter_wechat_media_unsupported", self.hospital)
         await self._log(openid, fields, reply)
         return reply
 
@@ -122,6 +123,3 @@ class Dispatcher:
             await asyncio.to_thread(self.transcripts.log, "wechat", openid, rows)
         except SQLAlchemyError:
             log.exception("transcript.write_failed channel=wechat openid=%s", mask(openid))
-
-    def _bilingual(self, key: str) -> str:
-        return "\n\n".join(t(key, lang, **self.hospital.params(lang)) for lang in ("zh", "en"))
