@@ -10,7 +10,7 @@ import yaml
 
 from bot.service.supervisor import ChildSpec
 from bot.settings import Settings
-from bot.training import quiet_env, rasa_command
+from bot.training import quiet_env
 
 
 def endpoints_config(settings: Settings) -> dict:
@@ -59,14 +59,16 @@ def action_server_spec(settings: Settings) -> ChildSpec:
 def rasa_server_spec(settings: Settings, model: Path, endpoints: Path) -> ChildSpec:
     return ChildSpec(
         name="rasa-server",
-        argv=rasa_command(
+        # Rasa's CLI after medbot's performance fixes (components/rasa_server.py)
+        argv=[
+            sys.executable, "-m", "components.rasa_server",
             "run",
             "--model", str(model),
             "--endpoints", str(endpoints),
             "--credentials", str(settings.project_root / "credentials.yml"),
             "--interface", settings.host,
             "--port", str(settings.rasa_port),
-        ),
+        ],
         ready_url=f"http://{settings.host}:{settings.rasa_port}/webhooks/rest/",
         env=quiet_env(settings.as_child_env()),
         cwd=settings.project_root,

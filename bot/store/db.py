@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from bot.settings import Settings
 
@@ -26,6 +27,11 @@ class Database:
         kwargs: dict = {"future": True, "echo": echo}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            if _sqlite_file(url):
+                # SQLAlchemy 1.4 opens a new file connection per transaction (NullPool);
+                # pooled connections skip the connect and PRAGMAs on every use case
+                # (docs/benchmarks.md, WeChat channel).
+                kwargs.update(poolclass=QueuePool, pool_size=5, max_overflow=10)
         else:
             kwargs["pool_pre_ping"] = True
         self.engine: Engine = create_engine(url, **kwargs)
@@ -50,6 +56,11 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _sqlite_file(url: str) -> bool:
+    path = url.split("///", 1)[1] if "///" in url else ""
+    return bool(path) and path != ":memory:" and "mode=memory" not in url
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
