@@ -5,11 +5,12 @@
 
 Starts one ``medbot run`` (action server + Rasa server with both channels) on
 free ports with throw-away WeChat secrets and the fake WeChat API, then, per
-round, lets N simulated users each send M messages one after another, first to
-the REST channel, then as signed and AES-encrypted (safe mode) WeChat pushes to
-the WeChat webhook. Each user is a new conversation that first gives consent
-(untimed). ``--think S`` paces each user like a person (mean S seconds before
-each message); 0 sends back to back (saturation). Uses the model for the
+round, lets N simulated users each send M messages one after another to the
+REST channel and, as signed and AES-encrypted (safe mode) WeChat pushes, to the
+WeChat webhook (REST first in odd rounds, WeChat first in even rounds). Each
+user is a new conversation that first gives consent (untimed). ``--think S``
+paces each user like a person (mean S seconds before each message); 0 sends
+back to back (saturation). Uses the model for the
 current training inputs, else the newest in models/ (it never trains unless
 ``--train``).
 """
@@ -138,7 +139,8 @@ async def bench(args: argparse.Namespace, rest_url: str, sim: WeChatSimulator,
     await run_users("wechat", 2, 3, rest_url, sim, api)
     results = []
     for round_no in range(1, args.rounds + 1):
-        for kind in ("rest", "wechat"):
+        # alternate which channel goes first, so neither always runs on a warmer server
+        for kind in ("rest", "wechat") if round_no % 2 else ("wechat", "rest"):
             result = await run_users(kind, args.users, args.messages, rest_url, sim, api,
                                      args.think)
             result["think_s"] = args.think
