@@ -121,18 +121,19 @@ async def test_a_slow_turn_whose_process_is_alive_is_never_taken_over(served: Se
 
     def fast_beat(channel: WeChatInput) -> None:
         channel.turns = TurnRunner(channel.state, channel.sender, channel.hospital,
-                                   heartbeat=0.1, stale_after=0.5)
+                                   heartbeat=0.2, stale_after=1.5)
 
     fast_beat(served.channel)
     other = WeChatInput(served.channel.config, served.db, gate=False)
     fast_beat(other)
-    other_bot = FakeBot(delay=2.5)  # > budget (1 s) and > stale_after: alive, just slow
+    other_bot = FakeBot(delay=4.0)  # > budget (1 s) and > stale_after: alive, just slow
     async with serve_channel(other, other_bot) as url:
         other_sim = WeChatSimulator(url, TOKEN, served.api.app_id, AES_KEY, mode="safe")
         msg = served.sim.text("oAlive0001", "慢")
         first = asyncio.create_task(other_sim.send(msg))
         await asyncio.sleep(0.2)
-        retries = [await served.sim.send(msg) for _ in range(2)]  # 2 x 1 s budget
+        # 3 retries x 1 s budget: they poll well past stale_after while the first beats
+        retries = [await served.sim.send(msg) for _ in range(3)]
         assert all(r.text is None for r in retries)
         await first
         await served.api.sent_messages(1)
