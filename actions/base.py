@@ -8,6 +8,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.forms import FormValidationAction
 
+from bot.identity import split_conversation_id
 from bot.settings import SUPPORTED_LANGUAGES
 
 
@@ -29,8 +30,13 @@ class MedbotAction(Action, abc.ABC):
 
     @staticmethod
     def identity(tracker: Tracker) -> tuple[str, str]:
-        """The patient's ``(channel, external id)``, as the channel boundary logs them."""
-        return tracker.get_latest_input_channel() or "rest", tracker.sender_id
+        """The patient's ``(channel, external id)``, as the channel boundary logs them.
+
+        Read from the tracker's sender id, which the channel boundary namespaced
+        (``bot.identity``); never from the latest message's ``input_channel``, which
+        a REST caller could choose.
+        """
+        return split_conversation_id(tracker.sender_id)
 
     @staticmethod
     def latest_text(tracker: Tracker) -> str:

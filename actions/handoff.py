@@ -13,11 +13,10 @@ from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import MedbotAction
-from bot.consent.rights import DataRightsService
+from bot.consent.rights import ERASE_SIGNAL, DataRightsService
 from bot.handoff.factory import consent_service, handoff_service
 from bot.handoff.offers import HandoffOffers
 from bot.settings import Settings
@@ -130,7 +129,7 @@ class ActionDeleteMyData(HandoffAction):
         outcome = await asyncio.to_thread(self.services.rights.delete_my_data, channel, sender,
                                           self.language(tracker))
         dispatcher.utter_message(text=outcome.text)
-        # Rasa's own tracker keeps slot values: clear the personal ones going forward.
-        personal = [s for s in ("patient_name", "patient_phone", "triage_text")
-                    if s in (domain.get("slots") or {})]
-        return [SlotSet(s, None) for s in personal]
+        # Rasa's tracker (every text and slot) is erased by the channel boundary after
+        # this turn; it would re-save anything deleted now.
+        dispatcher.utter_message(json_message=ERASE_SIGNAL)
+        return []

@@ -77,6 +77,12 @@ def _quantity(value: float, unit: str, code: str) -> dict[str, Any]:
     return {"value": value, "unit": unit, "system": UCUM, "code": code}
 
 
+# Tables of the patient-data registry (bot.store.registry) and the resource each becomes;
+# every other table there says why it is not exported (tests/bot/test_registry.py).
+EXPORTED = {"patients": "Patient", "consent_records": "Consent", "messages": "Communication",
+            "appointments": "Appointment", "readings": "Observation"}
+
+
 class FhirExporter:
     """Builds one patient's bundle inside the caller's transaction."""
 

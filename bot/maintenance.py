@@ -1,4 +1,5 @@
-"""Periodic housekeeping of the scheduler worker: handoff timeouts and the retention purge.
+"""Periodic housekeeping of the scheduler worker: handoff timeouts, the retention purge and
+the signed anchors of the hash chains (``bot.store.anchors``).
 
 ``MaintenanceRunner`` runs ``PeriodicTask``s on an injected clock in its own
 thread (``start``), so a long purge never delays reminder dispatch. A task that
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.errors import ConfigError
+from bot.fallback import SpoolReplay
 from bot.handoff.service import HandoffService
 from bot.outbound import OutboundError, OutboundMessage, OutboundRouter
 from bot.reminders.clock import Clock
@@ -30,8 +32,10 @@ from bot.reminders.jobs import KeyedMessage
 from bot.reminders.planner import add_job
 from bot.retention import RetentionService
 from bot.settings import Settings
+from bot.store.anchors import AnchorLog
 from bot.store.db import Database
 from bot.store.repositories import PatientRepository
+from bot.store.spool import Spool
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +44,14 @@ NOTICE_RETRY_DELAY = timedelta(seconds=30)
 
 @dataclass(frozen=True)
 class MaintenanceConfig:
-    """Intervals: ``MEDBOT_HANDOFF_EXPIRY_SECONDS`` (default 30) and
-    ``MEDBOT_RETENTION_INTERVAL_HOURS`` (default 24)."""
+    """Intervals: ``MEDBOT_HANDOFF_EXPIRY_SECONDS`` (default 30),
+    ``MEDBOT_RETENTION_INTERVAL_HOURS`` (default 24) and ``MEDBOT_ANCHOR_INTERVAL_SECONDS``
+    (default 300: what changes after the last anchor is not covered by one)."""
 
     handoff_every: timedelta = timedelta(seconds=30)
     retention_every: timedelta = timedelta(hours=24)
     retention_retry: timedelta = timedelta(hours=1)
+    anchor_every: timedelta = timedelta(seconds=300)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MaintenanceConfig:
@@ -61,7 +67,9 @@ class MaintenanceConfig:
 
         return cls(handoff_every=timedelta(seconds=positive("MEDBOT_HANDOFF_EXPIRY_SECONDS", 30)),
                    retention_every=timedelta(hours=positive("MEDBOT_RETENTION_INTERVAL_HOURS",
-                                                            24)))
+                                                            24)),
+                   anchor_every=timedelta(seconds=positive("MEDBOT_ANCHOR_INTERVAL_SECONDS",
+                                                           300)))
 
 
 @dataclass
@@ -190,15 +198,22 @@ class HandoffExpiry:
 
 def build_maintenance(db: Database, router: OutboundRouter, clock: Clock,
                       handoff: HandoffService, retention: RetentionService,
-                      config: MaintenanceConfig) -> MaintenanceRunner:
+                      config: MaintenanceConfig, spool: Spool | None = None,
+                      anchors: AnchorLog | None = None) -> MaintenanceRunner:
     """The scheduler worker's tasks: handoff expiry at start and every 30 s, the purge daily
-    (also at start, so a worker restarted more often than daily still purges)."""
+    (also at start, so a worker restarted more often than daily still purges), the
+    messages spooled while the database was down, written to it every 30 s, and the
+    chains' heads signed into the anchor file at start and every 5 minutes."""
 
     def purge(now: datetime) -> object:
         return retention.purge(now)
 
-    return MaintenanceRunner(clock, [
+    spooled = [] if spool is None else [PeriodicTask(
+        "spool_replay", config.handoff_every, lambda _now: spool.drain(SpoolReplay(db)))]
+    return MaintenanceRunner(clock, [*spooled,
         PeriodicTask("handoff_expiry", config.handoff_every, HandoffExpiry(handoff, router, db)),
         PeriodicTask("retention_purge", config.retention_every, purge,
                      retry=config.retention_retry),
+        *([] if anchors is None else [
+            PeriodicTask("anchor", config.anchor_every, lambda now: anchors.anchor(db, now))]),
     ])

@@ -9,7 +9,9 @@ runs three phases, each in short transactions:
    deleted as a *prefix* (lowest ``seq`` first, stopping at the first message that
    is still within retention) and the conversation's ``TranscriptCheckpoint``
    records the last purged ``seq`` and its hash, so ``bot.store.chain.verify``
-   still verifies what is left and still detects a later edit or deletion. A
+   still verifies what is left and still detects a later edit or deletion; with an
+   ``AnchorLog`` each checkpoint is also signed in the anchor file (``purged``
+   record) before the batch commits, so a forged checkpoint is found. A
    prefix whose own chain is broken is *not* purged (that would launder the
    tampering): it is reported and logged ``retention.chain_broken``. One
    transaction per batch of conversations.
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -44,9 +47,11 @@ from bot.errors import ConfigError
 from bot.reminders.clock import as_utc
 from bot.retention_rules import ERASED_PREFIX, RULES, erase_patient, purge_rule
 from bot.settings import Settings
+from bot.store.anchors import AnchorLog
 from bot.store.chain import check_conversation, lock_conversation
 from bot.store.db import Database
 from bot.store.handoff_models import AuditEvent, TranscriptCheckpoint
+from bot.store.keys import load_key
 from bot.store.models import Message, Patient
 
 log = logging.getLogger(__name__)
@@ -120,9 +125,26 @@ class RetentionReport:
 class RetentionService:
     """Use case: purge everything past the retention period."""
 
-    def __init__(self, db: Database, config: RetentionConfig | None = None) -> None:
+    def __init__(self, db: Database, config: RetentionConfig | None = None,
+                 erasure_key: bytes | None = None, anchors: AnchorLog | None = None) -> None:
+        """Args:
+            erasure_key: keys the pseudonyms of erased patients (``bot.store.keys``); a
+                random one when not given (tests), so no pseudonym is guessable.
+            anchors: signs each checkpoint the purge sets (``bot.store.anchors``), before
+                it is committed; without it ``medbot transcript verify`` reports the
+                checkpoints as ``checkpoint_not_anchored`` once an anchor file exists.
+        """
         self.db = db
         self.config = config or RetentionConfig()
+        self.erasure_key = erasure_key or secrets.token_bytes(32)
+        self.anchors = anchors
+
+    @classmethod
+    def from_settings(cls, db: Database, settings: Settings,
+                      anchors: AnchorLog | None = None) -> RetentionService:
+        return cls(db, RetentionConfig.from_settings(settings),
+                   load_key("erasure", settings.keys_dir),
+                   anchors or AnchorLog.from_settings(settings))
 
     def cutoff(self, now: datetime) -> datetime:
         # UTC: SQLite compares the stored text, which is UTC without an offset
@@ -156,20 +178,25 @@ class RetentionService:
                     .limit(self.config.batch_size))
             if after is not None:
                 stmt = stmt.where(Message.conversation_id > after)
+            marks: dict[str, tuple[int, str]] = {}
             with self.db.begin() as session:  # one transaction per batch of conversations
                 batch = session.execute(stmt).scalars().all()
                 for conversation_id in batch:  # sorted: locks are always taken in one order
                     lock_conversation(session, conversation_id)
-                    purged = self._purge_prefix(session, conversation_id, report, now)
+                    purged = self._purge_prefix(session, conversation_id, report, now, marks)
                     if purged:
                         report.counts["messages"] += purged
                         report.conversations += 1
+                if marks and self.anchors is not None:
+                    # signed before the commit: a record without its checkpoint is harmless,
+                    # a checkpoint without a record is reported by verify
+                    self.anchors.record_purges(marks, now)
             if len(batch) < self.config.batch_size:
                 return
             after = batch[-1]
 
     def _purge_prefix(self, session: Session, conversation_id: str, report: RetentionReport,
-                      now: datetime) -> int:
+                      now: datetime, marks: dict[str, tuple[int, str]]) -> int:
         in_conversation = Message.conversation_id == conversation_id
         keep_from = session.execute(select(func.min(Message.seq)).where(
             in_conversation, Message.created_at >= report.cutoff)).scalar()
@@ -195,6 +222,7 @@ class RetentionService:
         else:
             mark.purged_through_seq, mark.last_hash, mark.purged_at = last.seq, last.hash, now
         session.flush()
+        marks[conversation_id] = (last.seq, last.hash)
         return len(rows)
 
     # ---------------------------------------------------------------- phase 3
@@ -214,7 +242,7 @@ class RetentionService:
                 if session.execute(select(Message.id).where(
                         *self._left(report, patient_id)).limit(1)).first():
                     continue  # a message arrived meanwhile: not yet
-                counts = erase_patient(session, patient, report.dry_run)
+                counts = erase_patient(session, patient, report.dry_run, self.erasure_key)
                 if not report.dry_run:
                     session.add(AuditEvent(actor="system", action="retention.erase",
                                            patient_id=patient_id, created_at=now,

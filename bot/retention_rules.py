@@ -9,11 +9,12 @@ deliberately absent: they are the proof of lawful processing and are kept.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Table, column, delete, func, inspect, select, table, update
+from sqlalchemy import Table, delete, func, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -21,6 +22,7 @@ from bot.store.appointment_models import Appointment, RevisitRequest, Slot
 from bot.store.db import Database
 from bot.store.handoff_models import ConsentPrompt, Handoff
 from bot.store.models import Patient
+from bot.store.registry import RASA_EVENTS, delete_rows
 from bot.store.reminder_models import (
     CareTeamFlag,
     Dose,
@@ -31,17 +33,12 @@ from bot.store.reminder_models import (
     ScheduledJob,
 )
 from bot.store.triage_models import TriageRecord
-from bot.store.wechat_models import WeChatInbound, WeChatOutbox, WeChatSubscription
+from bot.store.wechat_models import WeChatInbound, WeChatOutbox
 
 ERASED_PREFIX = "erased:"
 ENDED_REMINDER = ("cancelled", "finished")
 FINAL_JOB = ("done", "expired", "cancelled", "failed", "uncertain")
 ENDED_HANDOFF = ("closed", "cancelled", "expired")
-
-# Rasa's SQL tracker store shares the app database: its events hold every
-# conversation turn's text. Not our model, so only the columns we need.
-RASA_EVENTS = table("events", column("id"), column("sender_id"), column("timestamp"))
-
 
 def _t(model: type) -> Table:
     return model.__table__  # type: ignore[attr-defined]
@@ -119,58 +116,37 @@ def purge_rule(db: Database, rule: Rule, cutoff: datetime, dry_run: bool, batch:
             return total
 
 
-def pseudonym(channel: str, external_id: str) -> str:
-    """What an erased patient's ``external_id`` becomes: unlinkable without the original id,
-    but a person who presents their channel id can still be matched to their consent records."""
-    return ERASED_PREFIX + hashlib.sha256(f"{channel}:{external_id}".encode()).hexdigest()
+def pseudonym(channel: str, external_id: str, key: bytes) -> str:
+    """What an erased patient's ``external_id`` becomes: unlinkable without the original id
+    *and* the erasure key (a secret outside the database, ``bot.store.keys``), so a list of
+    openids cannot be matched against it; a person who presents their channel id can still
+    be matched to their consent records by whoever holds the key."""
+    digest = hmac.new(key, f"{channel}:{external_id}".encode(), hashlib.sha256).hexdigest()
+    return ERASED_PREFIX + digest
 
 
-def erase_patient(session: Session, patient: Patient, dry_run: bool) -> dict[str, int]:
+def erase_patient(session: Session, patient: Patient, dry_run: bool,
+                  key: bytes) -> dict[str, int]:
     """Erase a locked patient's remaining personal data (the caller checked no message is left).
 
     ``delete_my_data`` locks the patient: records the law makes us keep stay, access-locked,
     until the retention period ends. Once the purge has removed the last of their messages
     (at least the retention period after their last message, so nothing current is left),
-    everything else about them can go: reminders, doses, jobs, follow-ups, flags, readings,
-    triage records, consent prompts, handoffs, appointments, re-visit requests, outbox copies,
-    WeChat delivery rows and Rasa tracker events. The patient row itself stays because
+    everything else about them goes: every ``service``, ``record`` and ``tracker`` table of
+    the registry (``bot.store.registry``). The patient row itself stays because
     ``consent_records`` and ``audit_events`` (kept as proof of lawful processing) point to it,
     but it is pseudonymised (``pseudonym``) and its language is cleared.
 
     Returns:
         rows per table (deleted, or that would be with ``dry_run``).
     """
-    pid, channel, external_id = patient.id, patient.channel, patient.external_id
-    targets: list[tuple[str, Table, list[ColumnElement]]] = [
-        (name, _t(model), [model.patient_id == pid]) for name, model in (
-            ("doses", Dose), ("scheduled_jobs", ScheduledJob),
-            ("medication_reminders", MedicationReminder),
-            ("followup_enrolments", FollowupEnrolment), ("care_team_flags", CareTeamFlag),
-            ("readings", Reading), ("triage_records", TriageRecord),
-            ("consent_prompts", ConsentPrompt), ("handoffs", Handoff),
-            ("appointments", Appointment), ("revisit_requests", RevisitRequest))]
-    targets.append(("outbox_messages", _t(OutboxMessage), [
-        OutboxMessage.channel == channel, OutboxMessage.external_id == external_id]))
-    if channel == "wechat":
-        targets += [(name, _t(model), [model.openid == external_id]) for name, model in (
-            ("wechat_outbox", WeChatOutbox), ("wechat_inbound", WeChatInbound),
-            ("wechat_subscriptions", WeChatSubscription))]
-    if _present(session, "events"):
-        targets.append(("rasa_events", RASA_EVENTS, [RASA_EVENTS.c.sender_id == external_id]))
-    counts: dict[str, int] = {}
+    channel, external_id = patient.channel, patient.external_id
     if not dry_run:  # give back the places of bookings still active
         session.execute(update(Slot).where(Slot.id.in_(select(Appointment.slot_id).where(
-            Appointment.patient_id == pid, Appointment.status == "booked")))
+            Appointment.patient_id == patient.id, Appointment.status == "booked")))
             .values(booked=Slot.booked - 1).execution_options(synchronize_session=False))
-    for name, target, conditions in targets:
-        if dry_run:
-            counts[name] = session.execute(select(func.count()).select_from(target)
-                                           .where(*conditions)).scalar_one()
-        else:
-            counts[name] = session.execute(delete(target).where(*conditions)
-                                           .execution_options(synchronize_session=False)
-                                           ).rowcount
+    counts = delete_rows(session, patient, ("service", "tracker", "record"), dry_run=dry_run)
     if not dry_run:
-        patient.external_id = pseudonym(channel, external_id)
+        patient.external_id = pseudonym(channel, external_id, key)
         patient.preferred_language = None
     return {name: n for name, n in counts.items() if n}

@@ -27,6 +27,14 @@ def _int(env: Mapping[str, str], key: str, default: int) -> int:
         raise ConfigError(f"{key} must be an integer, got {raw!r}") from exc
 
 
+def _secret(env: Mapping[str, str], key: str) -> str | None:
+    raw = (env.get(key) or "").strip()
+    if raw and len(raw) < 16:
+        raise ConfigError(f"{key} must have at least 16 characters (use a random string, "
+                          f"e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)")
+    return raw or None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Runtime configuration of medbot.
@@ -41,6 +49,14 @@ class Settings:
         default_language: language used before anything is detected.
         timezone: default patient time zone.
         redis_url: optional Redis for the lock store / shared tokens.
+        host: interface of the Rasa server (REST, WeChat, console) and the worker's
+            outbox endpoint; beyond loopback only with ``rest_token``.
+        rest_token: bearer token every REST (and outbox) request must carry when set.
+        action_host: interface the action server binds (loopback by default).
+        action_url: where the Rasa server calls the action server (another host in a
+            multi-host set-up); default ``http://127.0.0.1:<action_port>/webhook``.
+        action_secret: shared secret the Rasa server sends to the action server and
+            the action server checks on every call; required beyond loopback.
     """
 
     project_root: Path = PROJECT_ROOT
@@ -53,7 +69,11 @@ class Settings:
     default_language: str = "zh"
     timezone: str = "Asia/Shanghai"
     redis_url: str | None = None
-    extra: Mapping[str, str] = field(default_factory=dict)
+    rest_token: str | None = field(default=None, repr=False)
+    action_host: str = "127.0.0.1"
+    action_url: str | None = None
+    action_secret: str | None = field(default=None, repr=False)
+    extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -82,6 +102,10 @@ class Settings:
             default_language=env.get("MEDBOT_DEFAULT_LANGUAGE", "zh"),
             timezone=env.get("MEDBOT_TIMEZONE", "Asia/Shanghai"),
             redis_url=env.get("MEDBOT_REDIS_URL") or None,
+            rest_token=_secret(env, "MEDBOT_REST_TOKEN"),
+            action_host=env.get("MEDBOT_ACTION_HOST") or "127.0.0.1",
+            action_url=env.get("MEDBOT_ACTION_URL") or None,
+            action_secret=_secret(env, "MEDBOT_ACTION_SECRET"),
             extra={k: v for k, v in env.items() if k.startswith("MEDBOT_")},
         )
 
@@ -92,6 +116,23 @@ class Settings:
     @property
     def knowledge_base_dir(self) -> Path:
         return self.project_root / "knowledge_base"
+
+    @property
+    def keys_dir(self) -> Path:
+        """Keys kept outside the database (``bot.store.keys``)."""
+        return self.data_dir / "keys"
+
+    @property
+    def spool_path(self) -> Path:
+        """Where messages wait while the database is down (``bot.store.spool``)."""
+        return self.data_dir / "spool" / "inbound.jsonl"
+
+    @property
+    def anchor_path(self) -> Path:
+        """Signed anchors of the hash chains, outside the database (``bot.store.anchors``);
+        ``MEDBOT_ANCHOR_FILE`` moves it (e.g. to storage the database host cannot write)."""
+        override = self.extra.get("MEDBOT_ANCHOR_FILE")
+        return Path(override) if override else self.data_dir / "anchors" / "chain.jsonl"
 
     @property
     def is_sqlite(self) -> bool:
@@ -109,5 +150,13 @@ class Settings:
             "MEDBOT_HOST": self.host,
             "MEDBOT_DEFAULT_LANGUAGE": self.default_language,
             "MEDBOT_TIMEZONE": self.timezone,
+            "MEDBOT_ACTION_HOST": self.action_host,
             **({"MEDBOT_REDIS_URL": self.redis_url} if self.redis_url else {}),
+            **({"MEDBOT_REST_TOKEN": self.rest_token} if self.rest_token else {}),
+            **({"MEDBOT_ACTION_URL": self.action_url} if self.action_url else {}),
+            **({"MEDBOT_ACTION_SECRET": self.action_secret} if self.action_secret else {}),
         }
+
+    @property
+    def action_endpoint_url(self) -> str:
+        return self.action_url or f"http://127.0.0.1:{self.action_port}/webhook"

@@ -76,48 +76,80 @@ class EmergencyInterrupt:
         return self._app.ctx.agent
 
     def check(self, message: UserMessage) -> RedFlagHit | None:
-        text = message.text or ""
+        return self.screen_text(message.text or "")
+
+    def screen_text(self, text: str) -> RedFlagHit | None:
+        """The screen, in memory; never raises (a failure is no hit: the message goes on)."""
         if not text.strip() or text.startswith("/"):  # "/intent" payloads are buttons
             return None
-        return self.screen(text)
+        try:
+            return self.screen(text)
+        except Exception as exc:  # noqa: BLE001 - the turn must never go down here
+            log.error("triage.red_flag.screen_failed error=%s length=%d",
+                      type(exc).__name__, len(text))
+            return None
 
-    async def handle(self, message: UserMessage, hit: RedFlagHit) -> None:
-        """Answer with the emergency advice and record the turn in the tracker."""
-        agent = self._agent_provider()
+    async def handle(self, message: UserMessage, hit: RedFlagHit) -> bool:
+        """Answer with the emergency advice, then record the turn in the tracker.
+
+        The advice goes out even when the tracker cannot be loaded or saved (the
+        database is down): in the message's language, or in both.
+
+        Returns:
+            whether the tracker was updated.
+        """
         sender = message.sender_id
-        async with agent.lock_store.lock(sender):
-            tracker = await agent.processor.fetch_tracker_and_update_session(
-                sender, message.output_channel, message.metadata
-            )
-            lang = conversation_language(message.text or "", tracker.get_slot("language"),
-                                         bool(tracker.get_slot("language_locked")))
-            advice = hit.message(lang)
-            events: list = [
-                UserUttered(
-                    message.text,
-                    intent={"name": INTERRUPT_INTENT, "confidence": 1.0},
-                    parse_data={
-                        "text": message.text,
-                        "intent": {"name": INTERRUPT_INTENT, "confidence": 1.0},
-                        "entities": [],
-                        "red_flag": hit.category,
-                    },
-                    input_channel=message.input_channel,
-                    message_id=message.message_id,
-                    metadata=message.metadata,
-                ),
-                SlotSet("language", lang),
-            ]
-            if tracker.active_loop_name:
-                events += [ActiveLoop(None), SlotSet("requested_slot", None)]
-            events += [
-                ActionExecuted(INTERRUPT_ACTION),
-                BotUttered(advice, {"red_flag": hit.category}),
-                ActionExecuted("action_listen"),
-            ]
-            await message.output_channel.send_response(sender, {"text": advice})
-            tracker.update_with_events(events, agent.domain)
-            await agent.processor.save_tracker(tracker)
-        log.warning("triage.red_flag.interrupt category=%s action=%s channel=%s",
-                    hit.category, hit.action, message.input_channel)
+        sent = False
+        try:
+            agent = self._agent_provider()
+            async with agent.lock_store.lock(sender):
+                tracker = await agent.processor.fetch_tracker_and_update_session(
+                    sender, message.output_channel, message.metadata
+                )
+                lang = conversation_language(message.text or "", tracker.get_slot("language"),
+                                             bool(tracker.get_slot("language_locked")))
+                advice = hit.message(lang)
+                await message.output_channel.send_response(sender, {"text": advice})
+                sent = True
+                tracker.update_with_events(self._events(message, hit, lang, advice, tracker),
+                                           agent.domain)
+                await agent.processor.save_tracker(tracker)
+        except Exception as exc:  # noqa: BLE001 - the advice must go out whatever failed
+            log.error("triage.red_flag.tracker_failed error=%s", type(exc).__name__)
+            if not sent:
+                lang = detect_language(message.text or "")
+                advice = hit.message(lang) if lang else "\n\n".join(
+                    hit.message(code) for code in ("zh", "en"))
+                await message.output_channel.send_response(sender, {"text": advice})
+            return False
+        finally:
+            log.warning("triage.red_flag.interrupt category=%s action=%s channel=%s",
+                        hit.category, hit.action, message.input_channel)
+        return True
 
+    @staticmethod
+    def _events(message: UserMessage, hit: RedFlagHit, lang: str, advice: str,
+                tracker: Any) -> list:
+        events: list = [
+            UserUttered(
+                message.text,
+                intent={"name": INTERRUPT_INTENT, "confidence": 1.0},
+                parse_data={
+                    "text": message.text,
+                    "intent": {"name": INTERRUPT_INTENT, "confidence": 1.0},
+                    "entities": [],
+                    "red_flag": hit.category,
+                },
+                input_channel=message.input_channel,
+                message_id=message.message_id,
+                metadata=message.metadata,
+            ),
+            SlotSet("language", lang),
+        ]
+        if tracker.active_loop_name:
+            events += [ActiveLoop(None), SlotSet("requested_slot", None)]
+        return events + [
+            ActionExecuted(INTERRUPT_ACTION),
+            BotUttered(advice, {"red_flag": hit.category}),
+            ActionExecuted("action_listen"),
+        ]

@@ -58,6 +58,9 @@ def install() -> None:
 
 
 def main() -> None:
+    from bot.logs import install as redact_logs
+
+    redact_logs()  # no openids, phone numbers or tokens in Rasa's and Sanic's logs
     install()
     from rasa.__main__ import main as rasa_main
 

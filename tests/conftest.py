@@ -121,3 +121,66 @@ def sqlite_db(sqlite_url: str) -> Iterator[Database]:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings.from_env({"MEDBOT_DATA_DIR": str(tmp_path / "data")})
+
+
+class PrivatePostgres:
+    """A PostgreSQL server of one test's own (Debian's binaries), so the test can stop it.
+
+    ``initdb`` refuses to run as root: the cluster belongs to the ``postgres`` user.
+    """
+
+    def __init__(self, bindir: Path, datadir: Path, port: int) -> None:
+        self.bindir, self.datadir, self.port = bindir, datadir, port
+        self.url = f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres"
+
+    def _pg_ctl(self, *args: str) -> None:
+        import subprocess
+
+        cmd = [str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-w", "-t", "60", *args]
+        if os.geteuid() == 0:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        subprocess.run(cmd, check=True, capture_output=True, timeout=90)
+
+    def start(self) -> None:
+        self._pg_ctl("-o", f"-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1",
+                     "-l", str(self.datadir / "server.log"), "start")
+
+    def stop(self) -> None:
+        self._pg_ctl("-m", "immediate", "stop")
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    import glob
+    import shutil
+    import socket
+    import subprocess
+    import tempfile
+
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL server binaries (initdb) are missing")
+        pytest.skip("PostgreSQL server binaries (initdb) are not installed")
+    bindir = Path(found[-1]).parent
+    datadir = Path(tempfile.mkdtemp(prefix="medbot-pg-", dir="/tmp"))
+    if os.geteuid() == 0:
+        shutil.chown(datadir, "postgres", "postgres")
+    init = [str(bindir / "initdb"), "-D", str(datadir), "-A", "trust", "-U", "postgres",
+            "--no-sync"]
+    if os.geteuid() == 0:
+        init = ["runuser", "-u", "postgres", "--", *init]
+    subprocess.run(init, check=True, capture_output=True, timeout=120)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = PrivatePostgres(bindir, datadir, port)
+    server.start()
+    try:
+        yield server
+    finally:
+        try:
+            server.stop()
+        except subprocess.CalledProcessError:
+            pass  # already stopped by the test
+        shutil.rmtree(datadir, ignore_errors=True)

@@ -38,7 +38,7 @@ class AppointmentAction(MedbotAction):
 
     @staticmethod
     def patient(tracker: Tracker) -> PatientRef:
-        return PatientRef(tracker.get_latest_input_channel() or "rest", tracker.sender_id)
+        return PatientRef(*MedbotAction.identity(tracker))
 
     def error(self, dispatcher: CollectingDispatcher, exc: MedbotError, lang: str) -> None:
         schedule = self.services.schedule

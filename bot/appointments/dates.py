@@ -6,6 +6,14 @@ Weeks start on Monday: "下周三" and "next Wednesday" are the Wednesday of nex
 calendar week; a bare "周三"/"Wednesday" is the next one from today (today
 included). The confirmation step shows the resolved date, so the patient can
 correct any reading.
+
+The character after 周/星期/礼拜 is always the weekday, so "下周二十点" is next
+Tuesday at 10:00 (周二 + 十点), not 20:00: 20:00 is written "周二20点",
+"周二二十点" or "周二晚上八点". A date that does not exist ("2月30日", "2月29日"
+when the next 29 February is over a year away) makes the whole answer unreadable
+(``None``) rather than being dropped silently; so does a time that cannot be
+("13pm", "25点", "十十十点"). Answers longer than
+:data:`~bot.nlp.values.MAX_ANSWER_CHARS` are not read.
 """
 
 from __future__ import annotations
@@ -15,9 +23,10 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
-             "七": 7, "八": 8, "九": 9}
-CN_NUM = r"[零〇一二两三四五六七八九十]{1,3}|\d{1,2}"
+from bot.nlp.values import cn_int, too_long
+
+# a number is read whole: "123点" is no time (not 23:00), "十十十点" no time (not 10:00)
+CN_NUM = r"(?<![零〇一二两三四五六七八九十\d])(?:[零〇一二两三四五六七八九十]{1,3}|\d{1,2})(?!\d)"
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 EN_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ZH_DAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "末": 5,
@@ -54,16 +63,9 @@ class WhenSpec:
 
 
 def cn_number(text: str) -> int | None:
-    """``"25"``, ``"二十五"``, ``"十"``, ``"两"`` -> int; None if not a number."""
-    if text.isdigit():
-        return int(text)
-    if not text or any(ch not in CN_DIGITS and ch != "十" for ch in text):
-        return None
-    if "十" in text:
-        tens, _, ones = text.partition("十")
-        value = (CN_DIGITS[tens] if tens else 1) * 10 + (CN_DIGITS[ones] if ones else 0)
-        return value if len(tens) <= 1 and len(ones) <= 1 else None
-    return CN_DIGITS[text] if len(text) == 1 else None
+    """``"25"``, ``"二十五"``, ``"十"``, ``"两"`` -> int; None if not a number
+    (see :func:`bot.nlp.values.cn_int`)."""
+    return cn_int(text)
 
 
 def _normalise(text: str) -> str:
@@ -78,7 +80,7 @@ def _en(*words: str) -> str:
 _ASAP = re.compile(r"尽快|越快越好|最早|最近的|随便|都行|都可以|"
                    + _en("any ?time", "asap", "as soon as possible", "earliest", "soonest",
                          "whenever"))
-_ISO = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})[日号]?")
+_ISO = re.compile(r"(?<!\d)(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})(?!\d)[日号]?")
 _ZH_MD = re.compile(rf"(?:(\d{{4}})年)?({CN_NUM})月({CN_NUM})[日号]?")
 _ZH_D = re.compile(rf"(?<![月\d])({CN_NUM})[日号](?!子)")
 _SLASH_MD = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?![\d/])")
@@ -118,10 +120,17 @@ def parse_when(text: str, now: datetime) -> WhenSpec | None:
     Returns:
         What was found, or ``None`` when the text names no date or time.
     """
+    if too_long(text):
+        return None
     s = _normalise(text)
     today = now.date()
     day = _day(s, today)
-    at, session = _clock(s)
+    if day is _NO_SUCH_DATE:
+        return None
+    # "下周二十点": 二 belongs to the weekday, the clock reads "十点"
+    at, session = _clock(_ZH_WEEKDAY.sub(lambda m: " " * len(m[0]), s))
+    if at is _NO_SUCH_TIME:
+        return None
     if session is None:
         if _AM_WORDS.search(s):
             session = "am"
@@ -135,31 +144,42 @@ def parse_when(text: str, now: datetime) -> WhenSpec | None:
     return None if spec.empty else spec
 
 
-def _future(candidate: date, today: date) -> date:
-    return candidate if candidate >= today else candidate.replace(year=candidate.year + 1)
+# a date or time was named but does not exist: the answer is unreadable, not date-less
+_NO_SUCH_DATE = date.min
+_NO_SUCH_TIME = time.max
+
+
+def _future(month: int, dom: int, today: date) -> date:
+    """The next ``month``/``dom`` from today (today included) within a year; 2月29日
+    in a year without one is next year's, if that has one."""
+    for year in (today.year, today.year + 1):
+        found = _safe_date(year, month, dom)
+        if found is not None and today <= found <= today + timedelta(days=366):
+            return found
+    return _NO_SUCH_DATE
 
 
 def _safe_date(year: int, month: int, day: int) -> date | None:
     try:
         return date(year, month, day)
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 
 def _day(s: str, today: date) -> date | None:
     if m := _ISO.search(s):
-        return _safe_date(int(m[1]), int(m[2]), int(m[3]))
+        return _safe_date(int(m[1]), int(m[2]), int(m[3])) or _NO_SUCH_DATE
     if m := _ZH_MD.search(s):
         month, dom = cn_number(m[2]), cn_number(m[3])
-        if month and dom:
-            found = _safe_date(int(m[1]) if m[1] else today.year, month, dom)
-            return found if m[1] or found is None else _future(found, today)
+        if not month or not dom:
+            return _NO_SUCH_DATE
+        if m[1]:
+            return _safe_date(int(m[1]), month, dom) or _NO_SUCH_DATE
+        return _future(month, dom, today)
     if m := _EN_MD.search(s):
-        found = _safe_date(today.year, MONTHS.index(m[1][:3]) + 1, int(m[2]))
-        return _future(found, today) if found else None
+        return _future(MONTHS.index(m[1][:3]) + 1, int(m[2]), today)
     if m := _EN_DM.search(s):
-        found = _safe_date(today.year, MONTHS.index(m[2][:3]) + 1, int(m[1]))
-        return _future(found, today) if found else None
+        return _future(MONTHS.index(m[2][:3]) + 1, int(m[1]), today)
     for pattern, offset in _RELATIVE:
         if pattern.search(s):
             return today + timedelta(days=offset)
@@ -176,15 +196,15 @@ def _day(s: str, today: date) -> date | None:
     if m := _NEXT_WEEK.search(s):  # "下周" without a day: from next Monday on
         return _weekday(today, 0, 2 if m[1] else 1, bare=False)
     if m := _SLASH_MD.search(s):
-        found = _safe_date(today.year, int(m[1]), int(m[2]))
-        return _future(found, today) if found else None
-    if m := _ZH_D.search(s):
-        dom = cn_number(m[1])
-        if dom and (found := _safe_date(today.year, today.month, dom)):
-            if found < today:
-                month = today.month % 12 + 1
-                found = _safe_date(today.year + (today.month == 12), month, dom)
-            return found
+        return _future(int(m[1]), int(m[2]), today)
+    if m := _ZH_D.search(s):  # "25号": the next 25th (this month's, else a later month's)
+        dom = cn_number(m[1]) or 0
+        for ahead in range(3):
+            year, month = divmod(today.year * 12 + today.month - 1 + ahead, 12)
+            found = _safe_date(year, month + 1, dom)
+            if found is not None and found >= today:
+                return found
+        return _NO_SUCH_DATE
     return None
 
 
@@ -196,22 +216,24 @@ def _weekday(today: date, target: int, weeks_ahead: int, bare: bool) -> date:
 
 
 def _clock(s: str) -> tuple[time | None, str | None]:
+    """The clock time named in ``s``; :data:`_NO_SUCH_TIME` for one that cannot be
+    ("13pm", "25点", "十十十点")."""
     if m := _EN_CLOCK.search(s):
         hour, minute = int(m[1]), int(m[2] or 0)
-        if 1 <= hour <= 12 and minute < 60:
-            pm = m[3].startswith("p")
-            hour = hour % 12 + (12 if pm else 0)
-            return time(hour, minute), None
+        if not (1 <= hour <= 12 and minute < 60):
+            return _NO_SUCH_TIME, None
+        pm = m[3].startswith("p")
+        return time(hour % 12 + (12 if pm else 0), minute), None
     if m := _H24.search(s):
         return _with_pm_words(s, int(m[1]), int(m[2]), m.start())
     if m := _ZH_CLOCK.search(s):
         hour = cn_number(m[1])
-        if hour is not None and hour <= 23:
-            minute = {"半": 30, "一刻": 15}.get(m[2] or "", 0)
-            if m[3]:
-                minute = cn_number(m[3]) or 0
-            if minute < 60:
-                return _with_pm_words(s, hour, minute, m.start())
+        minute = {"半": 30, "一刻": 15}.get(m[2] or "", 0)
+        if m[3]:
+            minute = cn_number(m[3])
+        if hour is None or hour > 23 or minute is None or minute > 59:
+            return _NO_SUCH_TIME, None
+        return _with_pm_words(s, hour, minute, m.start())
     if m := _AT_HOUR.search(s):
         return _with_pm_words(s, int(m[1]), 0, m.start())
     return None, None

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from bot.errors import MedbotError
+from bot.logs import install as redact_logs
 
 COMMAND_MODULES = (
     "bot.cli.db",
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    redact_logs()
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -66,6 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception:  # noqa: BLE001 - through logging: the traceback is redacted
+        logging.getLogger("bot.cli").exception("medbot %s failed", args.command)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

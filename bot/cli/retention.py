@@ -12,7 +12,9 @@ from datetime import datetime, timezone
 
 from bot.retention import RetentionConfig, RetentionReport, RetentionService
 from bot.settings import Settings
+from bot.store.anchors import AnchorLog
 from bot.store.db import Database
+from bot.store.keys import load_key
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,7 +31,9 @@ def _purge(args: argparse.Namespace) -> int:
     config = RetentionConfig.from_settings(settings)  # refuses < 3 years before touching data
     db = Database.from_settings(settings)
     try:
-        report = RetentionService(db, config).purge(datetime.now(timezone.utc), args.dry_run)
+        service = RetentionService(db, config, load_key("erasure", settings.keys_dir),
+                                   AnchorLog.from_settings(settings))  # signs checkpoints
+        report = service.purge(datetime.now(timezone.utc), args.dry_run)
     finally:
         db.dispose()
     print(format_report(report, config.days))

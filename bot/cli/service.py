@@ -11,6 +11,7 @@ from bot.appointments.interface import utc_now
 from bot.appointments.loader import load_schedule
 from bot.appointments.schedule import HospitalSchedule
 from bot.cli.worker import scheduler_worker_spec
+from bot.service.exposure import check_exposure
 from bot.service.runtime import action_server_spec, rasa_server_spec, write_endpoints
 from bot.service.supervisor import ChildSpec, Supervisor
 from bot.settings import Settings
@@ -50,7 +51,12 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def prepare(settings: Settings) -> Path:
-    """Everything before the servers start: data dir, migrations, hospital data, model."""
+    """Everything before the servers start: data dir, migrations, hospital data, model.
+
+    Raises:
+        ConfigError: a server would listen beyond loopback without authentication.
+    """
+    check_exposure(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database.from_settings(settings)
     try:
@@ -115,7 +121,7 @@ def _run(args: argparse.Namespace) -> int:
     print(f"medbot is running (model {model.name})", flush=True)
     print(f"  Rasa server:   {base}", flush=True)
     print(f"  REST channel:  {base}/webhooks/rest/webhook", flush=True)
-    print(f"  action server: http://{settings.host}:{settings.action_port}", flush=True)
+    print(f"  action server: http://{settings.action_host}:{settings.action_port}", flush=True)
     print("Press Ctrl-C to stop.", flush=True)
     try:
         code = supervisor.wait()

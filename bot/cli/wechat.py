@@ -22,6 +22,7 @@ import yaml
 from sqlalchemy import select
 
 from bot.errors import ServiceError
+from bot.logs import redact
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.wechat_models import WeChatOutbox
@@ -81,7 +82,7 @@ def _outbox(args: argparse.Namespace) -> int:
     if args.retry:
         results = build_sender(settings, load_config(settings)).retry_failed()
         for r in results:
-            print(f"#{r.outbox_id} {r.status} {r.error or ''}")
+            print(f"#{r.outbox_id} {r.status} {redact(r.error or '')}")
         return 0 if all(r.status == "sent" for r in results) else 1
     db = Database.from_settings(settings)
     with db.begin() as session:
@@ -89,7 +90,7 @@ def _outbox(args: argparse.Namespace) -> int:
                                .order_by(WeChatOutbox.id)).scalars().all()
         for row in rows:
             print(f"#{row.id} {row.created_at:%Y-%m-%d %H:%M} {mask(row.openid)} {row.kind} "
-                  f"{row.method} attempts={row.attempts} {row.last_error}")
+                  f"{row.method} attempts={row.attempts} {redact(row.last_error or '')}")
     return 1 if rows else 0
 
 

@@ -9,7 +9,9 @@ i.e. 5056).
 
 Next to reminder dispatch, a maintenance thread (``bot.maintenance``) expires
 unclaimed handoffs every ``MEDBOT_HANDOFF_EXPIRY_SECONDS`` (30) and runs the
-retention purge every ``MEDBOT_RETENTION_INTERVAL_HOURS`` (24) and at start.
+retention purge every ``MEDBOT_RETENTION_INTERVAL_HOURS`` (24) and at start, and signs
+the heads of the hash chains into the anchor file every ``MEDBOT_ANCHOR_INTERVAL_SECONDS``
+(300) and at start.
 """
 
 from __future__ import annotations
@@ -33,9 +35,11 @@ from bot.reminders.kb import default_drugs, default_followup_kb
 from bot.reminders.outbox import OutboxSender, OutboxServer, fetch_outbox
 from bot.reminders.planner import Planner
 from bot.reminders.worker import Worker
-from bot.retention import RetentionConfig, RetentionService
+from bot.store.spool import Spool
+from bot.retention import RetentionService
 from bot.service.supervisor import ChildSpec
 from bot.settings import Settings
+from bot.store.anchors import AnchorLog
 from bot.store.db import Database
 from bot.training import quiet_env
 
@@ -93,7 +97,7 @@ def build_router(settings: Settings, db: Database, outbox: OutboxSender) -> Outb
 def _outbox(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     url = args.url or f"http://{settings.host}:{worker_port(settings)}"
-    for message in fetch_outbox(url, args.sender, args.after):
+    for message in fetch_outbox(url, args.sender, args.after, token=settings.rest_token):
         print(f"[{message['id']}] ({message['kind']}) {message['text']}")
     return 0
 
@@ -109,12 +113,13 @@ def _scheduler(args: argparse.Namespace) -> int:
     worker = Worker(db, router, ReminderJobs(config, default_drugs(), kb), clock, config,
                     planner=Planner(config.horizon, kb), worker_id=args.worker_id,
                     batch_size=args.batch_size, send_concurrency=args.concurrency)
+    anchors = AnchorLog.from_settings(settings)
     maintenance = build_maintenance(
         db, router, clock, HandoffService(db, HandoffConfig.load(settings=settings), clock),
-        RetentionService(db, RetentionConfig.from_settings(settings)),
-        MaintenanceConfig.from_settings(settings))
+        RetentionService.from_settings(db, settings, anchors),
+        MaintenanceConfig.from_settings(settings), Spool(settings.spool_path), anchors)
     port = args.port if args.port is not None else worker_port(settings)
-    server = OutboxServer(outbox, settings.host, port) if port else None
+    server = OutboxServer(outbox, settings.host, port, settings.rest_token) if port else None
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

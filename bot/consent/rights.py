@@ -17,24 +17,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.consent.service import ConsentService
 from bot.hospital import HospitalInfo
 from bot.i18n import t
+from bot.identity import conversation_id
 from bot.store.db import Database
-from bot.store.handoff_models import ConsentPrompt, Handoff
+from bot.store.handoff_models import Handoff
 from bot.store.models import Message, Patient, utcnow
 from bot.store.reminder_models import (
     Dose,
     FollowupEnrolment,
     MedicationReminder,
-    OutboxMessage,
-    Reading,
     ScheduledJob,
 )
+from bot.store.registry import delete_rows, entries
 from bot.store.repositories import PatientRepository
+
+# Sent by the delete-my-data action as a custom payload: the channel boundary erases
+# Rasa's tracker after the turn (channels/erase.py) and never forwards the payload.
+ERASE_SIGNAL = {"medbot": "erase_conversation"}
+
 
 @dataclass(frozen=True)
 class RightsOutcome:
@@ -58,7 +63,8 @@ class DataRightsService:
     def withdraw(self, channel: str, external_id: str, lang: str) -> RightsOutcome:
         with self.db.begin() as session:
             patient = self.patients.get_or_create(session, channel, external_id)
-            withdrawn = self._withdraw(session, patient, external_id, lang)
+            withdrawn = self._withdraw(session, patient, conversation_id(channel, external_id),
+                                       lang)
         if not withdrawn:
             return RightsOutcome(t("utter_consent_nothing_to_withdraw", lang))
         names = "、" if lang == "zh" else ", "
@@ -70,11 +76,9 @@ class DataRightsService:
     def delete_my_data(self, channel: str, external_id: str, lang: str) -> RightsOutcome:
         with self.db.begin() as session:
             patient = self.patients.get_or_create(session, channel, external_id)
-            withdrawn = self._withdraw(session, patient, external_id, lang)
+            withdrawn = self._withdraw(session, patient,
+                                       conversation_id(channel, external_id), lang)
             deleted = self._delete(session, patient)
-            session.execute(update(Handoff).where(
-                Handoff.patient_id == patient.id, Handoff.status.in_(("queued", "claimed"))
-            ).values(status="cancelled", ended_at=utcnow()))
             patient.access_locked_at = patient.access_locked_at or utcnow()
         parts = [f"{t(f'utter_label_deleted_{k}', lang)} {n}" for k, n in deleted if n]
         listing = ("、" if lang == "zh" else ", ").join(parts) or t(
@@ -91,6 +95,10 @@ class DataRightsService:
             .order_by(Message.seq.desc()).limit(1)).scalar_one_or_none()
         withdrawn = self.consent.withdraw(session, patient, lang, message_id)
         now = utcnow()
+        # a doctor's access ends with the consent it rested on (the bot resumes next turn)
+        session.execute(update(Handoff).where(
+            Handoff.patient_id == patient.id, Handoff.status.in_(("queued", "claimed"))
+        ).values(status="cancelled", ended_at=now).execution_options(synchronize_session=False))
         reminder_ids = select(MedicationReminder.id).where(
             MedicationReminder.patient_id == patient.id)
         session.execute(update(ScheduledJob).where(
@@ -111,22 +119,11 @@ class DataRightsService:
 
     @staticmethod
     def _delete(session: Session, patient: Patient) -> list[tuple[str, int]]:
-        pid = patient.id
-
-        def count(stmt) -> int:
-            return session.execute(stmt.execution_options(synchronize_session=False)).rowcount
-
-        return [
-            ("jobs", count(delete(ScheduledJob).where(ScheduledJob.patient_id == pid))),
-            ("doses", count(delete(Dose).where(Dose.patient_id == pid))),
-            ("reminders", count(delete(MedicationReminder).where(
-                MedicationReminder.patient_id == pid))),
-            ("readings", count(delete(Reading).where(Reading.patient_id == pid))),
-            ("followups", count(delete(FollowupEnrolment).where(
-                FollowupEnrolment.patient_id == pid))),
-            ("outbox", count(delete(OutboxMessage).where(
-                OutboxMessage.channel == patient.channel,
-                OutboxMessage.external_id == patient.external_id))),
-            ("prompts", count(delete(ConsentPrompt).where(
-                ConsentPrompt.patient_id == pid, ConsentPrompt.status != "answered"))),
-        ]
+        """Delete every ``service`` table's rows of the patient (``bot.store.registry``);
+        counts per label, in registry order. The Rasa tracker is erased by the channel
+        boundary after this turn (it is rewritten at the end of the turn)."""
+        counts = delete_rows(session, patient, ("service",), service_only_where=True)
+        labels: dict[str, int] = {}
+        for entry in entries("service"):
+            labels[entry.label] = labels.get(entry.label, 0) + counts.get(entry.name, 0)
+        return list(labels.items())

@@ -1,10 +1,18 @@
-"""Console accounts: creation, argon2 password check and lockout.
+"""Console accounts: creation, argon2 password check, throttling, disable, reset.
 
 A login failure never says whether the username exists: the caller shows one
-message for an unknown user, a wrong password, a disabled or a locked account,
-and an unknown username costs the same argon2 verification as a known one.
-``MAX_FAILURES`` failures in a row lock the account for ``LOCKOUT``; while it
-is locked even the right password is refused.
+message for an unknown user, a wrong password, a disabled, locked or throttled
+account, and an unknown username costs the same argon2 verification as a known one.
+
+argon2 never runs inside a database transaction: the hash is read in a
+read-only transaction, verified with no transaction (and no connection) held,
+then a short write follows. (On SQLite every write transaction holds the one
+write lock, ``BEGIN IMMEDIATE``: a verify inside one made WeChat claims and
+transcript writes queue behind a login spray.)
+
+Failures are throttled per client address and per (account, address), not per
+account: see ``bot/console/throttle.py``. A reset password or a disabled account
+bumps ``auth_version``, which ends every session of the account at once.
 """
 
 from __future__ import annotations
@@ -12,22 +20,24 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from bot.console import throttle as limits
+from bot.console.throttle import DatabaseThrottle, LoginThrottle
 from bot.errors import ConflictError, NotFoundError, ValidationError
 from bot.kb import load_kb_file
 from bot.reminders.clock import Clock, SystemClock
 from bot.store.db import Database
-from bot.store.handoff_models import StaffAccount
+from bot.store.handoff_models import StaffAccount, StaffSession
 
-MAX_FAILURES = 5
-LOCKOUT = timedelta(minutes=15)
+MAX_FAILURES = limits.PAIR_FAILURES  # from one address, for one account
+LOCKOUT = limits.LOCKOUT
 ROLES = ("doctor", "admin")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 256
@@ -55,11 +65,12 @@ class Staff:
     department_id: str | None
     active: bool
     locked_until: datetime | None = None
+    auth_version: int = 0
 
     @classmethod
     def of(cls, row: StaffAccount) -> Staff:
         return cls(row.id, row.username, row.display_name, row.role, row.department_id,
-                   bool(row.active), as_utc(row.locked_until))
+                   bool(row.active), as_utc(row.locked_until), row.auth_version or 0)
 
     @property
     def is_admin(self) -> bool:
@@ -76,10 +87,12 @@ class LoginResult:
 
     Attributes:
         staff: the account on success, else None.
-        outcome: ``ok``, ``unknown_user``, ``bad_password``, ``locked`` or ``inactive``
-            (for the audit log only; never shown to the user).
+        outcome: ``ok``, ``unknown_user``, ``bad_password``, ``locked`` (this account
+            from this address), ``throttled`` (this address), ``inactive`` or
+            ``changed`` (reset or disabled while the password was checked); for the
+            audit log only, never shown to the user.
         staff_id: the account the attempt was for, when the username exists.
-        locked_now: this failure locked the account.
+        locked_now: this failure locked the account for this address.
     """
 
     staff: Staff | None
@@ -97,10 +110,12 @@ class StaffService:
 
     def __init__(self, db: Database, clock: Clock | None = None,
                  hasher: PasswordHasher | None = None,
-                 departments: Iterable[str] | None = None, kb_dir: Path | None = None) -> None:
+                 departments: Iterable[str] | None = None, kb_dir: Path | None = None,
+                 throttle: LoginThrottle | None = None) -> None:
         self.db = db
         self.clock = clock or SystemClock()
         self.hasher = hasher or PasswordHasher()
+        self.throttle = throttle or DatabaseThrottle(db, self.clock)
         if departments is None:
             departments = [d["id"] for d in
                            load_kb_file("departments", kb_dir).get("departments") or []]
@@ -130,12 +145,11 @@ class StaffService:
         if department_id is not None and department_id not in self.departments:
             raise ValidationError(f"unknown department {department_id!r} "
                                   f"(see knowledge_base/departments.yml)")
-        if not MIN_PASSWORD <= len(password or "") <= MAX_PASSWORD:
-            raise ValidationError(f"password: {MIN_PASSWORD}-{MAX_PASSWORD} characters")
+        password_hash = self._new_hash(password)
         try:
             with self.db.begin() as session:
                 row = StaffAccount(username=username, display_name=display_name,
-                                   password_hash=self.hasher.hash(password), role=role,
+                                   password_hash=password_hash, role=role,
                                    department_id=department_id, active=True, failed_logins=0,
                                    created_at=self.clock.now())
                 session.add(row)
@@ -156,33 +170,106 @@ class StaffService:
                 raise NotFoundError(f"staff {staff_id} not found")
             return Staff.of(row)
 
-    def authenticate(self, username: str, password: str) -> LoginResult:
-        """Check a password; count failures and lock the account after ``MAX_FAILURES``."""
-        username = (username or "").strip().lower()
-        password = password or ""
-        now = self.clock.now()
+    def find(self, username: str) -> Staff:
+        """The account of ``username``.
+
+        Raises:
+            NotFoundError: no such account.
+        """
+        with self.db.read() as session:
+            row = session.execute(select(StaffAccount).where(
+                StaffAccount.username == _normal(username))).scalar_one_or_none()
+            if row is None:
+                raise NotFoundError(f"no console account {_normal(username)!r}")
+            return Staff.of(row)
+
+    def authenticate(self, username: str, password: str,
+                     address: str | None = None) -> LoginResult:
+        """Check a password from client ``address``; throttle failures (see module doc)."""
+        username, password = _normal(username), (password or "")[:MAX_PASSWORD]
+        with self.db.read() as session:
+            row = session.execute(select(
+                StaffAccount.id, StaffAccount.password_hash, StaffAccount.active,
+                StaffAccount.auth_version).where(StaffAccount.username == username)).first()
+        staff_id = row.id if row else None
+        blocked = self.throttle.blocked(username, address)
+        if blocked is not None:  # refused before argon2: a spray costs no CPU
+            return LoginResult(None, blocked, staff_id)
+        if not self._verify(row.password_hash if row else self._dummy(), password) or not row:
+            locked_now = self.throttle.failed(username, address)
+            return LoginResult(None, "bad_password" if row else "unknown_user", staff_id,
+                               locked_now)
+        if not row.active:
+            return LoginResult(None, "inactive", staff_id)
+        rehashed = (self.hasher.hash(password) if self.hasher.check_needs_rehash(
+            row.password_hash) else None)
+        with self.db.begin() as session:  # short: no hashing in here
+            current = session.execute(select(StaffAccount).where(
+                StaffAccount.id == row.id, StaffAccount.password_hash == row.password_hash,
+                StaffAccount.auth_version == row.auth_version,
+                StaffAccount.active.is_(True))).scalar_one_or_none()
+            if current is None:
+                return LoginResult(None, "changed", staff_id)
+            if rehashed:
+                current.password_hash = rehashed
+            staff = Staff.of(current)
+        self.throttle.succeeded(username, address)
+        return LoginResult(staff, "ok", staff_id)
+
+    def set_password(self, username: str, password: str) -> Staff:
+        """A new password (``medbot doctor reset-password``); ends every session of the
+        account and lifts its login locks.
+
+        Raises:
+            ValidationError: the password is too short or too long.
+            NotFoundError: no such account.
+        """
+        password_hash = self._new_hash(password)
+        staff = self._change(username, password_hash=password_hash)
+        self.throttle.clear(username=staff.username)
+        return staff
+
+    def set_active(self, username: str, active: bool) -> Staff:
+        """Disable (every session ends, no login) or enable an account.
+
+        Raises:
+            NotFoundError: no such account.
+        """
+        return self._change(username, active=active)
+
+    def unlock(self, username: str | None = None, address: str | None = None) -> int:
+        """Lift the login locks of an account (from every address) and/or an address."""
+        return self.throttle.clear(username=_normal(username) if username else None,
+                                   address=address)
+
+    def locks(self, username: str) -> list[tuple[str, datetime]]:
+        """Addresses ``username`` is locked from, and until when."""
+        return self.throttle.locks(_normal(username))
+
+    def _change(self, username: str, **values: object) -> Staff:
+        """Update an account; a password change or a disable ends its sessions."""
         with self.db.begin() as session:
             row = session.execute(select(StaffAccount).where(
-                StaffAccount.username == username).with_for_update()).scalar_one_or_none()
+                StaffAccount.username == _normal(username)).with_for_update()
+            ).scalar_one_or_none()
             if row is None:
-                self._verify(self._dummy(), password)  # same cost as a known user
-                return LoginResult(None, "unknown_user")
-            locked_until = as_utc(row.locked_until)
-            if locked_until is not None and locked_until > now:
-                self._verify(self._dummy(), password)
-                return LoginResult(None, "locked", row.id)
-            if not self._verify(row.password_hash, password[:MAX_PASSWORD]):
-                row.failed_logins = (row.failed_logins or 0) + 1
-                locked_now = row.failed_logins >= MAX_FAILURES
-                if locked_now:
-                    row.locked_until, row.failed_logins = now + LOCKOUT, 0
-                return LoginResult(None, "bad_password", row.id, locked_now)
-            if not row.active:
-                return LoginResult(None, "inactive", row.id)
-            row.failed_logins, row.locked_until = 0, None
-            if self.hasher.check_needs_rehash(row.password_hash):
-                row.password_hash = self.hasher.hash(password)
-            return LoginResult(Staff.of(row), "ok", row.id)
+                raise NotFoundError(f"no console account {_normal(username)!r}")
+            ends_sessions = "password_hash" in values or values.get("active") is False
+            for name, value in values.items():
+                setattr(row, name, value)
+            if ends_sessions:
+                row.auth_version = (row.auth_version or 0) + 1
+                session.execute(update(StaffSession).where(
+                    StaffSession.staff_id == row.id, StaffSession.revoked_at.is_(None))
+                    .values(revoked_at=self.clock.now())
+                    .execution_options(synchronize_session=False))
+            session.flush()
+            return Staff.of(row)
+
+    def _new_hash(self, password: str) -> str:
+        if not MIN_PASSWORD <= len(password or "") <= MAX_PASSWORD:
+            raise ValidationError(f"password: {MIN_PASSWORD}-{MAX_PASSWORD} characters")
+        return self.hasher.hash(password)
 
     def _verify(self, password_hash: str, password: str) -> bool:
         try:
@@ -194,3 +281,7 @@ class StaffService:
         if self._dummy_hash is None:
             self._dummy_hash = self.hasher.hash("not-a-password-of-anyone")
         return self._dummy_hash
+
+
+def _normal(username: str | None) -> str:
+    return (username or "").strip().lower()

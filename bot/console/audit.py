@@ -22,6 +22,7 @@ LOGIN = "login"
 LOGIN_FAILED = "login.failed"
 LOGOUT = "logout"
 TRANSCRIPT_VIEW = "transcript.view"
+SUMMARY_VIEW = "summary.view"  # a queued handoff's summary, before a doctor claims it
 TRANSCRIPT_DENIED_LOCKED = "transcript.denied_locked"
 HANDOFF_DENIED = "handoff.denied"
 HANDOFF_CLAIM = "handoff.claim"
@@ -31,6 +32,10 @@ REVISITS_VIEW = "revisits.view"
 FLAGS_VIEW = "flags.view"
 AUDIT_VIEW = "audit.view"
 STAFF_CREATE = "staff.create"
+STAFF_DISABLE = "staff.disable"
+STAFF_ENABLE = "staff.enable"
+STAFF_PASSWORD_RESET = "staff.password_reset"
+STAFF_UNLOCK = "staff.unlock"
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,22 @@
 """What a doctor does with a handoff in the console: open it, follow it, act on it.
 
-Visibility is ``HandoffService.can_see`` (a doctor sees their department's
-queue and the handoffs assigned to them; an admin sees none: PIPL minimal
-necessity). Opening a transcript writes ``transcript.view`` in the same
-transaction that reads it; a patient whose data is access-locked
-(delete_my_data) is refused and the refusal is audited. Actions go through
-``HandoffService`` and return the ``OutboundMessage`` the caller delivers.
+Access is bounded by the handoff (``HandoffService.access_in``):
+
+- the doctor it is assigned to reads the conversation up to the end of the
+  handoff: nothing logged after ``ended_at`` is shown, and the live stream
+  ends when the handoff does;
+- a doctor of its department sees only the summary of a queued, unclaimed
+  handoff (what is needed to decide to claim it), never the transcript, and
+  nothing of one that expired or was cancelled unclaimed;
+- nobody sees anything once the patient withdrew consent after agreeing to the
+  handoff (``withdraw_consent``; ``delete_my_data`` also access-locks the
+  patient) -- checked on every page view and every poll of the live stream;
+- an admin sees none of it (PIPL minimal necessity).
+
+Every view writes its audit event (``transcript.view``, ``summary.view``, or the
+refusal: ``handoff.denied``, ``transcript.denied_locked``) in the same
+transaction that reads the data. Actions go through ``HandoffService`` and
+return the ``OutboundMessage`` the caller delivers.
 """
 
 from __future__ import annotations
@@ -22,7 +33,14 @@ from bot.console import audit as events
 from bot.console.accounts import Staff, as_utc
 from bot.console.audit import AuditLog
 from bot.errors import ConflictError, NotFoundError, PermissionDeniedError
-from bot.handoff.service import HandoffService, HandoffView
+from bot.handoff.service import (
+    ACTIVE,
+    NO_ACCESS,
+    SUMMARY,
+    TRANSCRIPT,
+    HandoffService,
+    HandoffView,
+)
 from bot.outbound import OutboundMessage
 from bot.store.db import Database
 from bot.store.handoff_models import Handoff
@@ -46,21 +64,38 @@ class TranscriptLine:
     created_at: datetime
 
 
+class ConsentWithdrawnError(PermissionDeniedError):
+    """The patient withdrew consent after agreeing to the handoff."""
+
+    message_key = "utter_console_consent_withdrawn"
+
+
 @dataclass(frozen=True)
 class CaseFile:
-    """A handoff with its transcript, as shown on the handoff page."""
+    """A handoff as shown on the handoff page.
+
+    Attributes:
+        transcript: whether ``lines`` is the conversation (the assigned doctor) or
+            withheld (a department colleague deciding to claim: summary only).
+    """
 
     handoff: HandoffView
     patient_label: str
     lines: list[TranscriptLine]
+    transcript: bool = True
 
 
 @dataclass(frozen=True)
 class CaseUpdate:
-    """What changed since the page was drawn (for the live stream)."""
+    """What changed since the page was drawn (for the live stream).
+
+    Attributes:
+        ended: the handoff is over and ``lines`` reach its end: the stream stops.
+    """
 
     status: str
     lines: list[TranscriptLine]
+    ended: bool = False
 
 
 class CaseService:
@@ -74,51 +109,83 @@ class CaseService:
         return self.handoffs.visible(staff)  # type: ignore[arg-type] - duck-typed account
 
     def open(self, staff: Staff, handoff_id: int, *, via: str = "page",
-             remote_addr: str | None = None, after_id: int = 0) -> CaseFile:
-        """The handoff and its full transcript (from ``after_id`` on, for a stream that
-        reconnects); audited as ``transcript.view``.
+             remote_addr: str | None = None, after_id: int = 0,
+             transcript: bool = False) -> CaseFile:
+        """The handoff, with the conversation when ``staff`` may read it (from
+        ``after_id`` on, for a stream that reconnects); audited as ``transcript.view``
+        or ``summary.view``.
+
+        Args:
+            transcript: the caller needs the conversation (the live stream): a
+                summary-only viewer is refused.
 
         Raises:
             NotFoundError: no such handoff.
             PermissionDeniedError: not visible to ``staff`` (audited ``handoff.denied``).
+            ConsentWithdrawnError: the patient withdrew consent (``handoff.denied``).
             PatientLockedError: the patient is access-locked (audited
                 ``transcript.denied_locked``).
         """
-        denial: PermissionDeniedError | None = None
         with self.db.begin() as session:
             row, patient = self._row(session, handoff_id)
-            action = events.TRANSCRIPT_VIEW
-            if not HandoffService.can_see(staff, row):  # type: ignore[arg-type]
-                action = events.HANDOFF_DENIED
-                denial = PermissionDeniedError(f"handoff {handoff_id} is not visible to "
-                                               f"{staff.id}")
-            elif patient.access_locked_at is not None:
-                action = events.TRANSCRIPT_DENIED_LOCKED
-                denial = PatientLockedError(f"patient {patient.id} is access-locked")
-            self.audit.record_in(session, action, staff=staff, patient_id=patient.id,
-                                 handoff_id=row.id, detail=f"via={via}", remote_addr=remote_addr)
+            level, denial, reason = self._check(session, staff, row, patient, transcript)
+            detail = f"via={via}"
             if denial is None:
-                case = CaseFile(HandoffView.of(row), f"{patient.channel}:"
-                                f"{mask(patient.external_id)}",
-                                self._lines(session, row, after_id, None))
+                action = events.SUMMARY_VIEW if level == SUMMARY else events.TRANSCRIPT_VIEW
+            elif reason == "patient_locked":
+                action = events.TRANSCRIPT_DENIED_LOCKED
+            else:
+                action, detail = events.HANDOFF_DENIED, f"{detail} reason={reason}"
+            self.audit.record_in(session, action, staff=staff, patient_id=patient.id,
+                                 handoff_id=row.id, detail=detail, remote_addr=remote_addr)
+            if denial is None:
+                shown = level == TRANSCRIPT
+                case = CaseFile(HandoffView.of(row),
+                                f"{patient.channel}:{mask(patient.external_id)}" if shown
+                                else "",
+                                self._lines(session, row, after_id, None) if shown else [],
+                                transcript=shown)
         if denial is not None:
             raise denial
         return case
 
     def updates(self, staff: Staff, handoff_id: int, after_id: int) -> CaseUpdate:
-        """Messages after ``after_id``; checks visibility and the lock again each time.
+        """Messages after ``after_id``; checks access, consent and the lock again each time.
 
         Raises:
-            NotFoundError, PermissionDeniedError, PatientLockedError: as ``open``
-                (not audited: the stream's start was).
+            NotFoundError, PermissionDeniedError, PatientLockedError,
+                ConsentWithdrawnError: as ``open`` (not audited: the stream's start was).
         """
-        with self.db.begin() as session:
+        with self.db.read() as session:
             row, patient = self._row(session, handoff_id)
-            if not HandoffService.can_see(staff, row):  # type: ignore[arg-type]
-                raise PermissionDeniedError(f"handoff {handoff_id} is no longer visible")
-            if patient.access_locked_at is not None:
-                raise PatientLockedError(f"patient {patient.id} is access-locked")
-            return CaseUpdate(row.status, self._lines(session, row, after_id, STREAM_BATCH))
+            _, denial, _ = self._check(session, staff, row, patient, transcript=True)
+            if denial is not None:
+                raise denial
+            lines = self._lines(session, row, after_id, STREAM_BATCH)
+            return CaseUpdate(row.status, lines,
+                              ended=row.status not in ACTIVE and len(lines) < STREAM_BATCH)
+
+    def _check(self, session: Session, staff: Staff, row: Handoff, patient: Patient,
+               transcript: bool) -> tuple[str, PermissionDeniedError | None, str | None]:
+        """The access level of ``staff``, and the refusal with its reason, if any.
+
+        The order matters: someone who may not see the handoff at all learns
+        nothing about the patient (locked or not, consent or not).
+        """
+        level = self.handoffs.access(staff, row)  # type: ignore[arg-type]
+        if level == NO_ACCESS:
+            return level, PermissionDeniedError(
+                f"handoff {row.id} is not visible to {staff.id}"), "not_visible"
+        if patient.access_locked_at is not None:
+            return level, PatientLockedError(
+                f"patient {patient.id} is access-locked"), "patient_locked"
+        if self.handoffs.consent_withdrawn(session, row):
+            return level, ConsentWithdrawnError(
+                f"handoff {row.id}: the patient withdrew consent"), "consent_withdrawn"
+        if level == SUMMARY and transcript:
+            return level, PermissionDeniedError(
+                f"handoff {row.id}: summary only for {staff.id} until claimed"), "summary_only"
+        return level, None, None
 
     def claim(self, staff: Staff, handoff_id: int,
               remote_addr: str | None = None) -> OutboundMessage:
@@ -181,9 +248,12 @@ class CaseService:
     @staticmethod
     def _lines(session: Session, row: Handoff, after_id: int,
                limit: int | None) -> list[TranscriptLine]:
+        """The conversation of the handoff, up to its end (``ended_at``) once it ended."""
         stmt = (select(Message).where(Message.conversation_id == row.conversation_id,
                                       Message.patient_id == row.patient_id,
                                       Message.id > after_id).order_by(Message.id))
+        if row.ended_at is not None:
+            stmt = stmt.where(Message.created_at <= row.ended_at)
         found = session.execute(stmt if limit is None else stmt.limit(limit)).scalars()
         return [TranscriptLine(m.id, m.role, _with_attachment(m), as_utc(m.created_at))
                 for m in found]

@@ -9,6 +9,7 @@ from bot.console.accounts import StaffService
 from bot.console.audit import AuditLog
 from bot.console.cases import CaseService
 from bot.console.sessions import SessionService
+from bot.console.throttle import build_throttle
 from bot.console.worklists import WorklistService
 from bot.handoff.factory import handoff_service
 from bot.outbound import OutboundRouter
@@ -35,14 +36,16 @@ class ConsoleServices:
 
 def build_console(settings: Settings, db: Database | None = None) -> ConsoleServices:
     """Services on the settings' database; doctor replies go out through the same
-    senders as the scheduler's (REST outbox, WeChat when configured)."""
+    senders as the scheduler's (REST outbox, WeChat when configured). The login
+    throttle is shared through Redis when ``MEDBOT_REDIS_URL`` is set, else the database."""
     db = db or Database.from_settings(settings)
     kb = settings.knowledge_base_dir
     clock = SystemClock()
     audit = AuditLog(db, clock)
     return ConsoleServices(
         db=db,
-        staff=StaffService(db, clock, kb_dir=kb),
+        staff=StaffService(db, clock, kb_dir=kb,
+                           throttle=build_throttle(db, clock, settings.redis_url)),
         sessions=SessionService(db, clock),
         audit=audit,
         cases=CaseService(db, handoff_service(db, settings), audit),

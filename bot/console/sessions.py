@@ -83,26 +83,34 @@ class SessionService:
         self.clock = clock or SystemClock()
         self.ttl = ttl
 
-    def create(self, staff_id: int) -> NewSession:
+    def create(self, staff_id: int, auth_version: int | None = None) -> NewSession:
+        """A session for the account; ``auth_version`` is the one the password was
+        checked under (a reset or disable since then leaves the session dead)."""
         now = self.clock.now()
         token, csrf = new_token(), new_token()
         expires = now + self.ttl
         with self.db.begin() as session:
+            if auth_version is None:
+                auth_version = session.execute(select(StaffAccount.auth_version).where(
+                    StaffAccount.id == staff_id)).scalar_one()
             session.add(StaffSession(token_sha256=token_digest(token), staff_id=staff_id,
-                                     csrf_token=csrf, created_at=now, expires_at=expires))
+                                     csrf_token=csrf, created_at=now, expires_at=expires,
+                                     auth_version=auth_version))
         return NewSession(token, csrf, expires)
 
     def lookup(self, token: str | None) -> ActiveSession | None:
-        """The live session of ``token`` (not revoked, not expired, account active)."""
+        """The live session of ``token``: not revoked, not expired, account active and
+        its password not reset nor the account disabled since the session began."""
         if not token:
             return None
         now = self.clock.now()
-        with self.db.begin() as session:
+        with self.db.read() as session:
             found = session.execute(
                 select(StaffSession, StaffAccount)
                 .join(StaffAccount, StaffAccount.id == StaffSession.staff_id)
                 .where(StaffSession.token_sha256 == token_digest(token),
                        StaffSession.revoked_at.is_(None),
+                       StaffSession.auth_version == StaffAccount.auth_version,
                        StaffSession.expires_at > now)).first()
             if found is None or not found.StaffAccount.active:
                 return None

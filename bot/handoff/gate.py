@@ -30,6 +30,7 @@ from bot.consent.service import ConsentService
 from bot.handoff.service import HandoffService
 from bot.hospital import HospitalInfo
 from bot.i18n import t
+from bot.identity import conversation_id
 from bot.store.db import Database
 from bot.store.handoff_models import Handoff
 from bot.store.models import Patient
@@ -82,9 +83,10 @@ class ConversationGate:
             patient = self.patients.get_or_create(session, channel, external_id)
             lang = lang or patient.preferred_language or "zh"
             decision = (self._in_handoff(session, patient, text, lang)
-                        or self._handoff_answer(session, patient, external_id, channel, text,
+                        or self._handoff_answer(session, patient, channel, text,
                                                 message_id, lang)
-                        or self._health_consent(session, patient, external_id, text,
+                        or self._health_consent(session, patient,
+                                                conversation_id(channel, external_id), text,
                                                 message_id, lang)
                         or GateDecision(language=lang))
             if decision.forward and not decision.resume and self._had_handoff(session, patient):
@@ -105,7 +107,7 @@ class ConversationGate:
                             handoff_id=handoff.id)
 
     # -- 2. handoff consent --------------------------------------------------------------
-    def _handoff_answer(self, session: Session, patient: Patient, external_id: str,
+    def _handoff_answer(self, session: Session, patient: Patient,
                         channel: str, text: str, message_id: int | None,
                         lang: str) -> GateDecision | None:
         prompt = self.consent.pending(session, patient.id, "handoff")

@@ -14,6 +14,7 @@ from typing import Any
 from bot.consent.service import ConsentService
 from bot.handoff.service import HandoffService
 from bot.i18n import t
+from bot.identity import conversation_id
 from bot.store.repositories import PatientRepository
 
 REASONS = ("request_human", "urgent_triage", "abnormal_reading", "fallbacks")
@@ -41,6 +42,7 @@ class HandoffOffers:
                 ahead = self.handoffs.position(session, active).ahead
                 return [t("utter_handoff_already", lang, ahead=ahead)]
             context = {"reason": reason, "department": department, **(extra or {})}
-            shown = self.consent.ask(session, patient, external_id, "handoff", lang, context)
+            shown = self.consent.ask(session, patient, conversation_id(channel, external_id),
+                                     "handoff", lang, context)
         lead = _LEAD.get(reason)
         return ([t(lead, lang)] if lead else []) + [shown.text]

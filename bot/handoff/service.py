@@ -26,12 +26,16 @@ from bot.kb import load_kb_file
 from bot.outbound import OutboundMessage
 from bot.reminders.clock import Clock, SystemClock
 from bot.store.db import Database
-from bot.store.handoff_models import Handoff, StaffAccount
+from bot.store.handoff_models import ConsentRecord, Handoff, StaffAccount
 from bot.store.models import Patient
 from bot.store.repositories import LoggedMessage, MessageRepository
 
 ACTIVE = ("queued", "claimed")
 MAX_REPLY_CHARS = 2000
+# What a console user may see of one handoff (``HandoffService.access``).
+NO_ACCESS, SUMMARY, TRANSCRIPT = "none", "summary", "transcript"
+# Withdrawing either consent ends a doctor's access (bot/consent/rights.py).
+_ACCESS_CONSENTS = ("handoff", "health_data")
 
 
 @dataclass(frozen=True)
@@ -132,34 +136,82 @@ class HandoffService:
 
     # -- doctor side ----------------------------------------------------------------
     @staticmethod
-    def can_see(staff: StaffAccount, handoff: Handoff | HandoffView) -> bool:
-        """A doctor sees their department's handoffs and those assigned to them."""
+    def access(staff: StaffAccount, handoff: Handoff | HandoffView) -> str:
+        """What ``staff`` may see of ``handoff``, judged on the row (PIPL minimal necessity).
+
+        - ``TRANSCRIPT``: the doctor it is assigned to (claimed, and after it ended:
+          the conversation up to ``ended_at`` only, see ``bot.console.cases``).
+        - ``SUMMARY``: a doctor of its department while it is queued and unclaimed:
+          the summary needed to decide to claim it (reason, triage, readings,
+          adherence, re-visit), never the transcript.
+        - ``NO_ACCESS``: everyone else: admins, other departments, colleagues once a
+          doctor claimed it, and the whole department once it expired or was
+          cancelled unclaimed.
+
+        Consent is checked by ``access_in`` (it needs the database).
+        """
         if staff.role != "doctor" or not staff.active:
-            return False
-        return handoff.staff_id == staff.id or (
-            handoff.department_id == staff.department_id and handoff.staff_id is None)
+            return NO_ACCESS
+        if handoff.staff_id is not None:
+            return TRANSCRIPT if handoff.staff_id == staff.id else NO_ACCESS
+        if handoff.status == "queued" and handoff.department_id == staff.department_id:
+            return SUMMARY
+        return NO_ACCESS
+
+    @staticmethod
+    def can_see(staff: StaffAccount, handoff: Handoff | HandoffView) -> bool:
+        """``staff`` may see something of ``handoff`` (row rule only; see ``access``)."""
+        return HandoffService.access(staff, handoff) != NO_ACCESS
+
+    def access_in(self, session: Session, staff: StaffAccount,
+                  handoff: Handoff | HandoffView) -> str:
+        """``access``, and nothing once the patient withdrew consent after the handoff."""
+        level = self.access(staff, handoff)
+        if level != NO_ACCESS and self.consent_withdrawn(session, handoff):
+            return NO_ACCESS
+        return level
+
+    @staticmethod
+    def consent_withdrawn(session: Session, handoff: Handoff | HandoffView) -> bool:
+        """The patient withdrew consent (``withdraw_consent``/``delete_my_data``) after
+        agreeing to this handoff: a withdrawal record newer than the handoff's grant
+        (or, for a handoff without one, made at or after its start)."""
+        grant = session.execute(select(ConsentRecord.id).where(
+            ConsentRecord.handoff_id == handoff.id, ConsentRecord.decision == "granted")
+            .order_by(ConsentRecord.id).limit(1)).scalar_one_or_none()
+        stmt = select(ConsentRecord.id).where(
+            ConsentRecord.patient_id == handoff.patient_id,
+            ConsentRecord.decision == "withdrawn",
+            ConsentRecord.purpose.in_(_ACCESS_CONSENTS))
+        stmt = stmt.where(ConsentRecord.id > grant if grant is not None
+                          else ConsentRecord.created_at >= handoff.created_at)
+        return session.execute(stmt.limit(1)).first() is not None
 
     def visible(self, staff: StaffAccount, include_closed: bool = False) -> list[HandoffView]:
-        stmt = select(Handoff).order_by(Handoff.created_at, Handoff.id)
+        stmt = select(Handoff, Patient.access_locked_at).join(
+            Patient, Patient.id == Handoff.patient_id).order_by(Handoff.created_at, Handoff.id)
         if not include_closed:
             stmt = stmt.where(Handoff.status.in_(ACTIVE))
-        with self.db.begin() as session:
-            return [HandoffView.of(h) for h in session.execute(stmt).scalars()
-                    if self.can_see(staff, h)]
+        with self.db.read() as session:
+            return [HandoffView.of(h) for h, locked in session.execute(stmt).all()
+                    if locked is None and self.access_in(session, staff, h) != NO_ACCESS]
 
     def get_for(self, staff: StaffAccount, handoff_id: int) -> HandoffView:
         with self.db.begin() as session:
             return HandoffView.of(self._visible_row(session, staff, handoff_id))
 
     def _visible_row(self, session: Session, staff: StaffAccount, handoff_id: int,
-                     lock: bool = False) -> Handoff:
+                     lock: bool = False, consent: bool = True) -> Handoff:
+        """The handoff, if ``staff`` may act on it (``consent=False``: even after the
+        patient withdrew consent -- closing reveals nothing and gives the bot back)."""
         stmt = select(Handoff).where(Handoff.id == handoff_id)
         if lock:
             stmt = stmt.with_for_update()
         row = session.execute(stmt).scalar_one_or_none()
         if row is None:
             raise NotFoundError(f"handoff {handoff_id} not found")
-        if not self.can_see(staff, row):
+        level = self.access_in(session, staff, row) if consent else self.access(staff, row)
+        if level == NO_ACCESS:
             raise PermissionDeniedError(f"handoff {handoff_id} is not visible to {staff.id}")
         return row
 
@@ -194,7 +246,7 @@ class HandoffService:
     def close(self, staff: StaffAccount, handoff_id: int, note: str) -> OutboundMessage:
         """Close a claimed handoff with a note; returns the bot's resume message."""
         with self.db.begin() as session:
-            row = self._visible_row(session, staff, handoff_id, lock=True)
+            row = self._visible_row(session, staff, handoff_id, lock=True, consent=False)
             if row.status != "claimed" or row.staff_id != staff.id:
                 raise ConflictError(f"handoff {handoff_id} is not claimed by {staff.id}")
             row.status, row.ended_at = "closed", self.clock.now()

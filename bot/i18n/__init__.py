@@ -7,7 +7,7 @@ code outside Rasa (channels, workers, CLI) renders the same entries with
 :func:`t`.
 """
 
-from bot.i18n.catalog import Catalog, default_catalog, t
+from bot.i18n.catalog import Catalog, bilingual, default_catalog, t
 from bot.i18n.detect import detect_language, requested_language
 
-__all__ = ["Catalog", "default_catalog", "t", "detect_language", "requested_language"]
+__all__ = ["Catalog", "bilingual", "default_catalog", "t", "detect_language", "requested_language"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -94,3 +94,15 @@ def default_catalog() -> Catalog:
 def t(key: str, lang: str, **params: object) -> str:
     """Render the response ``key`` in ``lang`` ("zh" or "en")."""
     return default_catalog().render(key, lang, **params)
+
+
+def bilingual(key: str, params: Callable[[str], Mapping[str, object]] | None = None,
+              **common: object) -> str:
+    """The text in Chinese, then English: for answers given before the patient's
+    language is known (protocol errors, events, failures).
+
+    Args:
+        params: per-language parameters (e.g. ``HospitalInfo.params``).
+    """
+    return "\n\n".join(t(key, lang, **{**(params(lang) if params else {}), **common})
+                       for lang in SUPPORTED_LANGUAGES)

@@ -10,6 +10,7 @@ which also answers ``GET /health`` for the supervisor.
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import threading
@@ -19,6 +20,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from bot.i18n import bilingual
 from bot.outbound import OutboundError, OutboundMessage, SendResult
 from bot.reminders.clock import Clock
 from bot.store.db import Database
@@ -65,7 +67,8 @@ class OutboxSender:
 class OutboxServer:
     """``GET /outbox/<sender>?after=N`` -> JSON list; ``GET /health`` -> ok."""
 
-    def __init__(self, sender: OutboxSender, host: str, port: int) -> None:
+    def __init__(self, sender: OutboxSender, host: str, port: int,
+                 token: str | None = None) -> None:
         outbox = sender
 
         class Handler(BaseHTTPRequestHandler):
@@ -73,6 +76,9 @@ class OutboxServer:
                 parts = urlsplit(self.path)
                 if parts.path == "/health":
                     return self._reply(200, {"status": "ok"})
+                if token is not None and not bearer_ok(self.headers.get("Authorization"),
+                                                       token):
+                    return self._reply(401, {"error": bilingual("utter_rest_unauthorized")})
                 if parts.path.startswith("/outbox/"):
                     recipient = unquote(parts.path.removeprefix("/outbox/"))
                     try:
@@ -110,7 +116,19 @@ class OutboxServer:
         self.httpd.server_close()
 
 
-def fetch_outbox(base_url: str, sender: str, after: int = 0, timeout: float = 5.0) -> list[dict]:
+def bearer_ok(header: str | None, token: str) -> bool:
+    """Whether an ``Authorization`` header carries ``token`` (constant-time compare)."""
+    scheme, _, given = (header or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(),
+                                                              token.encode())
+
+
+def auth_headers(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def fetch_outbox(base_url: str, sender: str, after: int = 0, timeout: float = 5.0,
+                 token: str | None = None) -> list[dict]:
     """Client side of the poll endpoint (for ``medbot chat`` / REST clients).
 
     Args:
@@ -124,7 +142,8 @@ def fetch_outbox(base_url: str, sender: str, after: int = 0, timeout: float = 5.
 
     url = f"{base_url.rstrip('/')}/outbox/{quote(sender, safe='')}?after={after}"
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - local
+        request = urllib.request.Request(url, headers=auth_headers(token))
+        with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310 - local
             return json.loads(resp.read().decode("utf-8") or "[]")
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise OutboundError(f"outbox not reachable at {base_url}: {exc}") from exc

@@ -5,6 +5,11 @@ morning". Thresholds and the response for each level come from
 ``knowledge_base/followup_plans.yml``. An abnormal reading raises a care-team
 flag and the patient is offered a human doctor (the handoff itself is another
 issue's). Also: follow-up enrolment and the short health summary.
+
+A number is read whole and with its sign ("血糖 1234" is 1234, "血糖 -5" is -5),
+never trimmed into something plausible: :func:`read` refuses an implausible
+reading (KB ``plausible`` ranges) with ``utter_reading_implausible`` showing
+what the patient wrote.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from sqlalchemy import func, select
 
 from bot.errors import NotFoundError
 from bot.i18n import t
+from bot.nlp.values import too_long
 from bot.reminders.clock import Clock, as_utc
 from bot.reminders.config import ReminderConfig
 from bot.reminders.kb import FollowupKB, FollowupPlan
@@ -29,10 +35,16 @@ from bot.store.db import Database
 from bot.store.reminder_models import CareTeamFlag, Dose, FollowupEnrolment, Reading
 from bot.store.repositories import PatientRepository
 
-_BP_SLASH = re.compile(r"(?<![\d.])(\d{2,3})\s*(?:/|over|比|\\)\s*(\d{2,3})(?![\d.])")
-_BP_WORDS = re.compile(r"(?:高压|收缩压|上压|systolic)\s*(?:是|为|:)?\s*(\d{2,3}).{0,8}?"
-                       r"(?:低压|舒张压|下压|diastolic)\s*(?:是|为|:)?\s*(\d{2,3})")
-_GLUCOSE = re.compile(r"(?:血糖|glucose|sugar|\bbg\b|\bbs\b)\D{0,12}?(\d{1,3}(?:\.\d+)?)\s*"
+# A number is [sign] digits, read whole: it starts at the start of a run of digits and
+# ends at its end (longer runs are no reading at all). The sign is kept so that the
+# plausibility check refuses "-5" instead of reading 5. BP numbers have 2-4 digits
+# ("3/15" is a date, "1500/90" an implausible reading).
+_N = r"([-−]?)(?<![\d.])(\d{2,4})(?!\.?\d)"
+_N_DECIMAL = r"([-−]?)(?<![\d.])(\d{1,6}(?:\.\d{1,3})?)(?!\.?\d)"
+_BP_SLASH = re.compile(rf"{_N}\s*(?:/|over|比|\\)\s*{_N}")
+_BP_WORDS = re.compile(rf"(?:高压|收缩压|上压|systolic)\s*(?:是|为|:)?\s*{_N}.{{0,8}}?"
+                       rf"(?:低压|舒张压|下压|diastolic)\s*(?:是|为|:)?\s*{_N}")
+_GLUCOSE = re.compile(rf"(?:血糖|glucose|sugar|\bbg\b|\bbs\b)\D{{0,12}}?{_N_DECIMAL}\s*"
                       r"(mmol/?l|mg/?dl|毫摩尔)?")
 _FASTING = re.compile(r"空腹|早餐前|fasting|before breakfast")
 _AFTER_MEAL = re.compile(r"餐后|饭后|after (?:a )?(?:meals?|eating|food|lunch|dinner)|post-?meal")
@@ -46,6 +58,7 @@ class ParsedReading:
     diastolic: int | None = None
     value: float | None = None
     context: str | None = None  # fasting | postprandial | random
+    written: str = ""  # the value as the patient wrote it ("1234", "-5", "150/-90")
 
     def display(self, lang: str) -> str:
         """The reading in words ("血压 145/95 mmHg", "fasting glucose 7.8 mmol/L")."""
@@ -56,22 +69,49 @@ class ParsedReading:
                  value=f"{self.value:g}")
 
 
+def _signed(sign: str, digits: str) -> float:
+    return -float(digits) if sign else float(digits)
+
+
 def parse_reading(text: str, mg_dl_factor: float = 18.0) -> ParsedReading | None:
-    """The reading in ``text``, or None when there is none."""
-    s = normalise(text)
+    """The reading in ``text`` (possibly implausible, see :func:`plausible`), or None
+    when there is none (or the text is too long to be one)."""
+    if too_long(text):
+        return None
+    s = normalise(text)  # also turns "−"/"－" into "-"
     m = _BP_WORDS.search(s) or _BP_SLASH.search(s)
     if m:
-        return ParsedReading("bp", "mmHg", systolic=int(m.group(1)), diastolic=int(m.group(2)))
+        systolic, diastolic = int(_signed(m[1], m[2])), int(_signed(m[3], m[4]))
+        return ParsedReading("bp", "mmHg", systolic=systolic, diastolic=diastolic,
+                             written=f"{systolic}/{diastolic} mmHg")
     m = _GLUCOSE.search(s)
     if m:
-        value = float(m.group(1))
-        unit = (m.group(2) or "").replace("/", "")
+        value = _signed(m[1], m[2])
+        unit = (m[3] or "").replace("/", "")
+        written = f"{m[1]}{m[2]}" + (f" {m[3]}" if m[3] else "")
         if unit == "mgdl" or (not unit and value > 35):
             value = round(value / mg_dl_factor, 1)
         context = ("fasting" if _FASTING.search(s) else
                    "postprandial" if _AFTER_MEAL.search(s) else "random")
-        return ParsedReading("glucose", "mmol/L", value=value, context=context)
+        return ParsedReading("glucose", "mmol/L", value=value, context=context,
+                             written=written)
     return None
+
+
+def read(text: str, thresholds: dict) -> ParsedReading:
+    """Parse and check a reading, storing nothing.
+
+    Raises:
+        ReminderInputError: no reading in the text (``utter_reading_not_understood``) or
+            an implausible one (``utter_reading_implausible`` with the value as written).
+    """
+    factor = float(thresholds["glucose"].get("mg_dl_factor", 18.0))
+    reading = parse_reading(text, factor)
+    if reading is None:
+        raise ReminderInputError("utter_reading_not_understood", text.strip()[:40])
+    if not plausible(reading, thresholds):
+        raise ReminderInputError("utter_reading_implausible", reading.written)
+    return reading
 
 
 def assess(reading: ParsedReading, thresholds: dict) -> str:
@@ -136,14 +176,7 @@ class ReadingService:
         Raises:
             ReminderInputError: no reading in the text, or an implausible one (nothing stored).
         """
-        factor = float(self.kb.thresholds["glucose"].get("mg_dl_factor", 18.0))
-        reading = parse_reading(text, factor)
-        if reading is None:
-            raise ReminderInputError("utter_reading_not_understood", text[:40])
-        if not plausible(reading, self.kb.thresholds):
-            shown = (f"{reading.systolic}/{reading.diastolic} mmHg" if reading.kind == "bp"
-                     else f"{reading.value:g} mmol/L")
-            raise ReminderInputError("utter_reading_implausible", shown)
+        reading = read(text, self.kb.thresholds)
         level = assess(reading, self.kb.thresholds)
         response = self.kb.thresholds[reading.kind]["responses"][level]
         now = self.clock.now()

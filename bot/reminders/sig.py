@@ -4,6 +4,13 @@ Deterministic, no NLU: "每天三次", "早晚各一次", "每8小时一次", "�
 "twice a day", "every night before bed", "8am and 8pm", sig codes qd/bid/tid/
 qid/qn, course lengths ("吃14天", "for 2 weeks") and snooze durations
 ("半小时后", "in 20 minutes"). Doses are extracted verbatim and never changed.
+
+Every parser refuses what it cannot read with :class:`ValidationError` (the
+service turns it into the field's bilingual message) and never raises anything
+else: numbers are read by :func:`bot.nlp.values.cn_int` (at most six digits),
+dates must exist and lie within a year of ``today`` (2月29日 is the next 29
+February that exists, or an error), and an answer longer than
+:data:`~bot.nlp.values.MAX_ANSWER_CHARS` is not read.
 """
 
 from __future__ import annotations
@@ -13,14 +20,13 @@ from dataclasses import dataclass
 from datetime import date, time, timedelta
 
 from bot.errors import ValidationError
+from bot.nlp.values import CN_NUMERAL_CHARS, DECIMAL, NUMBER_RUN, cn_int, too_long
 
-_FULLWIDTH = str.maketrans("０１２３４５６７８９：／．", "0123456789:/.")
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
-              "六": 6, "七": 7, "八": 8, "九": 9}
+_FULLWIDTH = str.maketrans("０１２３４５６７８９：／．－−", "0123456789:/.--")
 _EN_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
                "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fourteen": 14,
                "twenty": 20, "thirty": 30, "a": 1, "an": 1}
-NUM = r"(?:\d+|[零〇一二两三四五六七八九十]+)"
+NUM = NUMBER_RUN  # a run of digits or Chinese numerals, read with number()
 
 
 def normalise(text: str) -> str:
@@ -28,21 +34,15 @@ def normalise(text: str) -> str:
 
 
 def number(token: str) -> int:
-    """``"14"``, ``"十四"``, ``"两"``, ``"twelve"`` -> int."""
+    """``"14"``, ``"十四"``, ``"两"``, ``"twelve"`` -> int.
+
+    Raises:
+        ValidationError: not one number of at most six digits ("十十十", 20 digits).
+    """
     token = token.strip()
-    if token.isdigit():
-        return int(token)
-    if token in _EN_NUMBERS:
-        return _EN_NUMBERS[token]
-    if "十" in token:
-        tens, _, ones = token.partition("十")
-        return (_CN_DIGITS.get(tens, 1) if tens else 1) * 10 + (_CN_DIGITS.get(ones, 0)
-                                                                 if ones else 0)
-    value = 0
-    for ch in token:
-        if ch not in _CN_DIGITS:
-            raise ValueError(token)
-        value = value * 10 + _CN_DIGITS[ch]
+    value = _EN_NUMBERS.get(token, cn_int(token))
+    if value is None:
+        raise ValidationError("not a number", field="number")
     return value
 
 
@@ -68,7 +68,7 @@ _MEAL_AFTER = re.compile(r"饭后|餐后|吃完饭|after (?:meals?|food|eating|b
 _MEAL_BEFORE = re.compile(r"饭前|餐前|空腹|before (?:meals?|food|eating|breakfast)|\bac\b")
 _BEDTIME = re.compile(r"睡前|睡觉前|临睡|before (?:bed|sleep)|at bedtime|bedtime|\bqn\b|\bqhs\b|"
                       r"\bhs\b")
-_INTERVAL = re.compile(rf"每隔?\s*({NUM})\s*(?:个)?小时|every\s+(\d+|{'|'.join(_EN_NUMBERS)})"
+_INTERVAL = re.compile(rf"每隔?\s*({NUM})\s*(?:个)?小时|every\s+(-?\d+|{'|'.join(_EN_NUMBERS)})"
                        r"\s+hours?|\bq(\d+)h\b")
 _CODES = {"qd": 1, "od": 1, "bid": 2, "tid": 3, "qid": 4}
 _CODE_RE = re.compile(r"\b(qd|od|bid|tid|qid)\b")
@@ -152,8 +152,11 @@ def parse_schedule(text: str) -> Schedule | None:
     """The daily schedule in ``text``, or None if it names none.
 
     Raises:
-        ValidationError: a schedule is named but impossible (e.g. 25:00, every 7 hours).
+        ValidationError: a schedule is named but impossible (e.g. 25:00, every 7 hours),
+            or the answer is too long to be one.
     """
+    if too_long(text):
+        raise ValidationError("answer too long", field="frequency")
     s = normalise(text)
     for dotted, code in _SIG_DOTS:
         s = re.sub(rf"\b{re.escape(dotted)}\.?(?![a-z])", code, s)
@@ -215,16 +218,19 @@ def _periods(s: str) -> list[str]:
 # ---------------------------------------------------------------- course / dates
 
 _COURSE = re.compile(
-    rf"(?<!每)(?:吃|服|用|连续|疗程|共)?\s*({NUM}|半)\s*(?:个)?\s*(天|日|周|星期|礼拜|月)"
+    rf"(?<!每)(?:吃|服|用|连续|疗程|共)?\s*(?<!月)({NUM}|半)\s*(?:个)?\s*(天|日|周|星期|礼拜|月)"
     rf"(?!\s*(?:{NUM}\s*次|各|早|晚|中午|上午|下午|吃\s*{NUM}\s*次))"
-    rf"|(?:for\s+|(?<![a-z])[x×*]\s*)(\d+|{'|'.join(_EN_NUMBERS)})\s*(days?|weeks?|months?|d\b|w\b)"
-    rf"|(\d+)[- ](day|week)\s+course")
-_ZH_DATE = re.compile(r"(?:(\d{4})年)?(\d{1,2})月(\d{1,2})[日号]?")
-_ISO_DATE = re.compile(r"(?:(\d{4})[-/])?(\d{1,2})[-/](\d{1,2})(?![\d:])")
+    rf"|(?:for\s+|(?<![a-z])[x×*]\s*)(-?\d+|{'|'.join(_EN_NUMBERS)})\s*(days?|weeks?|months?|d\b|w\b)"
+    rf"|(?<!\d)(\d+)[- ](day|week)\s+course")
+_ZH_DATE = re.compile(r"(?:(?<!\d)(\d{4})年)?(?<!\d)(\d{1,2})月(\d{1,2})(?!\d)[日号]?")
+# "1/2片" is half a tablet and "3-5天" a range, not 2 January or 5 March
+_ISO_DATE = re.compile(r"(?<![\d.])(?:(\d{4})[-/])?(\d{1,2})[-/](\d{1,2})(?![\d:.])"
+                       r"(?!\s*(?:片|粒|颗|丸|袋|包|支|滴|tab|pill|cap|天|日|周|星期|礼拜|个|月|次|小时"
+                       r"|分钟|day|week|month|time|hour|min))")
 _MONTHS = {m: i + 1 for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
 _EN_DATE = re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(\d{1,2})"
-                      r"|\b(\d{1,2})\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)")
+                      r"(?!\d)|\b(\d{1,2})\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)")
 _END_MARK = re.compile(r"(到|至|截止|until|till|through|to|ending|end)\s*$")
 _RELATIVE_START = {"明天": 1, "明日": 1, "tomorrow": 1, "后天": 2, "今天": 0, "today": 0}
 
@@ -239,46 +245,68 @@ class Course:
         return None if self.end is None else (self.end - self.start).days + 1
 
 
-def _dates(s: str, today: date) -> list[tuple[int, date]]:
+def _dates(s: str, today: date) -> list[tuple[int, int, date]]:
+    """(start, end, date) of every date in ``s``, in order."""
     found = []
     for m in _ZH_DATE.finditer(s):
-        found.append((m.start(), (m.group(1), m.group(2), m.group(3))))
+        found.append((m.start(), m.end(), (m.group(1), m.group(2), m.group(3))))
     for m in _ISO_DATE.finditer(s):
-        if not any(abs(p - m.start()) < 3 for p, _ in found):
-            found.append((m.start(), (m.group(1), m.group(2), m.group(3))))
+        if not any(abs(p - m.start()) < 3 for p, _, _ in found):
+            found.append((m.start(), m.end(), (m.group(1), m.group(2), m.group(3))))
     for m in _EN_DATE.finditer(s):
         month = m.group(1) or m.group(4)
         day = m.group(2) or m.group(3)
-        found.append((m.start(), (None, str(_MONTHS[month[:3]]), day)))
-    result = []
-    for pos, (year, month, day) in found:
+        found.append((m.start(), m.end(), (None, str(_MONTHS[month[:3]]), day)))
+    return sorted((start, end, _resolve(year, int(month), int(day), today))
+                  for start, end, (year, month, day) in found)
+
+
+MAX_DATE_DISTANCE = timedelta(days=366)
+
+
+def _resolve(year: str | None, month: int, day: int, today: date) -> date:
+    """The date meant: the year given, else this year's (or, once more than 60 days
+    past, next year's). "2月29日" is the next 29 February within that window.
+
+    Raises:
+        ValidationError: no such date, or one more than a year from today.
+    """
+    years = [int(year)] if year else [today.year, today.year + 1]
+    for candidate_year in years:
         try:
-            value = date(int(year) if year else today.year, int(month), int(day))
-        except ValueError as exc:
-            raise ValidationError(f"no such date {month}-{day}", field="date") from exc
-        if not year and value < today - timedelta(days=60):
-            value = value.replace(year=value.year + 1)
-        result.append((pos, value))
-    return sorted(result)
+            value = date(candidate_year, month, day)
+        except ValueError:
+            continue
+        if year or value >= today - timedelta(days=60):
+            if abs(value - today) > MAX_DATE_DISTANCE:
+                raise ValidationError("the date is more than a year away", field="date")
+            return value
+    raise ValidationError("no such date", field="date")
 
 
 def parse_course(text: str, today: date) -> Course:
     """Start and end dates; start defaults to ``today``, end to none (until cancelled).
 
     Raises:
-        ValidationError: the end is before the start, or the course is over a year.
+        ValidationError: the end is before the start, the course is over a year, a date
+            does not exist or is more than a year away, or the answer is too long.
     """
+    if too_long(text):
+        raise ValidationError("answer too long", field="course")
     s = normalise(text)
     start, end = today, None
     for word, offset in _RELATIVE_START.items():
         if re.search(rf"(?:从|自|starting|start|from|begin)?\s*{word}", s) and (
                 re.search(rf"{word}\s*(?:开始|起)|(?:starting|start|from|begin\w*)\s+{word}", s)):
             start = today + timedelta(days=offset)
-    for pos, value in _dates(s, today):
+    dates = _dates(s, today)
+    for pos, _, value in dates:
         if _END_MARK.search(s[:pos]):
             end = value
         else:
             start = value
+    for first, last, _ in dates:  # "11月25日" names a day, not an 11-month course
+        s = s[:first] + " " * (last - first) + s[last:]
     m = _COURSE.search(s)
     if m and end is None:
         if m.group(1):
@@ -292,6 +320,8 @@ def parse_course(text: str, today: date) -> Course:
         days = int(amount * unit)
         if days < 1:
             raise ValidationError("course shorter than a day", field="course")
+        if days > MAX_DATE_DISTANCE.days:  # before any date arithmetic can overflow
+            raise ValidationError("courses longer than a year are not supported", field="course")
         end = start + timedelta(days=days - 1)
     if end is not None and end < start:
         raise ValidationError("the end date is before the start date", field="course")
@@ -303,7 +333,7 @@ def parse_course(text: str, today: date) -> Course:
 # ---------------------------------------------------------------- dose / snooze
 
 _DOSE = re.compile(
-    rf"((?:\d+(?:\.\d+)?|半|{NUM})\s*"
+    rf"((?:{DECIMAL}|半|(?<![{CN_NUMERAL_CHARS}])[{CN_NUMERAL_CHARS}]+)\s*"
     r"(?:片|粒|颗|丸|袋|包|支|滴|喷|吸|揿|mg|毫克|mcg|μg|ug|微克|g|克|ml|毫升|iu|u|单位"
     r"|tablets?|tabs?|pills?|capsules?|caps?|puffs?|drops?|units?|sachets?)"
     r"(?![a-z]))")
@@ -311,7 +341,10 @@ _AS_PRESCRIBED = re.compile(r"按医嘱|遵医嘱|as prescribed|as directed")
 
 
 def parse_dose(text: str) -> str | None:
-    """The dose as written ("1片", "500mg", "2 tablets"), never altered; None if absent."""
+    """The dose as written ("1片", "500mg", "2 tablets"), never altered; None if absent
+    (or the answer is too long to be a dose)."""
+    if too_long(text):
+        return None
     s = normalise(text)
     m = _DOSE.search(s)
     if m:
@@ -323,9 +356,9 @@ def parse_dose(text: str) -> str | None:
 
 _SNOOZE_HALF = re.compile(r"半\s*(?:个)?\s*(?:小时|钟头)|half an hour|half hour|30 ?mins?\b")
 _SNOOZE_HOUR_HALF = re.compile(rf"({NUM})\s*个半\s*(?:小时|钟头)")
-_SNOOZE_MIN = re.compile(rf"({NUM})\s*(?:分钟|分)|(\d+|{'|'.join(_EN_NUMBERS)})\s*"
+_SNOOZE_MIN = re.compile(rf"({NUM})\s*(?:分钟|分)|(?<![a-z\d])(-?\d+|{'|'.join(_EN_NUMBERS)})\s*"
                          r"(?:minutes?|mins?)\b")
-_SNOOZE_HOUR = re.compile(rf"({NUM})\s*(?:个)?\s*(?:小时|钟头)|(\d+|{'|'.join(_EN_NUMBERS)})\s*"
+_SNOOZE_HOUR = re.compile(rf"({NUM})\s*(?:个)?\s*(?:小时|钟头)|(?<![a-z\d])(-?\d+|{'|'.join(_EN_NUMBERS)})\s*"
                           r"(?:hours?|hrs?)\b")
 MAX_SNOOZE = timedelta(hours=12)
 
@@ -334,8 +367,11 @@ def parse_snooze(text: str) -> timedelta | None:
     """How long to wait ("半小时后" -> 30 min, "in 20 minutes"); None if no duration named.
 
     Raises:
-        ValidationError: the duration is zero or longer than 12 hours.
+        ValidationError: the duration is zero, longer than 12 hours or no number, or the
+            answer is too long to read.
     """
+    if too_long(text):
+        raise ValidationError("answer too long", field="snooze")
     s = normalise(text)
     if m := _SNOOZE_HOUR_HALF.search(s):
         delta = timedelta(minutes=number(m.group(1)) * 60 + 30)

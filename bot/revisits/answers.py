@@ -1,5 +1,11 @@
 """Reading the patient's answers: yes/no, past dates ("2026年9月1日", "3个月前",
-"last month"), "none"."""
+"last month"), "none".
+
+Nothing here raises on any input: an answer longer than
+:data:`~bot.nlp.values.MAX_ANSWER_CHARS` is unclear (``None``/``False``), a date
+that does not exist is ``None``, and numbers are read whole ("1234 years ago" is
+not "234 years ago").
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ import unicodedata
 from datetime import date, timedelta
 
 from bot.appointments.dates import CN_NUM, cn_number
+from bot.nlp.values import too_long
 
 _UNSURE = re.compile(r"不确定|不知道|不清楚|说不准|不好说|not sure|unsure|don'?t know|no idea|maybe")
 _YES_FIRST = re.compile(r"没问题|没错")
@@ -23,11 +30,12 @@ _CONFIRM = re.compile(r"确认|确定|是的|^是|^对|^好|^行|^可以|没问�
 _QUESTION = re.compile(r"[?？吗]|(?<![a-z])(what|how|why|where|when|can|is|are|do)(?![a-z])")
 _NONE = re.compile(r"^(没有|无|不需要|不用|不要|不记得|忘了|跳过|none|no|nope|skip|n/?a|"
                    r"don'?t (know|remember|have)|not needed)\b")
-_ISO = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
-_YM = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?(?!\d)")
+_ISO = re.compile(r"(?<!\d)(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)")
+_YM = re.compile(r"(?<!\d)(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?(?!\d)(?!\s*[-/.]\s*\d)")
 _ZH_MD = re.compile(rf"({CN_NUM})月({CN_NUM})[日号]?")
 _AGO = re.compile(rf"({CN_NUM}|半)\s*(个)?\s*(天|日|周|星期|礼拜|月|年)(前|以前|之前)|"
-                  r"(\d{1,3}|a|an|one|two|three|four|five|six)\s+(day|week|month|year)s?\s+ago")
+                  r"(?<![\d.])(\d{1,3}|a|an|one|two|three|four|five|six)\s+(day|week|month|year)s?"
+                  r"\s+ago")
 _EN_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 _UNIT_DAYS = {"天": 1, "日": 1, "周": 7, "星期": 7, "礼拜": 7, "月": 30, "年": 365,
               "day": 1, "week": 7, "month": 30, "year": 365}
@@ -45,6 +53,8 @@ def parse_yes_no(text: str) -> bool | None:
 
     Checked in order: unsure, "没问题", negatives (没有 contains 有), then yes.
     """
+    if too_long(text):
+        return None
     s = _norm(text)
     for pattern, value in ((_UNSURE, None), (_YES_FIRST, True), (_NO, False), (_YES, True)):
         if pattern.search(s):
@@ -54,6 +64,8 @@ def parse_yes_no(text: str) -> bool | None:
 
 def parse_confirmation(text: str) -> bool | None:
     """Like :func:`parse_yes_no` but strict: only a clear yes confirms; questions are unclear."""
+    if too_long(text):
+        return None
     s = _norm(text)
     answer = parse_yes_no(s)
     if answer is False:
@@ -65,11 +77,13 @@ def parse_confirmation(text: str) -> bool | None:
 
 def is_none_answer(text: str) -> bool:
     """The patient declines an optional answer ("没有", "none", "skip")."""
-    return bool(_NONE.search(_norm(text)))
+    return not too_long(text) and bool(_NONE.search(_norm(text)))
 
 
 def parse_past_date(text: str, today: date) -> date | None:
     """A date in the past (or today) from ``text``; ``None`` when there is none."""
+    if too_long(text):
+        return None
     s = _norm(text)
     if m := _ISO.search(s):
         return _safe(int(m[1]), int(m[2]), int(m[3]))

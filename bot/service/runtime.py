@@ -15,8 +15,11 @@ from bot.training import quiet_env
 
 def endpoints_config(settings: Settings) -> dict:
     """Rasa endpoints: our action server, our database as tracker store, a lock store."""
+    action: dict = {"url": settings.action_endpoint_url}
+    if settings.action_secret:  # checked by components/action_server.py on every call
+        action["headers"] = {"Authorization": f"Bearer {settings.action_secret}"}
     config: dict = {
-        "action_endpoint": {"url": f"http://{settings.host}:{settings.action_port}/webhook"},
+        "action_endpoint": action,
         # `url` with a scheme is used as the full SQLAlchemy URL by SQLTrackerStore.
         "tracker_store": {"type": "SQL", "url": settings.database_url},
     }
@@ -48,9 +51,9 @@ def write_endpoints(settings: Settings) -> Path:
 def action_server_spec(settings: Settings) -> ChildSpec:
     return ChildSpec(
         name="action-server",
-        argv=[sys.executable, "-m", "rasa_sdk", "--actions", "actions",
-              "--port", str(settings.action_port)],
-        ready_url=f"http://{settings.host}:{settings.action_port}/health",
+        # rasa_sdk's app bound to MEDBOT_ACTION_HOST and guarded by MEDBOT_ACTION_SECRET
+        argv=[sys.executable, "-m", "components.action_server"],
+        ready_url=f"http://{local_address(settings.action_host)}:{settings.action_port}/health",
         env=quiet_env(settings.as_child_env()),
         cwd=settings.project_root,
     )
@@ -69,7 +72,12 @@ def rasa_server_spec(settings: Settings, model: Path, endpoints: Path) -> ChildS
             "--interface", settings.host,
             "--port", str(settings.rasa_port),
         ],
-        ready_url=f"http://{settings.host}:{settings.rasa_port}/webhooks/rest/",
+        ready_url=f"http://{local_address(settings.host)}:{settings.rasa_port}/webhooks/rest/",
         env=quiet_env(settings.as_child_env()),
         cwd=settings.project_root,
     )
+
+
+def local_address(host: str) -> str:
+    """The address to reach a server bound to ``host`` from this machine."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host

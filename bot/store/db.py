@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,14 +18,16 @@ from bot.settings import Settings
 class Database:
     """Owns one engine and a session factory for one database URL.
 
-    Use ``with db.begin() as session:`` for one transaction per use case.
+    Use ``with db.begin() as session:`` for one transaction per use case, and
+    ``with db.read() as session:`` for a use case that only reads.
     """
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        kwargs: dict = {"future": True, "echo": echo}
+        if _sqlite_file(url):
+            _create_private(Path(url.removeprefix("sqlite:///").split("?", 1)[0]))
+        # SQL parameters are message texts and openids: never in an error or a log line
+        kwargs: dict = {"future": True, "echo": echo, "hide_parameters": True}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
             if _sqlite_file(url):
@@ -38,7 +41,11 @@ class Database:
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
+            event.listen(self.engine, "handle_error", _sqlite_read_only_is_a_disconnect)
         self.sessions = sessionmaker(self.engine, future=True, expire_on_commit=False)
+        # same pool; on SQLite its transactions start DEFERRED (no write lock)
+        self.readers = sessionmaker(self.engine.execution_options(medbot_read_only=True),
+                                    future=True, expire_on_commit=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -54,6 +61,16 @@ class Database:
         with self.sessions.begin() as session:
             yield session
 
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A transaction that only reads. On SQLite it does not take the write lock
+        (``BEGIN`` instead of ``BEGIN IMMEDIATE``; WAL readers never wait for a writer),
+        so frequent look-ups (console sessions, login checks) never queue behind or in
+        front of transcript writes. Writing in it is a bug (SQLite may refuse the upgrade).
+        """
+        with self.readers.begin() as session:
+            yield session
+
     def dispose(self) -> None:
         self.engine.dispose()
 
@@ -61,6 +78,21 @@ class Database:
 def _sqlite_file(url: str) -> bool:
     path = url.split("///", 1)[1] if "///" in url else ""
     return bool(path) and path != ":memory:" and "mode=memory" not in url
+
+
+def _create_private(path: Path) -> None:
+    """The SQLite file holds health data: created readable by its owner only (SQLite
+    gives its -wal and -shm files the same mode)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
+def _sqlite_read_only_is_a_disconnect(context) -> None:
+    """A connection opened while the file was read-only stays read-only: drop it from
+    the pool, so writes work again as soon as the file is writable."""
+    if "readonly database" in str(context.original_exception):
+        context.is_disconnect = True
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -77,4 +109,6 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 def _sqlite_begin(conn) -> None:
     # IMMEDIATE takes the write lock up front: no deadlock between two
     # read-then-write transactions, which SQLite would otherwise abort.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # ``Database.read`` transactions never write: a plain (deferred) BEGIN.
+    read_only = conn.get_execution_options().get("medbot_read_only")
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

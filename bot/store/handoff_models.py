@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 
 from bot.store.models import Base, BigId, utcnow
@@ -120,7 +121,14 @@ class Handoff(Base):
 
 
 class StaffAccount(Base):
-    """A console user: a doctor of one department, or an admin."""
+    """A console user: a doctor of one department, or an admin.
+
+    ``auth_version`` is bumped whenever the password is reset or the account is
+    disabled: a session made under an older version is dead (``staff_sessions.
+    auth_version``). ``failed_logins``/``locked_until`` are no longer written
+    (since 0011 failures are counted per account *and* client address in
+    ``console_login_throttle``, or Redis); they stay for the downgrade.
+    """
 
     __tablename__ = "staff_accounts"
     __table_args__ = (
@@ -138,6 +146,7 @@ class StaffAccount(Base):
     failed_logins = Column(Integer, nullable=False, default=0)
     locked_until = Column(DateTime(timezone=True), nullable=True)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    auth_version = Column(Integer, nullable=False, default=0, server_default="0")
 
 
 class StaffSession(Base):
@@ -154,15 +163,39 @@ class StaffSession(Base):
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     expires_at = Column(DateTime(timezone=True), nullable=False)
     revoked_at = Column(DateTime(timezone=True), nullable=True)
+    auth_version = Column(Integer, nullable=False, default=0, server_default="0")
+
+
+class LoginThrottleEntry(Base):
+    """Failed console logins of one key (``addr:<address>`` or ``user:<name>|<address>``)
+    in the current window, and until when the key is locked (bot/console/throttle.py).
+
+    Shared by every process on the database; Redis holds the same when
+    ``MEDBOT_REDIS_URL`` is set.
+    """
+
+    __tablename__ = "console_login_throttle"
+    __table_args__ = (Index("ix_console_login_throttle_updated", "updated_at"),)
+
+    key = Column(String(160), primary_key=True)
+    failures = Column(Integer, nullable=False, default=0)
+    window_start = Column(DateTime(timezone=True), nullable=False)
+    locked_until = Column(DateTime(timezone=True), nullable=True)
+    updated_at = Column(DateTime(timezone=True), nullable=False)
 
 
 class AuditEvent(Base):
-    """Who did what to which patient's data, and when (append-only)."""
+    """Who did what to which patient's data, and when (append-only).
+
+    Hash-chained over the whole table (``bot.store.chain``): ``seq``, ``prev_hash`` and
+    ``hash`` are set on insert by a ``before_insert`` event; never set them yourself.
+    """
 
     __tablename__ = "audit_events"
     __table_args__ = (
         Index("ix_audit_events_time", "created_at"),
         Index("ix_audit_events_patient", "patient_id", "created_at"),
+        UniqueConstraint("seq", name="uq_audit_events_seq"),
     )
 
     id = Column(BigId, primary_key=True, autoincrement=True)
@@ -174,6 +207,16 @@ class AuditEvent(Base):
     detail = Column(Text, nullable=True)
     remote_addr = Column(String(64), nullable=True)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    seq = Column(Integer, nullable=False)
+    prev_hash = Column(String(64), nullable=False)
+    hash = Column(String(64), nullable=False)
+
+
+@event.listens_for(AuditEvent, "before_insert")
+def _seal_audit_event(_mapper, connection, target: AuditEvent) -> None:
+    from bot.store.chain import seal_audit_event  # chain imports this module
+
+    seal_audit_event(connection, target)
 
 
 class TranscriptCheckpoint(Base):

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.errors import ValidationError
+from bot.identity import conversation_id as make_conversation_id
 from bot.store.chain import head, lock_conversation, seal
 from bot.store.db import Database
 from bot.store.models import Message, Patient, utcnow
@@ -112,7 +113,8 @@ class TranscriptService:
                 patient.preferred_language = replied_in[-1]
             rows = [
                 self.messages.append(
-                    session, patient, conversation_id or external_id, channel, message
+                    session, patient, conversation_id or make_conversation_id(channel, external_id),
+                    channel, message
                 )
                 for message in messages
             ]

@@ -84,3 +84,15 @@ class WeChatToken(Base):
     value = Column(Text, nullable=False)
     expires_at = Column(DateTime(timezone=True), nullable=False)
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class WeChatReplay(Base):
+    """The (timestamp, nonce, signature) of every accepted push, until its timestamp
+    leaves the replay window: the primary key refuses a second use in any process."""
+
+    __tablename__ = "wechat_replay"
+    __table_args__ = (Index("ix_wechat_replay_expires", "expires_at"),)
+
+    # SHA-256 hex of timestamp, nonce and signature (bounded size whatever the query holds)
+    replay_key = Column(String(64), primary_key=True)
+    expires_at = Column(DateTime(timezone=True), nullable=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from bot.nlp.values import DECIMAL, NOT_NEGATIVE, cn_int
 from bot.triage.matcher import Scan
 from bot.triage.text import NEGATED, PRESENT
 
@@ -16,55 +17,109 @@ _CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五":
 _EN_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
                "seven": 7, "eight": 8, "nine": 9, "ten": 10, "a few": 3, "few": 3,
                "several": 4, "a couple of": 2, "couple of": 2, "a couple": 2}
-_NUM = r"\d+(?:\.\d+)?|[零一二两三四五六七八九十几半]{1,4}"
-_EN_NUM = r"\d+(?:\.\d+)?|a few|a couple of|a couple|couple of|several|an?|one|two|three|four|five|six|seven|eight|nine|ten"
-_UNIT_DAYS = {"分钟": 1 / 1440, "小时": 1 / 24, "天": 1, "日": 1, "周": 7, "星期": 7, "礼拜": 7,
-              "月": 30, "年": 365, "minute": 1 / 1440, "hour": 1 / 24, "day": 1, "night": 1,
-              "week": 7, "month": 30, "year": 365}
+# numbers start only at the start of a run of digits (linear time on any input)
+_NUM = rf"{DECIMAL}|[零一二两三四五六七八九十几半]{{1,4}}"
+_EN_NUM = rf"{DECIMAL}|a few|a couple of|a couple|couple of|several|an?|one|two|three|four|five|six|seven|eight|nine|ten"
+_ZH_UNIT_DAYS = {"分钟": 1 / 1440, "小时": 1 / 24, "天": 1, "日": 1, "周": 7, "星期": 7, "礼拜": 7,
+                 "月": 30, "年": 365}
+# every spelling the English patterns accept (the patterns are built from these keys,
+# so a matched unit is always in the table): "9 yr old", "18 mos", "6 wks", "2 hrs"
+_EN_UNIT_DAYS = {
+    **dict.fromkeys(("minute", "minutes", "min", "mins"), 1 / 1440),
+    **dict.fromkeys(("hour", "hours", "hr", "hrs"), 1 / 24),
+    **dict.fromkeys(("day", "days", "night", "nights"), 1),
+    **dict.fromkeys(("week", "weeks", "wk", "wks"), 7),
+    **dict.fromkeys(("month", "months", "mo", "mos", "mth", "mths"), 30),
+    **dict.fromkeys(("year", "years", "yr", "yrs"), 365),
+}
+_AGE_EN_UNITS = {k: v for k, v in _EN_UNIT_DAYS.items() if v >= 1 and not k.startswith("night")}
+_UNIT_DAYS = {**_ZH_UNIT_DAYS, **_EN_UNIT_DAYS}
+MAX_AGE_YEARS = 120.0
+MAX_DURATION_DAYS = MAX_AGE_YEARS * 365
+
+
+def _alternation(words) -> str:
+    """Longest first, so "months" wins over "mo"."""
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
 def cn_number(token: str) -> float | None:
-    """'28' -> 28, '两' -> 2, '十二' -> 12, '二十八' -> 28, '两三' -> 3."""
+    """'28' -> 28, '两' -> 2, '十二' -> 12, '二十八' -> 28, '两三' -> 3, '十几' -> 13;
+    None when the token is no number ('十十十', a 20-digit run)."""
     if re.fullmatch(r"\d+(?:\.\d+)?", token):
-        return float(token)
+        whole = token.partition(".")[0]
+        return float(token) if cn_int(whole) is not None else None
+    value = cn_int(token)
+    if value is not None:
+        return float(value)
+    # approximate numbers: "十几" 13, "二十几" 23, "两三" 3, "几" 3, "半" 0.5
     if "十" in token:
         tens, _, ones = token.partition("十")
-        value = (_CN_DIGITS.get(tens, 1) if tens else 1) * 10
-        return value + (_CN_DIGITS.get(ones, 0) if ones else 0)
-    digits = [_CN_DIGITS[c] for c in token if c in _CN_DIGITS]
-    return float(max(digits)) if digits else None
+        if len(tens) > 1 or "十" in ones or any(c not in _CN_DIGITS for c in tens + ones):
+            return None
+        return (_CN_DIGITS[tens] if tens else 1) * 10 + max(
+            (_CN_DIGITS[c] for c in ones), default=0)
+    if not token or any(c not in _CN_DIGITS for c in token):
+        return None
+    return float(max(_CN_DIGITS[c] for c in token))
 
 
 def _en_number(token: str) -> float | None:
-    return float(token) if re.fullmatch(r"\d+(?:\.\d+)?", token) else _EN_NUMBERS.get(token)
+    if re.fullmatch(r"\d+(?:\.\d+)?", token):
+        return cn_number(token)
+    return _EN_NUMBERS.get(token)
 
 
-_AGE_ZH_YEARS = re.compile(rf"({_NUM})\s*(?:周岁|岁)")
+_AGE_ZH_YEARS = re.compile(
+    rf"({_NUM})\s*多?\s*(?:周岁|岁)(?:\s*(半)|\s*零?\s*({_NUM})\s*个?\s*月(?![前后以]))?")
 _AGE_ZH_SMALL = re.compile(rf"({_NUM})\s*个?(月|天|周|星期)\s*大(?!便|小便|量|口|汗|片|面积)")
 _AGE_ZH_BORN = re.compile(rf"(?:出生|生下来|刚生)\s*({_NUM})\s*个?(月|天|周)")
 _AGE_ZH_BABY = re.compile(rf"(?:宝宝|孩子|婴儿|女儿|儿子|闺女|小孩|宝贝)\s*(?:才|刚|刚满|满)?\s*({_NUM})\s*个?(月|天|周)(?!前)")
-_AGE_EN = re.compile(rf"\b({_EN_NUM})[- ]?(year|yr|month|week|day)s?[- ]old\b")
+# (?<![a-z0-9]) rather than \b: "孩子9 yr old" (a Han character is a word character)
+_AGE_EN = re.compile(rf"(?<![a-z0-9])({_EN_NUM})[- ]?({_alternation(_AGE_EN_UNITS)})[- ]old(?![a-z0-9])")
+# "9yo", "9 y/o", "9 y.o.", "18 m/o"
+_AGE_EN_SHORT = re.compile(rf"(?<![a-z0-9]){NOT_NEGATIVE}(\d{{1,3}}) ?(?:(y)(?:o|/o|\.o\.?)|(m)(?:/o|\.o\.?))(?![a-z])")
 _AGE_EN_STATED = re.compile(r"\b(?:i'?m|i am|aged?|age:?)\s+(\d{1,3})\b(?! (?:weeks|days|months|degrees|kg|cm))")
 _NEWBORN = re.compile(r"新生儿|刚出生|newborn|new-born")
 
 
+def _plausible_age(value: float | None) -> float | None:
+    return value if value is not None and 0 <= value <= MAX_AGE_YEARS else None
+
+
 def age_years(scan: Scan) -> float | None:
+    """The patient's age in years ("9 yr old", "9yo", "两岁半", "3个月大"); an
+    implausible age (over 120) counts as not stated."""
     text = scan.text
     if _NEWBORN.search(text):
         return 0.0
-    match = _AGE_ZH_YEARS.search(text)
-    if match and (value := cn_number(match.group(1))) is not None:
-        return value
+    for match in _AGE_ZH_YEARS.finditer(text):
+        value = cn_number(match.group(1))
+        if value is not None and match.group(2):
+            value += 0.5
+        elif value is not None and match.group(3):
+            months = cn_number(match.group(3))
+            value = None if months is None or months >= 12 else value + round(months / 12, 3)
+        if _plausible_age(value) is not None:
+            return value
     for pattern in (_AGE_ZH_SMALL, _AGE_ZH_BORN, _AGE_ZH_BABY):
-        match = pattern.search(text)
-        if match and (value := cn_number(match.group(1))) is not None:
-            return round(value * _UNIT_DAYS[match.group(2)] / 365, 3)
-    match = _AGE_EN.search(text)
-    if match and (value := _en_number(match.group(1))) is not None:
-        return round(value * _UNIT_DAYS[match.group(2)] / 365, 3)
-    match = _AGE_EN_STATED.search(text)
-    if match:
-        return float(match.group(1))
+        for match in pattern.finditer(text):
+            value = cn_number(match.group(1))
+            if value is not None and _plausible_age(
+                    age := round(value * _ZH_UNIT_DAYS[match.group(2)] / 365, 3)) is not None:
+                return age
+    for match in _AGE_EN.finditer(text):
+        value = _en_number(match.group(1))
+        if value is not None and _plausible_age(
+                age := round(value * _AGE_EN_UNITS[match.group(2)] / 365, 3)) is not None:
+            return age
+    for match in _AGE_EN_SHORT.finditer(text):
+        value = float(match.group(1)) / (12 if match.group(3) else 1)
+        if _plausible_age(value) is not None:
+            return round(value, 3)
+    for match in _AGE_EN_STATED.finditer(text):
+        if _plausible_age(value := float(match.group(1))) is not None:
+            return value
     return None
 
 
@@ -114,8 +169,9 @@ def pregnancy(scan: Scan) -> tuple[bool | None, int | None]:
     return None, None
 
 
-_DUR_ZH = re.compile(rf"(?<![孕\d.])(?<!孕 )({_NUM})\s*(?:个)?\s*(?:多)?\s*(?:个)?\s*(分钟|小时|天|日|周|星期|礼拜|月|年)(?!大|前的|岁)")
-_DUR_EN = re.compile(rf"\b({_EN_NUM})\s+(minute|hour|day|night|week|month|year)s?\b(?![- ]old)")
+_DUR_ZH = re.compile(rf"(?<![孕\d.])(?<!孕 )({_NUM})\s*(?:个)?\s*(?:多)?\s*(?:个)?\s*({_alternation(_ZH_UNIT_DAYS)})(?!大|前的|岁)")
+_DUR_EN = re.compile(rf"(?<![a-z0-9])({_EN_NUM})(?:(?<=\d)\s*|\s+)({_alternation(_EN_UNIT_DAYS)})"
+                     r"(?![a-z0-9])(?![- ]old)")
 _DUR_WORDS = ((re.compile(r"半天|今天早上|今早|今天上午|since this morning|since today"), 0.3),
               (re.compile(r"刚才|刚刚|just now|an hour ago|minutes ago"), 0.05),
               (re.compile(r"昨天|昨晚|since yesterday|last night"), 1.0),
@@ -125,7 +181,8 @@ _DUR_WORDS = ((re.compile(r"半天|今天早上|今早|今天上午|since this m
 
 
 def duration_days(scan: Scan) -> float | None:
-    """Longest duration stated, in days (ages and gestations are skipped)."""
+    """Longest duration stated, in days (ages and gestations are skipped; a duration
+    over 120 years counts as not stated)."""
     values: list[float] = []
     for match in _DUR_ZH.finditer(scan.text):
         number = cn_number(match.group(1))
@@ -138,6 +195,7 @@ def duration_days(scan: Scan) -> float | None:
     for pattern, days in _DUR_WORDS:
         if pattern.search(scan.text):
             values.append(days)
+    values = [v for v in values if 0 < v <= MAX_DURATION_DAYS]
     return round(max(values), 3) if values else None
 
 
@@ -161,16 +219,21 @@ def severity(scan: Scan) -> str | None:
     return "mild" if _MILD.search(scan.text) else None
 
 
-_TEMP = re.compile(r"(\d{2}(?:\.\d)?)\s*(?:度|℃|°c|°|degrees?|c\b)"
-                   r"|(?:烧到|体温|量了|temperature of|temp of|temp|thermometer (?:says|reads|shows))\s*(\d{2}(?:\.\d)?)")
+# A number is read whole ("1039度" is no temperature) and never after a minus sign.
+# Celsius, except 95-110 with an English cue or °F ("temp 102", "101°F"): 度/℃ are Celsius.
+_TEMP = re.compile(r"(?<![\d.\-−])(\d{2,3}(?:\.\d)?)\s*(度|℃|°c|°f|°|degrees?|c\b|f\b)"
+                   r"|(烧到|体温|量了|temperature of|temp of|temp|thermometer (?:says|reads|shows))"
+                   r"\s*(?<![-−])(\d{2,3}(?:\.\d)?)(?!\.?\d)")
+_CELSIUS_ONLY = {"度", "℃", "°c", "c", "烧到", "体温", "量了"}
 
 
 def temperature_c(scan: Scan) -> float | None:
+    """The highest plausible body temperature stated, in °C (34-43), else None."""
     values = []
     for match in _TEMP.finditer(scan.text):
-        value = float(match.group(1) or match.group(2))
-        if 95 <= value <= 110:  # Fahrenheit
-            value = round((value - 32) * 5 / 9, 1)
+        value = float(match.group(1) or match.group(4))
+        if 95 <= value <= 110 and (match.group(2) or match.group(3)) not in _CELSIUS_ONLY:
+            value = round((value - 32) * 5 / 9, 1)  # Fahrenheit
         if 34 <= value <= 43:
             values.append(value)
     return max(values) if values else None
@@ -190,19 +253,32 @@ def self_report(scan: Scan) -> bool:
     return bool(_FIRST_PERSON.search(scan.text)) and not _OTHER_PERSON.search(scan.text)
 
 
-_BP = re.compile(r"(?:血压|bp|blood pressure)[^\d]{0,40}(\d{2,3})\s*/\s*(\d{2,3})")
-_GLUCOSE = re.compile(r"(?:血糖|blood sugar|glucose|sugar)[^\d]{0,15}(\d{1,2}(?:\.\d)?)")
+# a number is read whole ("血压 120/800" is no reading, not 120/80) and never with a sign
+_BP = re.compile(r"(?:血压|bp|blood pressure)[^\d]{0,40}(?<![-−])(\d{2,3})\s*/\s*(\d{2,3})(?!\.?\d)")
+_GLUCOSE = re.compile(r"(?:血糖|blood sugar|glucose|sugar)[^\d]{0,15}(?<![-−])(\d{1,4}(?:\.\d{1,2})?)(?!\.?\d)")
+_PLAUSIBLE_BP = ((50, 300), (30, 200))
+_PLAUSIBLE_GLUCOSE = (0.5, 60.0)  # wide: a very low value must still raise the alarm
 
 
 def blood_pressure(scan: Scan) -> tuple[int, int] | None:
+    """(systolic, diastolic) in mmHg; an impossible pair counts as not stated."""
     match = _BP.search(scan.text)
-    return (int(match.group(1)), int(match.group(2))) if match else None
+    if not match:
+        return None
+    systolic, diastolic = int(match.group(1)), int(match.group(2))
+    (s_low, s_high), (d_low, d_high) = _PLAUSIBLE_BP
+    if s_low <= systolic <= s_high and d_low <= diastolic <= d_high and systolic > diastolic:
+        return systolic, diastolic
+    return None
 
 
 def glucose_mmol(scan: Scan) -> float | None:
-    """Blood glucose in mmol/L (values over 40 are read as mg/dL)."""
+    """Blood glucose in mmol/L (values over 40 are read as mg/dL); an impossible
+    value ("血糖 1234") counts as not stated."""
     match = _GLUCOSE.search(scan.text)
     if not match:
         return None
     value = float(match.group(1))
-    return round(value / 18, 1) if value > 40 else value
+    value = round(value / 18, 1) if value > 40 else value
+    low, high = _PLAUSIBLE_GLUCOSE
+    return value if low <= value <= high else None

@@ -15,7 +15,9 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from bot.nlp.values import DECIMAL, too_long
 from bot.triage.case import TriageCase, TriageResult
+from bot.triage.facts import MAX_AGE_YEARS, MAX_DURATION_DAYS
 from bot.triage.kb import Bilingual
 from bot.triage.pipeline import Assessment, Triage
 
@@ -43,13 +45,27 @@ _NO = re.compile(r"^(没有|没|不是|不|无|否|都没有|都不是|没这些
 _YES = re.compile(r"^(是|有|对|嗯|会|好像是|是的|有的)|\b(yes|yeah|yep|yup|i think so|it is|it does)\b")
 _FEMALE = re.compile(r"女|\b(female|woman|girl|f)\b")
 _MALE = re.compile(r"男|\b(male|man|boy|m)\b")
-_NUMBER = re.compile(r"(\d+(?:\.\d+)?)")
+# a bare number, read whole and with its sign ("-5" is refused, not read as 5)
+_NUMBER = re.compile(rf"([-−]?)({DECIMAL})")
+
+
+def _bare_number(raw: str) -> float | None:
+    """The first number in an answer; None if there is none or it is negative."""
+    match = _NUMBER.search(raw)
+    if match is None or match.group(1):
+        return None
+    return float(match.group(2))
+
+
+def _within(value: float | None, high: float) -> float | None:
+    return value if value is not None and 0 <= value <= high else None
 
 
 def parse_answer(slot: str, text: str, triage: Triage) -> Any:
-    """Read one answer: a value, ``UNKNOWN`` ("不知道"), or ``None`` if unreadable."""
+    """Read one answer: a value, ``UNKNOWN`` ("不知道"), or ``None`` if unreadable,
+    implausible (an age over 120, a negative number) or too long to be an answer."""
     raw = (text or "").strip().lower()
-    if not raw:
+    if not raw or too_long(raw):
         return None
     if _UNSURE.search(raw):
         return UNKNOWN
@@ -68,19 +84,16 @@ def parse_answer(slot: str, text: str, triage: Triage) -> Any:
     if slot == "triage_age":
         if case.age_years is not None:
             return case.age_years
-        if case.duration_days is not None:  # "2个月", "6 weeks": an age given as a span
-            return round(case.duration_days / 365, 3)
-        number = _NUMBER.search(raw)
-        return float(number.group(1)) if number and float(number.group(1)) < 120 else None
+        if case.duration_days is not None:  # "2个月", "6 weeks", "18 mos": an age as a span
+            return _within(round(case.duration_days / 365, 3), MAX_AGE_YEARS)
+        return _within(_bare_number(raw), MAX_AGE_YEARS)
     if slot == "triage_duration":
         if case.duration_days is not None:
             return case.duration_days
-        number = _NUMBER.search(raw)
-        return float(number.group(1)) if number else None  # a bare number means days
+        return _within(_bare_number(raw), MAX_DURATION_DAYS)  # a bare number means days
     if slot == "triage_severity":
-        number = _NUMBER.search(raw)
-        if number and 0 <= float(number.group(1)) <= 10:
-            score = float(number.group(1))
+        score = _bare_number(raw)
+        if score is not None and 0 <= score <= 10:
             return "mild" if score <= 3 else "moderate" if score <= 6 else "severe"
         if re.search(r"中等|一般|还行|moderate|medium|so-so", raw):
             return "moderate"

@@ -4,11 +4,17 @@ Runs on every inbound patient message, before Rasa, so everything is compiled
 once in :class:`RedFlagScreen` and a call does no I/O. Use
 :func:`screen` (the process-wide default) or build a screen from a loaded
 :class:`~bot.triage.kb.TriageKnowledge` in tests.
+
+The screen never takes a turn down: if screening a message fails, the failure is
+logged without the message (event, exception type, where, text length) and the
+message is treated as no emergency, so it still reaches the triage interview.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import traceback
 from functools import lru_cache
 
 from bot.i18n.detect import detect_language
@@ -17,6 +23,8 @@ from bot.triage.case import RedFlagHit
 from bot.triage.kb import RedFlagCategory, TriageKnowledge, default_knowledge
 from bot.triage.matcher import PhraseMatcher, Scan, scan_text
 from bot.triage.text import PRESENT
+
+log = logging.getLogger(__name__)
 
 # "没有其他症状" / "nothing else": the patient denies everything not mentioned.
 _DENY_REST = re.compile(r"没有(其他|别的)(症状|不舒服)|其他(都|也)?(还好|没有|正常)|\bnothing else\b|\bno other symptoms\b")
@@ -36,8 +44,16 @@ class RedFlagScreen:
         return scan_text(text, self.matcher)
 
     def screen(self, text: str, lang: str | None = None) -> RedFlagHit | None:
-        """The first (most serious, by KB order) red flag in ``text``, or ``None``."""
-        hits = self.hits(self.scan(text))
+        """The first (most serious, by KB order) red flag in ``text``, or ``None``.
+
+        Never raises: a failure is logged without the patient's words and the
+        message goes on to triage (``None``).
+        """
+        try:
+            hits = self.hits(self.scan(text))
+        except Exception as exc:  # noqa: BLE001 - the screen runs on every message
+            _log_failure(exc, text)
+            return None
         return hits[0] if hits else None
 
     def hits(self, scan: Scan, extra: set[str] | None = None) -> list[RedFlagHit]:
@@ -90,6 +106,16 @@ class RedFlagScreen:
         return None
 
 
+def _log_failure(exc: BaseException, text: object) -> None:
+    """Log a screening failure with no personal data: not ``str(exc)`` (a ``KeyError``
+    carries a word of the message) and no traceback (its last line is ``str(exc)``)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f"{frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else "?"
+    length = len(text) if isinstance(text, str) else -1
+    log.error("triage.red_flag.screen_failed error=%s where=%s length=%d",
+              type(exc).__name__, where, length)
+
+
 def _requirements_met(category: RedFlagCategory, scan: Scan) -> bool:
     requires = category.requires
     if "age_months_below" in requires:
@@ -120,9 +146,14 @@ def screen(text: str, lang: str | None = None) -> RedFlagHit | None:
     Returns:
         The most serious :class:`RedFlagHit`, or ``None`` when the message is
         not an emergency (negated, past history and information questions are
-        ignored).
+        ignored). Never raises (see :meth:`RedFlagScreen.screen`).
     """
-    return default_screen().screen(text, lang)
+    try:
+        screener = default_screen()
+    except Exception as exc:  # noqa: BLE001 - e.g. a broken knowledge base
+        _log_failure(exc, text)
+        return None
+    return screener.screen(text, lang)
 
 
 def advice_language(text: str, lang: str | None) -> str:

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from dataclasses import dataclass
+from functools import cached_property
 
 PRESENT, NEGATED, HISTORY, QUESTION = "present", "negated", "history", "question"
 
@@ -41,7 +43,7 @@ _EN_NEGATION = re.compile(
 _ZH_NEGATION_WINDOW = 8  # characters between the cue and the phrase
 _EN_NEGATION_WINDOW = 40
 _HISTORY = re.compile(
-    r"以前|从前|曾经|既往|病史|去年|前年|\d+\s*年前|[一二两三四五六七八九十几多]+年前|多年前"
+    r"以前|从前|曾经|既往|病史|去年|前年|(?<!\d)\d+\s*年前|(?<![一二两三四五六七八九十几多])[一二两三四五六七八九十几多]+年前"
     r"|小时候|年轻时|得过|患过|过世|去世|已经好了|已经康复|早就好了|复查|随访|复诊|出院"
     r"|\b(years?|months?|decades?) ago\b|\blast (year|month)\b|\bin (19|20)\d\d\b|\bhistory of\b"
     r"|\bused to\b|\bpreviously\b|\bin the past\b|\bas a (child|kid|teenager)\b"
@@ -91,13 +93,21 @@ class Clause:
     anchored: bool
     inherits_history: bool = False
 
+    @cached_property
+    def _history_cues(self) -> list[int]:
+        return [m.start() for m in _HISTORY.finditer(self.text)]
+
+    @cached_property
+    def _current_cues(self) -> list[int]:
+        return [m.start() for m in _CURRENT.finditer(self.text)]
+
     def _history_at(self, pos: int) -> bool:
-        """The time cue nearest to ``pos`` is a past one ("years ago", "以前")."""
-        cues = [(abs(m.start() - pos), 1) for m in _HISTORY.finditer(self.text)]
-        if not cues:
+        """The time cue nearest to ``pos`` is a past one ("years ago", "以前"); a
+        "now" cue as near wins. Cues are found once per clause (a clause may hold
+        thousands of mentions)."""
+        if not self._history_cues:
             return self.inherits_history
-        cues += [(abs(m.start() - pos), 0) for m in _CURRENT.finditer(self.text)]
-        return min(cues)[1] == 1
+        return _distance(self._history_cues, pos) < _distance(self._current_cues, pos)
 
     def status(self, start: int, end: int, anchor: int | None = None) -> str:
         """Status of a match at ``[start, end)`` (offsets within this clause).
@@ -115,14 +125,25 @@ class Clause:
         return PRESENT
 
 
+def _distance(positions: list[int], pos: int) -> float:
+    """Distance from ``pos`` to the nearest of the sorted ``positions`` (inf if none)."""
+    i = bisect_left(positions, pos)
+    near = positions[max(i - 1, 0):i + 1]
+    return min((abs(p - pos) for p in near), default=float("inf"))
+
+
+_NEGATION_LOOKBACK = 40  # more than the longest cue with its lookarounds
+
+
 def _negated(text: str, start: int) -> bool:
-    head = text[:start]
-    for cue in _ZH_NEGATION.finditer(head):
-        if start - cue.end() <= _ZH_NEGATION_WINDOW:
-            return True
-    for cue in _EN_NEGATION.finditer(head):
-        if start - cue.end() <= _EN_NEGATION_WINDOW:
-            return True
+    """A negation cue ends within its window before ``start``. Only the window is
+    searched (``endpos`` = ``start``, as if the text ended there), so a clause with
+    thousands of mentions is still read in linear time."""
+    for pattern, window in ((_ZH_NEGATION, _ZH_NEGATION_WINDOW),
+                            (_EN_NEGATION, _EN_NEGATION_WINDOW)):
+        for cue in pattern.finditer(text, max(0, start - window - _NEGATION_LOOKBACK), start):
+            if start - cue.end() <= window:
+                return True
     return False
 
 

@@ -18,6 +18,8 @@ from bot.errors import ConfigError
 
 MODES = ("plaintext", "compatible", "safe")
 DEFAULT_API_BASE = "https://api.weixin.qq.com/cgi-bin/"
+REPLY_LIMIT_MAX = 2048  # WeChat's limit for one text message (passive or customer service)
+REPLY_LIMIT_MIN = 512
 
 # credentials.yml key -> environment variable
 _ENV = {
@@ -50,7 +52,8 @@ class WeChatConfig:
         reply_budget: seconds to wait for the bot before answering ``success``.
         replay_window: maximum age/skew of a callback ``timestamp``, seconds.
         max_body_bytes: larger request bodies are refused with 413.
-        reply_limit_bytes: maximum UTF-8 size of one text message.
+        reply_limit_bytes: maximum UTF-8 size of one text message (512-2048; WeChat's
+            limit is 2048).
         max_concurrent_turns: bot turns run at once; the others wait (and are
             answered through the customer-service API if the budget runs out).
     """
@@ -84,23 +87,20 @@ class WeChatConfig:
         for key, var in _ENV.items():
             if environ.get(var):
                 raw[key] = environ[var]
-        try:
-            config = cls(
-                token=str(raw.get("token") or ""),
-                app_id=str(raw.get("app_id") or ""),
-                app_secret=str(raw.get("app_secret") or ""),
-                encoding_aes_key=str(raw.get("encoding_aes_key") or ""),
-                mode=str(raw.get("mode") or "safe"),
-                api_base=str(raw.get("api_base") or DEFAULT_API_BASE),
-                template_id=str(raw.get("template_id") or ""),
-                reply_budget=float(raw.get("reply_budget", 4.0)),
-                replay_window=int(raw.get("replay_window", 300)),
-                max_body_bytes=int(raw.get("max_body_bytes", 16 * 1024)),
-                reply_limit_bytes=int(raw.get("reply_limit_bytes", 2048)),
-                max_concurrent_turns=int(raw.get("max_concurrent_turns", 4)),
-            )
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"invalid WeChat setting: {exc}") from exc
+        config = cls(
+            token=str(raw.get("token") or ""),
+            app_id=str(raw.get("app_id") or ""),
+            app_secret=str(raw.get("app_secret") or ""),
+            encoding_aes_key=str(raw.get("encoding_aes_key") or ""),
+            mode=str(raw.get("mode") or "safe"),
+            api_base=str(raw.get("api_base") or DEFAULT_API_BASE),
+            template_id=str(raw.get("template_id") or ""),
+            reply_budget=_number(raw, "reply_budget", 4.0, float),
+            replay_window=_number(raw, "replay_window", 300, int),
+            max_body_bytes=_number(raw, "max_body_bytes", 16 * 1024, int),
+            reply_limit_bytes=_number(raw, "reply_limit_bytes", REPLY_LIMIT_MAX, int),
+            max_concurrent_turns=_number(raw, "max_concurrent_turns", 4, int),
+        )
         if config.enabled:
             config.validate()
         return config
@@ -126,10 +126,27 @@ class WeChatConfig:
             raise ConfigError("reply_budget must be between 0.5 and 4.8 seconds")
         if min(self.replay_window, self.max_body_bytes, self.max_concurrent_turns) <= 0:
             raise ConfigError("replay_window, max_body_bytes, max_concurrent_turns must be > 0")
+        if not REPLY_LIMIT_MIN <= self.reply_limit_bytes <= REPLY_LIMIT_MAX:
+            raise ConfigError(
+                f"{_ENV['reply_limit_bytes']} must be between {REPLY_LIMIT_MIN} and "
+                f"{REPLY_LIMIT_MAX} bytes (WeChat's text limit is {REPLY_LIMIT_MAX}; a part "
+                f"must hold its (i/n) label and the truncation note), got {self.reply_limit_bytes}")
         if not 3 <= len(self.token) <= 32 or not self.token.isalnum():
             raise ConfigError("MEDBOT_WECHAT_TOKEN must be 3-32 letters or digits")
         if not self.api_base.endswith("/"):
             object.__setattr__(self, "api_base", self.api_base + "/")
+
+
+def _number(raw: Mapping[str, Any], key: str, default: Any, cast: type) -> Any:
+    """``raw[key]`` as ``cast``; a bad value names its variable (fails at start)."""
+    value = raw.get(key, default)
+    try:
+        if isinstance(value, bool):
+            raise ValueError(value)
+        return cast(value)
+    except (TypeError, ValueError) as exc:
+        kind = "an integer" if cast is int else "a number"
+        raise ConfigError(f"{_ENV[key]} must be {kind}, got {value!r}") from exc
 
 
 CREDENTIALS_KEY = "channels.wechat.WeChatInput"

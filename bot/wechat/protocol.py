@@ -2,23 +2,31 @@
 
 wechatpy's own helpers parse XML with xmltodict and compare signatures with
 ``!=``; here XML goes through defusedxml (no DTDs, no entities) and signatures
-through ``hmac.compare_digest``. The AES work itself is ``wechatpy.crypto``.
+through ``hmac.compare_digest``. The AES work itself is ``wechatpy.crypto``; the
+decrypted frame (16 random bytes, 4-byte length, XML, app id, PKCS#7 padding) is
+checked here, so a garbled payload is a 400 and never an unhandled error.
+
+Only plaintext mode accepts a plaintext body: in compatible and safe mode the query
+``signature`` covers (token, timestamp, nonce) but not the body, so a body without
+``encrypt_type=aes`` and a valid ``msg_signature`` is refused. Replays of a whole
+push are refused by ``bot.wechat.replay`` (the connector asks it last).
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
+import struct
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
-from wechatpy.crypto import PrpCrypto
+from wechatpy.crypto import PrpCrypto, WeChatCipher
 from wechatpy.events import EVENT_TYPES
-from wechatpy.exceptions import InvalidAppIdException
 from wechatpy.messages import MESSAGE_TYPES, BaseMessage, UnknownMessage
 from wechatpy.utils import random_string
 from xml.etree.ElementTree import ParseError
@@ -40,7 +48,11 @@ def sign(*parts: str) -> str:
 
 
 def check_signature(expected_parts: tuple[str, ...], signature: str | None) -> None:
-    if not signature or not hmac.compare_digest(sign(*expected_parts), signature.lower()):
+    """403 unless ``signature`` is WeChat's SHA1 of the parts (any case; non-ASCII is forged)."""
+    if not signature or not signature.isascii():
+        raise ProtocolError("bad signature", 403)
+    if not hmac.compare_digest(sign(*expected_parts).encode("ascii"),
+                               signature.lower().encode("ascii")):
         raise ProtocolError("bad signature", 403)
 
 
@@ -80,15 +92,18 @@ def to_message(fields: Mapping[str, str]) -> BaseMessage:
 
 
 def dedupe_key(fields: Mapping[str, str]) -> str:
-    """MsgId, or FromUserName + CreateTime + Event for events (which have none)."""
+    """``msg:<MsgId>``; events (which have none) ``evt:`` + a digest of FromUserName,
+    CreateTime, Event and EventKey: two menu clicks in one second are two events, the
+    key stays short (a VIEW event's EventKey is a URL) and holds no openid (it is logged)."""
     if fields.get("MsgId"):
         return f"msg:{fields['MsgId']}"
-    return "evt:{}:{}:{}".format(fields.get("FromUserName", ""), fields.get("CreateTime", ""),
-                                 (fields.get("Event") or "").lower())
+    parts = (fields.get("FromUserName") or "", fields.get("CreateTime") or "",
+             (fields.get("Event") or "").lower(), fields.get("EventKey") or "")
+    return "evt:" + hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
 class Envelope:
-    """AES envelope of compatible/safe mode, with ``wechatpy.crypto.PrpCrypto``."""
+    """AES envelope of compatible/safe mode (AES-CBC from ``wechatpy.crypto``)."""
 
     def __init__(self, token: str, encoding_aes_key: str, app_id: str) -> None:
         self.token = token
@@ -96,13 +111,23 @@ class Envelope:
         self.key = base64.b64decode(encoding_aes_key + "=")
 
     def open(self, encrypted: str, msg_signature: str | None, timestamp: str, nonce: str) -> str:
+        """The XML inside ``encrypted``.
+
+        Raises:
+            ProtocolError: 403 bad ``msg_signature`` or another app id; 400 a ciphertext
+                or decrypted frame that is not WeChat's (wrong length, padding, UTF-8).
+        """
         check_signature((self.token, timestamp, nonce, encrypted), msg_signature)
         try:
-            return PrpCrypto(self.key).decrypt(encrypted, self.app_id)
-        except InvalidAppIdException as exc:
-            raise ProtocolError("message for another app id", 403) from exc
-        except (ValueError, IndexError, UnicodeDecodeError) as exc:
-            raise ProtocolError("undecryptable message", 400) from exc
+            raw = base64.b64decode(encrypted.strip(), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ProtocolError("undecryptable message: not base64", 400) from exc
+        if not raw or len(raw) % 16:
+            raise ProtocolError("undecryptable message: not whole AES blocks", 400)
+        xml, app_id = _unframe(WeChatCipher(self.key).decrypt(raw))
+        if not hmac.compare_digest(app_id, self.app_id.encode("utf-8")):
+            raise ProtocolError("message for another app id", 403)
+        return xml
 
     def seal(self, xml: str, nonce: str | None = None, timestamp: str | None = None) -> str:
         nonce = nonce or random_string(16)
@@ -112,6 +137,24 @@ class Envelope:
         return (f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt>"
                 f"<MsgSignature><![CDATA[{signature}]]></MsgSignature>"
                 f"<TimeStamp>{timestamp}</TimeStamp><Nonce><![CDATA[{nonce}]]></Nonce></xml>")
+
+
+def _unframe(plain: bytes) -> tuple[str, bytes]:
+    """(xml, app id) of a decrypted frame: random(16) | len(4, big-endian) | xml | app id | pad."""
+    padding = plain[-1]
+    if not 1 <= padding <= 32 or plain[-padding:] != bytes([padding]) * padding:
+        raise ProtocolError("undecryptable message: bad padding", 400)
+    content = plain[16:-padding]
+    if len(content) < 4:
+        raise ProtocolError("undecryptable message: frame too short", 400)
+    (length,) = struct.unpack(">I", content[:4])
+    if length > len(content) - 4:
+        raise ProtocolError("undecryptable message: length past the end", 400)
+    try:
+        xml = content[4:4 + length].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProtocolError("undecryptable message: not UTF-8", 400) from exc
+    return xml, content[4 + length:]
 
 
 def cdata(text: str) -> str:
@@ -145,7 +188,7 @@ def open_request(config: Any, args: Mapping[str, str], body: bytes,
     Returns the message fields and whether the reply must be encrypted.
 
     Raises:
-        ProtocolError: 413 oversize, 403 forged/replayed/wrong app, 400 malformed.
+        ProtocolError: 413 oversize, 403 forged/stale/downgraded/wrong app, 400 malformed.
     """
     if len(body) > config.max_body_bytes:
         raise ProtocolError("body too large", 413)
@@ -154,8 +197,9 @@ def open_request(config: Any, args: Mapping[str, str], body: bytes,
     check_timestamp(timestamp, config.replay_window, now)
     fields = parse_xml(body)
     aes = (args.get("encrypt_type") or "").lower() == "aes"
-    if config.mode == "safe" and not aes:
-        raise ProtocolError("safe mode requires encrypt_type=aes", 403)
+    if config.mode != "plaintext" and not aes:
+        # ``signature`` does not cover the body: plaintext here would be a forgery
+        raise ProtocolError(f"{config.mode} mode requires encrypt_type=aes", 403)
     if config.mode == "plaintext" and aes:
         raise ProtocolError("encrypted message in plaintext mode", 400)
     if aes:

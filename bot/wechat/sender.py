@@ -21,13 +21,14 @@ from sqlalchemy import select
 from wechatpy.exceptions import WeChatClientException
 
 from bot.errors import ServiceError
+from bot.logs import redact
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.models import utcnow
 from bot.store.wechat_models import WeChatOutbox
+from bot.wechat.config import WeChatConfig
 from bot.wechat.protocol import mask
 from bot.wechat.state import WeChatState
-from bot.wechat.config import WeChatConfig
 from bot.wechat.token import SharedTokenClient, token_store
 
 log = logging.getLogger(__name__)
@@ -110,14 +111,14 @@ class WeChatSender:
                          mask(openid), method, attempts)
                 return SendResult(row_id, "sent", method)
             except WeChatClientException as exc:
-                error = f"errcode={exc.errcode} errmsg={exc.errmsg}"
+                error = redact(f"errcode={exc.errcode} errmsg={exc.errmsg}")
                 if exc.errcode in TOKEN_ERRORS:
                     log.info("wechat.token.rejected errcode=%s", exc.errcode)
                     self._refresh(stale)
                 elif exc.errcode not in TRANSIENT_ERRORS and exc.errcode is not None:
                     break  # e.g. 45015 (window closed), 43004 (unfollowed): retrying won't help
             except (RequestException, RuntimeError, ServiceError) as exc:
-                error = f"{type(exc).__name__}: {exc}"
+                error = redact(f"{type(exc).__name__}: {exc}")  # URLs carry access_token
             if attempt + 1 < self.attempts:
                 self.sleep(self.backoff * (2 ** attempt))
         self._update(row_id, "failed", attempts, error)
@@ -136,7 +137,8 @@ class WeChatSender:
         now = utcnow()
         with self.db.begin() as session:
             row = WeChatOutbox(openid=openid, kind=kind, method=method, text=text, status=status,
-                               attempts=attempts, last_error=error, created_at=now, updated_at=now)
+                               attempts=attempts, last_error=redact(error) if error else None,
+                               created_at=now, updated_at=now)
             session.add(row)
             session.flush()
             return row.id
@@ -146,4 +148,4 @@ class WeChatSender:
             row = session.get(WeChatOutbox, row_id)
             row.status = status
             row.attempts = (row.attempts or 0) + attempts
-            row.last_error = error
+            row.last_error = redact(error) if error else None  # URLs carry access_token

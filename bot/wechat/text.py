@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bot.hospital import HospitalInfo
-from bot.i18n import t
+from bot.i18n import bilingual as i18n_bilingual
 
 _BREAKS = re.compile(r"(?<=[\n。！？!?；;])|(?<=[.] )")
 
@@ -84,4 +84,4 @@ def split_text(text: str, limit: int, max_parts: int | None = None,
 def bilingual(key: str, hospital: HospitalInfo) -> str:
     """A catalogue text in Chinese, then English: for answers sent before we know the
     patient's language (events, media, failures)."""
-    return "\n\n".join(t(key, lang, **hospital.params(lang)) for lang in ("zh", "en"))
+    return i18n_bilingual(key, hospital.params)

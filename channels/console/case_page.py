@@ -114,7 +114,7 @@ def summary_html(case: CaseFile, lang: str, tz: str, department: Callable[[str],
     rows = [
         _row("status", f'<span id="status">{esc(view.status)}</span> '
                        f'<span class="muted">{status_text(view.status, lang)}</span>', lang),
-        _row("patient", esc(case.patient_label), lang),
+        *([_row("patient", esc(case.patient_label), lang)] if case.patient_label else []),
         _row("department", esc(department(view.department_id)), lang),
         _row("reason", label("reason", view.reason, lang), lang, "summary-reason"),
         _row("language", label("language", view.language, lang), lang, "summary-language"),
@@ -157,22 +157,30 @@ def actions_html(case: CaseFile, staff: Staff, token: str, lang: str) -> str:
         f'{tx("utter_console_close_button", lang)}</button></form></section>')
 
 
-def handoff_page(case: CaseFile, staff: Staff, token: str, lang: str, tz: str,
-                 department: Callable[[str], str], names: WorklistService,
-                 notice: str = "") -> str:
-    view = case.handoff
+def transcript_html(case: CaseFile, lang: str, tz: str, live: bool) -> str:
+    """The conversation (live while the handoff is open), or, for a doctor who has not
+    claimed the handoff, only the note that it is shown after claiming."""
+    if not case.transcript:
+        return (f'<section class="transcript-wrap"><p class="muted" id="summary-only">'
+                f'{tx("utter_console_summary_only", lang)}</p></section>')
     last = case.lines[-1].id if case.lines else 0
-    live = view.status in ACTIVE
     lines = "".join(message_html(line, lang, tz) for line in case.lines)
-    transcript = (
+    return (
         f'<section class="transcript-wrap"><h2>{tx("utter_console_transcript_title", lang)}</h2>'
-        f'<div id="transcript" data-events="{PREFIX}/handoffs/{view.id}/events" '
+        f'<div id="transcript" data-events="{PREFIX}/handoffs/{case.handoff.id}/events" '
         f'data-after="{last}" data-live="{1 if live else 0}" '
         f'data-labels="{labels_json(lang)}">{lines}</div>'
         f'<p id="live" class="muted" data-off="{tx("utter_console_live_off", lang)}">'
         f'{tx("utter_console_live_on", lang) if live else ""}</p></section>')
-    body = (summary_html(case, lang, tz, department, names) + transcript
-            + actions_html(case, staff, token, lang))
+
+
+def handoff_page(case: CaseFile, staff: Staff, token: str, lang: str, tz: str,
+                 department: Callable[[str], str], names: WorklistService,
+                 notice: str = "") -> str:
+    view = case.handoff
+    live = view.status in ACTIVE and case.transcript
+    body = (summary_html(case, lang, tz, department, names)
+            + transcript_html(case, lang, tz, live) + actions_html(case, staff, token, lang))
     return layout(lang, t("utter_console_handoff_title", lang, id=view.id), body, staff=staff,
                   csrf_token=token, here=f"{PREFIX}/handoffs/{view.id}", notice=notice,
                   scripts=("live.js",) if live else ())

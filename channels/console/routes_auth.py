@@ -46,12 +46,14 @@ def register(bp: Blueprint, console: Console) -> None:
         check_login_token(request)
         s = console.s
         username = request.form.get("username") or ""
-        result = await run(s.staff.authenticate, username, request.form.get("password") or "")
+        address = remote(request, console)
+        result = await run(s.staff.authenticate, username, request.form.get("password") or "",
+                           address)
         if not result.ok:
             # the typed name is kept only when it is an account (it may be a password)
             await run(s.audit.record, events.LOGIN_FAILED,
                       actor=username.strip().lower() if result.staff_id else "-",
-                      staff_id=result.staff_id, remote_addr=remote(request),
+                      staff_id=result.staff_id, remote_addr=address,
                       detail=f"outcome={result.outcome}"
                              + (" locked_now" if result.locked_now else ""))
             lang = language(request, console)
@@ -61,8 +63,8 @@ def register(bp: Blueprint, console: Console) -> None:
         previous = request.cookies.get(SESSION_COOKIE)
         if previous:
             await run(s.sessions.revoke, previous)
-        new = await run(s.sessions.create, result.staff.id)
-        await run(s.audit.record, events.LOGIN, staff=result.staff, remote_addr=remote(request))
+        new = await run(s.sessions.create, result.staff.id, result.staff.auth_version)
+        await run(s.audit.record, events.LOGIN, staff=result.staff, remote_addr=address)
         response = see_other(f"{PREFIX}/")
         set_cookie(response, request, console, SESSION_COOKIE, new.token,
                    int(s.sessions.ttl.total_seconds()))
@@ -75,7 +77,7 @@ def register(bp: Blueprint, console: Console) -> None:
         s = console.s
         await run(s.sessions.revoke, request.cookies.get(SESSION_COOKIE))
         await run(s.audit.record, events.LOGOUT, staff=session.staff,
-                  remote_addr=remote(request))
+                  remote_addr=remote(request, console))
         response = see_other(f"{PREFIX}/login?bye=1")
         clear_cookie(response, request, console, SESSION_COOKIE)
         return response

@@ -17,9 +17,10 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.console.cases import CaseUpdate, TranscriptLine
+from bot.console.cases import CaseUpdate
 from bot.console.sessions import ActiveSession
 from bot.errors import MedbotError
+from bot.handoff.service import ACTIVE
 from bot.i18n import t
 from bot.outbound import OutboundError, OutboundMessage
 from bot.wechat.protocol import mask
@@ -70,7 +71,7 @@ def register(bp: Blueprint, console: Console) -> None:
     async def handoff(request: Request, session: ActiveSession, handoff_id: int) -> HTTPResponse:
         lang = language(request, console)
         case = await run(console.s.cases.open, session.staff, handoff_id, via="page",
-                         remote_addr=remote(request))
+                         remote_addr=remote(request, console))
         return page(request, console, handoff_page(
             case, session.staff, session.csrf_token, lang, console.s.timezone,
             department(lang), console.s.worklists, notice(request, lang)))
@@ -78,7 +79,8 @@ def register(bp: Blueprint, console: Console) -> None:
     @bp.post("/handoffs/<handoff_id:int>/claim")
     @signed_in(console)
     async def claim(request: Request, session: ActiveSession, handoff_id: int) -> HTTPResponse:
-        message = await run(console.s.cases.claim, session.staff, handoff_id, remote(request))
+        message = await run(console.s.cases.claim, session.staff, handoff_id,
+                            remote(request, console))
         delivered = await deliver(message)
         return see_other(f"{PREFIX}/handoffs/{handoff_id}"
                          + ("" if delivered else "?error=delivery"))
@@ -87,7 +89,7 @@ def register(bp: Blueprint, console: Console) -> None:
     @signed_in(console)
     async def reply(request: Request, session: ActiveSession, handoff_id: int) -> HTTPResponse:
         message = await run(console.s.cases.reply, session.staff, handoff_id,
-                            request.form.get("text") or "", remote(request))
+                            request.form.get("text") or "", remote(request, console))
         delivered = await deliver(message)
         return see_other(f"{PREFIX}/handoffs/{handoff_id}"
                          + ("" if delivered else "?error=delivery"))
@@ -96,7 +98,8 @@ def register(bp: Blueprint, console: Console) -> None:
     @signed_in(console)
     async def close(request: Request, session: ActiveSession, handoff_id: int) -> HTTPResponse:
         message, conversation_id = await run(console.s.cases.close, session.staff, handoff_id,
-                                             request.form.get("note") or "", remote(request))
+                                             request.form.get("note") or "",
+                                             remote(request, console))
         delivered = await deliver(message)
         await resume(request, conversation_id)
         return see_other(f"{PREFIX}/" + ("" if delivered else "?error=delivery"))
@@ -110,30 +113,37 @@ def register(bp: Blueprint, console: Console) -> None:
         after = max(int_arg(request.args.get("after")),
                     int_arg(request.headers.get("last-event-id")))
         case = await run(console.s.cases.open, session.staff, handoff_id, via="sse",
-                         remote_addr=remote(request), after_id=after)
+                         remote_addr=remote(request, console), after_id=after, transcript=True)
         response = await request.respond(
             content_type="text/event-stream; charset=utf-8",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
         await response.send("retry: 2000\n\n")
-        await stream(response, request.cookies.get(SESSION_COOKIE), session, handoff_id,
-                     case.handoff.status, case.lines, after)
+        first = CaseUpdate(case.handoff.status, case.lines,
+                           ended=case.handoff.status not in ACTIVE)
+        await stream(response, request.cookies.get(SESSION_COOKIE), session, handoff_id, first,
+                     after)
         await response.eof()
         return None
 
     async def stream(response: Any, token: str | None, session: ActiveSession, handoff_id: int,
-                     status: str, lines: list[TranscriptLine], after: int) -> None:
-        """Send new messages until the stream's time is up, the session ends or the
-        handoff is no longer visible; the browser reconnects with Last-Event-ID."""
+                     update: CaseUpdate, after: int) -> None:
+        """Send new messages until the handoff ends (then ``end``), the session ends or
+        access is lost (``end``: logout, password reset, consent withdrawn, patient
+        locked), or the stream's time is up (the browser reconnects with Last-Event-ID)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + console.stream_seconds
         quiet_since = loop.time()
+        status = update.status
         while True:
-            for line in lines:
+            for line in update.lines:
                 await response.send(event(None, {
                     "id": line.id, "role": line.role, "text": line.text,
                     "time": when(line.created_at, console.s.timezone)}, line.id))
                 after = line.id
                 quiet_since = loop.time()
+            if update.ended:  # everything up to the handoff's end was sent
+                await response.send(event("end", {"status": status}))
+                return
             if loop.time() >= deadline:
                 return
             if loop.time() - quiet_since >= console.keepalive_seconds:
@@ -141,21 +151,21 @@ def register(bp: Blueprint, console: Console) -> None:
                 quiet_since = loop.time()
             await asyncio.sleep(console.poll_seconds)
             try:
-                update = await run(poll, token, session, handoff_id, after)
-            except MedbotError as exc:  # no longer visible, or the patient is now locked
+                polled = await run(poll, token, session, handoff_id, after)
+            except MedbotError as exc:  # no longer visible, consent withdrawn, now locked
                 log.info("console.stream.ended handoff=%s reason=%s", handoff_id,
                          type(exc).__name__)
-                update = None
+                polled = None
             except SQLAlchemyError:  # the response has started: end it, the browser retries
                 log.exception("console.stream.failed handoff=%s", handoff_id)
                 return
-            if update is None:
+            if polled is None:
                 await response.send(event("end", {"status": status}))
                 return
-            if update.status != status:
-                status = update.status
+            if polled.status != status:
+                status = polled.status
                 await response.send(event("status", {"status": status}))
-            lines = update.lines
+            update = polled
 
     def poll(token: str | None, session: ActiveSession, handoff_id: int,
              after: int) -> CaseUpdate | None:

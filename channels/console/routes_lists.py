@@ -19,7 +19,8 @@ def register(bp: Blueprint, console: Console) -> None:
     @signed_in(console)
     async def revisits(request: Request, session: ActiveSession) -> HTTPResponse:
         lang = language(request, console)
-        items = await run(console.s.worklists.revisits, session.staff, remote(request))
+        items = await run(console.s.worklists.revisits, session.staff,
+                          remote(request, console))
         return page(request, console, revisits_page(lang, session.staff, session.csrf_token,
                                                     items, console.s.worklists,
                                                     console.s.timezone))
@@ -28,7 +29,7 @@ def register(bp: Blueprint, console: Console) -> None:
     @signed_in(console)
     async def flags(request: Request, session: ActiveSession) -> HTTPResponse:
         lang = language(request, console)
-        items = await run(console.s.worklists.flags, session.staff, remote(request))
+        items = await run(console.s.worklists.flags, session.staff, remote(request, console))
         names = {i.department_id: console.s.cases.handoffs.department_name(i.department_id, lang)
                  for i in items if i.department_id}
         return page(request, console, flags_page(lang, session.staff, session.csrf_token,
@@ -44,7 +45,7 @@ def register(bp: Blueprint, console: Console) -> None:
         before = int_arg(request.args.get("before")) or None
         action = (request.args.get("action") or "").strip() or None
         await run(console.s.audit.record, events.AUDIT_VIEW, staff=session.staff,
-                  remote_addr=remote(request),
+                  remote_addr=remote(request, console),
                   detail=f"before={before or ''} action={action or ''}")
         items = await run(console.s.audit.entries, AUDIT_PAGE, before, action)
         older = items[-1].id if len(items) == AUDIT_PAGE else None

@@ -1,15 +1,18 @@
 """Request helpers of the console: cookies, language, the signed-in user, CSRF.
 
 Cookies are HttpOnly, SameSite=Strict and scoped to ``/console``; they are
-also Secure when the console is served over HTTPS (or
-``MEDBOT_CONSOLE_SECURE_COOKIES=1`` behind a TLS-terminating proxy).
+also Secure when the console is served over HTTPS, when a trusted proxy says
+``X-Forwarded-Proto: https``, or with ``MEDBOT_CONSOLE_SECURE_COOKIES=1`` behind a
+TLS-terminating proxy. The client address (audit log, login throttle) is the
+socket peer, or what a proxy of ``MEDBOT_TRUSTED_PROXIES`` forwards
+(``bot/console/config.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import wraps
 from typing import Any
@@ -17,6 +20,7 @@ from typing import Any
 from sanic import Request
 from sanic.response import HTTPResponse, html, redirect
 
+from bot.console.config import ConsoleConfig
 from bot.console.factory import ConsoleServices
 from bot.console.sessions import ActiveSession, CsrfError, new_token, tokens_match
 from bot.settings import SUPPORTED_LANGUAGES, Settings
@@ -37,6 +41,8 @@ class Console:
         poll_seconds: how often the live stream looks for new messages.
         stream_seconds: how long one live stream lasts before the browser reconnects.
         keepalive_seconds: comment lines that keep proxies and timeouts from closing it.
+        config: trusted proxies and cookie security, read from ``settings`` (a bad
+            value raises ``ConfigError`` when the console is mounted).
     """
 
     settings: Settings
@@ -44,6 +50,10 @@ class Console:
     poll_seconds: float = 1.0
     stream_seconds: float = 1800.0
     keepalive_seconds: float = 15.0
+    config: ConsoleConfig = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.config = ConsoleConfig.from_settings(self.settings)
 
     @property
     def s(self) -> ConsoleServices:
@@ -57,8 +67,17 @@ class Console:
         return self.settings.default_language
 
     def secure_cookies(self, request: Request) -> bool:
-        flag = self.settings.extra.get("MEDBOT_CONSOLE_SECURE_COOKIES", "")
-        return flag == "1" or request.scheme == "https"
+        tls = bool(request.transport and request.transport.get_extra_info("sslcontext"))
+        return self.config.https(request.ip, tls, _proxy_headers(request))
+
+    def client_address(self, request: Request) -> str:
+        return self.config.client_address(request.ip, _proxy_headers(request))
+
+
+def _proxy_headers(request: Request) -> dict[str, str]:
+    """The proxy headers, a repeated header joined (``getall``) as proxies append."""
+    return {name: ",".join(request.headers.getall(name, [])) for name in (
+        "x-forwarded-for", "x-real-ip", "x-forwarded-proto")}
 
 
 async def run(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -66,8 +85,12 @@ async def run(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return await asyncio.to_thread(func, *args, **kwargs)
 
 
-def remote(request: Request) -> str:
-    return request.remote_addr or request.ip or ""
+def remote(request: Request, console: Console) -> str:
+    """The client address of the request (Sanic's ``remote_addr`` is not used: it
+    would believe forwarding headers from any peer once Sanic's proxy settings are on)."""
+    if not hasattr(request.ctx, "console_client"):
+        request.ctx.console_client = console.client_address(request)
+    return request.ctx.console_client
 
 
 def language(request: Request, console: Console) -> str:

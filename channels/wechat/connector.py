@@ -1,8 +1,11 @@
 """Rasa input channel for a WeChat Official Account (``/webhooks/wechat/webhook``).
 
-GET answers WeChat's server check; POST verifies (signature, msg_signature,
-replay window, size, safe XML), dedupes by MsgId / openid+CreateTime+Event in
-the database, and answers within the reply budget (see ``turns``).
+GET answers WeChat's server check; POST reads the body under the size cap,
+verifies it (signature, msg_signature, replay window, safe XML, no plaintext in
+compatible/safe mode), refuses a (timestamp, nonce, signature) already seen in any
+process (``bot.wechat.replay``), dedupes by MsgId / a digest of
+openid+CreateTime+Event+EventKey in the database, and answers within the reply
+budget (see ``turns``).
 
 With no WeChat configuration at all (no token, no app id) the channel is
 disabled: it logs ``wechat.disabled`` once and its webhook answers 503, so
@@ -20,14 +23,17 @@ from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
+from sanic.exceptions import InvalidUsage, PayloadTooLarge
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.errors import ConfigError
 from bot.handoff.factory import build_gate
 from bot.handoff.gate import ConversationGate
 from bot.hospital import HospitalInfo
 from bot.i18n import default_catalog
+from bot.identity import conversation_id
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.repositories import TranscriptService
@@ -37,6 +43,7 @@ from bot.wechat.protocol import (
     Envelope, ProtocolError, check_signature, check_timestamp, dedupe_key, mask,
     open_request, text_reply_xml, to_message,
 )
+from bot.wechat.replay import replay_guard
 from bot.wechat.sender import WeChatSender
 from bot.wechat.state import WeChatState
 from bot.wechat.text import bilingual, merge_messages
@@ -45,6 +52,10 @@ from channels.wechat.dispatch import Dispatcher, GateHandoffRouter, HandoffRoute
 from channels.wechat.turns import Produce, TurnRunner
 
 log = logging.getLogger(__name__)
+
+
+class StoreDown(Exception):
+    """The database that makes a turn exactly-once cannot be reached."""
 
 
 class WeChatInput(InputChannel):
@@ -70,6 +81,7 @@ class WeChatInput(InputChannel):
         self.hospital = hospital or HospitalInfo.load()
         self.state = WeChatState(db)
         settings = Settings.from_env()
+        self.replay = replay_guard(settings, db, config.replay_window)
         self.sender = sender or WeChatSender.from_config(config, db, settings)
         if gate is True:  # the real consent/handoff gate; False only in protocol tests
             gate = build_gate(db, settings)
@@ -124,21 +136,30 @@ class WeChatInput(InputChannel):
                 return response.text("forbidden", status=exc.status)
             return response.text(args.get("echostr", ""))
 
-        @bp.route("/webhook", methods=["POST"])
+        @bp.route("/webhook", methods=["POST"], stream=True)  # the body is read under a cap
         async def receive(request: Request) -> HTTPResponse:
             deadline = asyncio.get_running_loop().time() + self.config.reply_budget
             args = _args(request)
             try:
-                fields, encrypted = open_request(self.config, args, request.body or b"")
+                body = await _read_body(request, self.config.max_body_bytes)
+                fields, encrypted = open_request(self.config, args, body)
                 message = to_message(fields)
+                # last: only a push that verified uses up its (timestamp, nonce, signature)
+                store_up = await self._first_use(args)
             except ProtocolError as exc:
                 log.warning("wechat.request.refused status=%d reason=%s", exc.status, exc.detail)
                 return response.text("refused", status=exc.status)
             openid = fields["FromUserName"]
             produce = self.dispatcher.plan(message, fields, lambda text: self._run_bot(
                 handle, openid, text, fields))
-            reply = await self.turns.run(dedupe_key(fields), openid, produce, deadline,
-                                         resume=self._resume(openid, fields, produce))
+            try:
+                if not store_up:
+                    raise StoreDown("replay guard")
+                reply = await self.turns.run(dedupe_key(fields), openid, produce, deadline,
+                                             resume=self._resume(openid, fields, produce))
+            except (SQLAlchemyError, StoreDown) as exc:  # the database is down: 120 still works
+                log.error("wechat.store_down error=%s", type(exc).__name__)
+                reply = self._store_down_reply(openid, fields)
             if not reply:
                 return response.text("success")
             xml = text_reply_xml(openid, fields.get("ToUserName", ""), reply)
@@ -147,6 +168,32 @@ class WeChatInput(InputChannel):
             return response.text(xml, content_type="application/xml")
 
         return bp
+
+    async def _first_use(self, args: Mapping[str, str]) -> bool:
+        """The replay guard; False when its store is unreachable (answered degraded).
+
+        Raises:
+            ProtocolError: 403 for a push seen before.
+        """
+        try:
+            first = await asyncio.to_thread(self.replay.first_use, args["timestamp"],
+                                            args.get("nonce", ""), args["signature"])
+        except ProtocolError as exc:
+            if exc.status != 503:
+                raise
+            return False
+        if not first:
+            raise ProtocolError("replayed push (timestamp, nonce, signature seen)", 403)
+        return True
+
+    def _store_down_reply(self, openid: str, fields: Mapping[str, str]) -> str | None:
+        """A text message still gets its answer (120 advice or "service busy"); the
+        message waits in the local spool. Events and media get none."""
+        text = fields.get("Content") or fields.get("Recognition") or ""
+        if (fields.get("MsgType") or "").lower() not in ("text", "voice") or not text.strip():
+            return None
+        return merge_messages({"text": reply} for reply in self.boundary.store_down_reply(
+            openid, text, fields.get("MsgId") or None))
 
     async def _run_bot(self, handle: OnNewMessage, openid: str, text: str,
                        fields: Mapping[str, str]) -> str:
@@ -165,7 +212,8 @@ class WeChatInput(InputChannel):
         async def resume() -> str | None:
             msg_id = fields.get("MsgId")
             seen = None if not msg_id else await asyncio.to_thread(
-                self.boundary.transcripts.replies_to, self.name(), openid, msg_id)
+                self.boundary.transcripts.replies_to, self.name(),
+                conversation_id(self.name(), openid), msg_id)
             if seen is None:
                 return await produce()
             log.warning("wechat.turn.resumed_after_bot openid=%s replies=%d", mask(openid),
@@ -180,3 +228,28 @@ class WeChatInput(InputChannel):
 
 def _args(request: Request) -> dict[str, str]:
     return {k: v[0] for k, v in request.args.items() if v}
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused (413) past ``limit`` bytes before it is buffered.
+
+    Sanic's per-request cap makes it refuse a larger Content-Length before reading
+    any of the body, and a chunked body as soon as the chunks pass ``limit``; after
+    the 413 it closes the connection instead of draining the rest.
+    """
+    stream = request.stream
+    if stream is None:
+        return request.body or b""
+    if hasattr(stream, "request_max_size"):
+        stream.request_max_size = limit
+    body = bytearray()
+    try:
+        async for chunk in stream:
+            body += chunk
+            if len(body) > limit:
+                raise ProtocolError("body too large", 413)
+    except PayloadTooLarge as exc:
+        raise ProtocolError("body too large", 413) from exc
+    except InvalidUsage as exc:  # bad chunked encoding
+        raise ProtocolError("malformed body", 400) from exc
+    return bytes(body)

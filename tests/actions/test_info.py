@@ -9,7 +9,7 @@ from bot.hospital import HospitalInfo
 
 
 def tracker(lang: str) -> Tracker:
-    return Tracker("u1", {"language": lang}, {"text": "x", "intent": {"name": "ask_hospital_info"}},
+    return Tracker("rest:u1", {"language": lang}, {"text": "x", "intent": {"name": "ask_hospital_info"}},
                    [], False, None, {}, "action_listen")
 
 

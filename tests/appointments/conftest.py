@@ -67,7 +67,7 @@ def make_tracker(slots: dict | None = None, text: str = "", *, intent: str | Non
 
     all_slots = {"language": lang, **(slots or {})}
     return Tracker(
-        sender_id=sender, slots=all_slots,
+        sender_id=f"test:{sender}", slots=all_slots,  # namespaced by the channel boundary
         latest_message={"text": text, "intent": {"name": intent}, "entities": entities or []},
         events=[{"event": "user", "text": text, "input_channel": "test"}], paused=False,
         followup_action=None, active_loop={"name": active_loop} if active_loop else {},

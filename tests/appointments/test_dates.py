@@ -85,3 +85,42 @@ def test_slot_round_trip() -> None:
                                              ("三十一", 31), ("7", 7), ("abc", None), ("", None)])
 def test_cn_number(text, value) -> None:
     assert cn_number(text) == value
+
+
+# -- security review: odd input is refused, never a crash or a silent misread -----------
+
+@pytest.mark.parametrize(("text", "day", "at"), [
+    ("下周二十点", date(2026, 11, 24), time(10, 0)),  # 周二 + 十点, was 20:00
+    ("周二二十点", date(2026, 11, 24), time(20, 0)),
+    ("下周二晚上八点", date(2026, 11, 24), time(20, 0)),
+    ("星期三十点半", date(2026, 11, 25), time(10, 30)),
+])
+def test_the_character_after_zhou_is_the_weekday(text, day, at) -> None:
+    spec = parse_when(text, NOW)
+    assert spec is not None and (spec.day, spec.at) == (day, at)
+
+
+@pytest.mark.parametrize("text", ["十十十点", "明天十十十点", "123点", "2月30日下午", "tomorrow 13pm",
+                                  "明天25点", "明天下午3点99分", "9" * 5000])
+def test_unreadable_times_and_dates_are_none(text) -> None:
+    assert parse_when(text, NOW) is None  # "十十十点" raised KeyError
+
+
+@pytest.mark.parametrize(("text", "now", "day"), [
+    ("2月29日", datetime(2024, 3, 1, 9), None),  # raised ValueError (2025-02-29)
+    ("feb 29", datetime(2024, 3, 1, 9), None),
+    ("29th of February", datetime(2024, 3, 1, 9), None),
+    ("2/29", datetime(2024, 3, 1, 9), None),
+    ("2月29日", datetime(2027, 3, 1, 9), date(2028, 2, 29)),
+    ("feb 29", datetime(2027, 12, 1, 9), date(2028, 2, 29)),
+    ("2月29日", datetime(2024, 2, 28, 9), date(2024, 2, 29)),
+])
+def test_29_february(text, now, day) -> None:
+    spec = parse_when(text, now)
+    assert (spec.day if spec else None) == day
+
+
+@pytest.mark.parametrize(("text", "value"), [("十十十", None), ("9" * 40, None), ("一百二", 120),
+                                             ("二十十", None), ("²", None)])
+def test_cn_number_is_strict(text, value) -> None:
+    assert cn_number(text) == value

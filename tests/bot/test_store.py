@@ -30,7 +30,7 @@ def test_transcript_keeps_both_sides_in_order(db: Database) -> None:
                                LoggedMessage("bot", "有什么可以帮您？", language="zh")])
     service.log("rest", "u1", [LoggedMessage("patient", "bye", language="en",
                                              channel_message_id="m-42")])
-    rows = service.conversation("u1")
+    rows = service.conversation("rest:u1")  # the REST namespace (bot.identity)
     assert [(r.role, r.text) for r in rows] == [
         ("patient", "你好"), ("bot", "您好！"), ("bot", "有什么可以帮您？"), ("patient", "bye"),
     ]

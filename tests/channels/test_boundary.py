@@ -79,7 +79,7 @@ def bot_calls() -> tuple[list[UserMessage], Any]:
 
 def transcript(db: Database, sender: str) -> list[tuple[str, str | None]]:
     with db.begin() as session:
-        rows = session.execute(select(Message).where(Message.conversation_id == sender)
+        rows = session.execute(select(Message).where(Message.conversation_id == f"rest:{sender}")
                                .order_by(Message.id)).scalars().all()
         return [(r.role, r.text) for r in rows]
 
@@ -101,7 +101,7 @@ async def test_red_flag_answers_before_the_bot_and_cancels_a_form(
         boundary, agent, sqlite_db, text) -> None:
     from rasa.shared.core.events import ActiveLoop
 
-    tracker = await agent.processor.fetch_tracker_and_update_session("p2")
+    tracker = await agent.processor.fetch_tracker_and_update_session("rest:p2")
     tracker.update(ActiveLoop("appointment_form"))
     seen, bot = bot_calls()
     out = CollectingOutputChannel()
@@ -109,13 +109,13 @@ async def test_red_flag_answers_before_the_bot_and_cancels_a_form(
     assert seen == []  # the bot never ran
     [reply] = out.messages
     assert "120" in reply["text"]
-    tracker = agent.processor.trackers["p2"]
+    tracker = agent.processor.trackers["rest:p2"]
     assert tracker.active_loop_name is None
     assert tracker.latest_action_name == "action_listen"
     assert tracker.latest_message.parse_data["red_flag"]
     assert transcript(sqlite_db, "p2")[0] == ("patient", text)
     assert transcript(sqlite_db, "p2")[1][0] == "bot"
-    [record] = TriageService(sqlite_db).records("p2")  # the decision is kept
+    [record] = TriageService(sqlite_db).records("rest:p2")  # the decision is kept
     assert record.level == "emergency" and record.channel == "rest"
 
 

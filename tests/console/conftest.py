@@ -6,6 +6,7 @@ import re
 import socket
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.cookies import SimpleCookie
@@ -22,12 +23,15 @@ from bot.console.factory import ConsoleServices
 from bot.console.sessions import SessionService
 from bot.console.worklists import WorklistService
 from bot.handoff.config import HandoffConfig
+from bot.handoff.factory import consent_service
 from bot.handoff.service import HandoffService
 from bot.outbound import OutboundError, OutboundMessage, OutboundRouter, SendResult
 from bot.reminders.clock import FakeClock, SystemClock
 from bot.reminders.outbox import OutboxSender
 from bot.revisits.catalog import load_conditions, load_drugs
 from bot.store.db import Database
+from bot.store.handoff_models import Handoff
+from bot.store.models import Message
 from bot.store.repositories import LoggedMessage, PatientRepository, TranscriptService
 
 PASSWORD = "correct horse battery"
@@ -85,16 +89,33 @@ class World:
         self.transcripts = TranscriptService(self.services.db)
 
     def handoff(self, external_id: str, department: str, channel: str = "rest",
-                said: tuple[str, ...] = ("胸口疼", "I feel dizzy")) -> int:
-        """A queued handoff of a new patient who said ``said`` first."""
-        self.transcripts.log(channel, external_id,
-                             [LoggedMessage(role="patient", text=text) for text in said])
+                said: tuple[str, ...] = ("胸口疼", "I feel dizzy"), consent: bool = False) -> int:
+        """A queued handoff of a new patient who said ``said`` first (in the conversation
+        the transcript service logs them in, whatever its id format); with ``consent``
+        the patient agreed to health-data processing and to this handoff, as through
+        the conversation gate."""
+        [first, *_] = self.transcripts.log(
+            channel, external_id, [LoggedMessage(role="patient", text=text) for text in said])
         handoffs = self.services.cases.handoffs
         with self.services.db.begin() as session:
+            conversation = session.get(Message, first).conversation_id
             patient = PatientRepository().get_or_create(session, channel, external_id)
-            row = handoffs.start(session, patient, external_id, channel,
+            grants = []
+            if consent:
+                consents = consent_service()
+                for purpose in ("health_data", "handoff"):
+                    consents.ask(session, patient, conversation, purpose, "zh")
+                    grants.append(consents.pending(session, patient.id, purpose))
+            row = handoffs.start(session, patient, conversation, channel,
                                  {"department": department, "reason": "request_human"}, "zh")
+            for prompt in grants:
+                consents.answer(session, prompt, "granted", first,
+                                row.id if prompt.purpose == "handoff" else None)
             return row.id
+
+    def conversation(self, handoff_id: int) -> str:
+        with self.services.db.begin() as session:
+            return session.get(Handoff, handoff_id).conversation_id
 
 
 @pytest.fixture
@@ -146,11 +167,11 @@ class Browser:
         return await self._call("GET", path, **kwargs)
 
     async def post(self, path: str, data: dict[str, str] | None = None,
-                   csrf: str | None = None) -> Reply:
+                   csrf: str | None = None, headers: dict[str, str] | None = None) -> Reply:
         form = dict(data or {})
         if csrf is not None:
             form["csrf_token"] = csrf
-        return await self._call("POST", path, data=form)
+        return await self._call("POST", path, data=form, headers=headers or {})
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Reply:
         headers = dict(kwargs.pop("headers", {}))
@@ -168,10 +189,11 @@ class Browser:
                         self.cookies[name] = morsel.value
             return Reply(resp.status, body, resp.headers, raw)
 
-    async def login(self, username: str, password: str = PASSWORD) -> Reply:
-        form = await self.get("/console/login")
+    async def login(self, username: str, password: str = PASSWORD,
+                    headers: dict[str, str] | None = None) -> Reply:
+        form = await self.get("/console/login", headers=headers or {})
         return await self.post("/console/login", {"username": username, "password": password},
-                               csrf=form.csrf())
+                               csrf=form.csrf(), headers=headers)
 
     async def csrf_for(self, path: str = "/console/") -> str:
         page = await self.get(path)
@@ -188,8 +210,8 @@ class Served:
         return Browser(self.http, self.base)
 
 
-@pytest.fixture
-async def console(services: ConsoleServices, settings: Any) -> AsyncIterator[Served]:
+@asynccontextmanager
+async def serve(services: ConsoleServices, settings: Any) -> AsyncIterator[Served]:
     """The console blueprint on a bare Sanic app over real HTTP (no Rasa)."""
     from sanic import Sanic
 
@@ -210,3 +232,9 @@ async def console(services: ConsoleServices, settings: Any) -> AsyncIterator[Ser
     finally:
         server.close()
         await server.wait_closed()
+
+
+@pytest.fixture
+async def console(services: ConsoleServices, settings: Any) -> AsyncIterator[Served]:
+    async with serve(services, settings) as served:
+        yield served

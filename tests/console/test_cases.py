@@ -47,17 +47,19 @@ def test_audit_log_pages_newest_first_and_filters(services, world) -> None:
 
 def test_opening_a_transcript_is_audited_and_shows_every_message(services, world, db) -> None:
     hid = world.handoff("p-cardio", "cardiology", said=("胸口疼", "still hurts"))
+    joined = services.cases.claim(world.cardio, hid)
     case = services.cases.open(world.cardio, hid, remote_addr="10.1.1.1")
     assert [(line.role, line.text) for line in case.lines] == [
-        ("patient", "胸口疼"), ("patient", "still hurts")]
+        ("patient", "胸口疼"), ("patient", "still hurts"), ("system", joined.text)]
     assert case.handoff.department_id == "cardiology" and "p-cardio" not in case.patient_label
-    assert audit_rows(db) == [(events.TRANSCRIPT_VIEW, world.cardio.id, hid, "dr.li")]
+    assert audit_rows(db) == [(events.HANDOFF_CLAIM, world.cardio.id, hid, "dr.li"),
+                              (events.TRANSCRIPT_VIEW, world.cardio.id, hid, "dr.li")]
     last = case.lines[-1].id
     assert services.cases.updates(world.cardio, hid, last).lines == []
     world.transcripts.log("rest", "p-cardio", [LoggedMessage(role="patient", text="hello?")])
     update = services.cases.updates(world.cardio, hid, last)
-    assert (update.status, [line.text for line in update.lines]) == ("queued", ["hello?"])
-    assert len(audit_rows(db)) == 1  # following the stream is not a new view
+    assert (update.status, [line.text for line in update.lines]) == ("claimed", ["hello?"])
+    assert len(audit_rows(db)) == 2  # following the stream is not a new view
 
 
 def test_another_department_and_the_admin_are_refused_and_audited(services, world,
@@ -90,7 +92,7 @@ def test_claim_reply_close_are_audited_and_in_the_transcript(services, world, db
         services.cases.claim(world.cardio2, hid)
     reply = services.cases.reply(world.cardio, hid, "请测一下血压")
     resume, conversation = services.cases.close(world.cardio, hid, "BP advice given")
-    assert conversation == "p1"
+    assert conversation == world.conversation(hid)
     assert [m.kind for m in (joined, reply, resume)] == ["notice", "doctor", "notice"]
     assert [a for a, *_ in audit_rows(db)] == [
         events.HANDOFF_CLAIM, events.HANDOFF_REPLY, events.HANDOFF_CLOSE]
@@ -154,6 +156,7 @@ def test_flags_follow_their_department_and_unrouted_ones_go_to_everyone(services
 
 def test_a_picture_sent_during_the_handoff_shows_its_link(services, world) -> None:
     hid = world.handoff("p-pic", "cardiology", channel="wechat", said=("胸口疼",))
+    services.cases.claim(world.cardio, hid)
     payload = {"MsgType": "image", "PicUrl": "https://mmbiz.example/pic-1.jpg", "MediaId": "m1"}
     world.transcripts.log("wechat", "p-pic", [LoggedMessage(
         role="patient", text="[image]", payload=json.dumps(payload))])

@@ -17,7 +17,7 @@ from bot.console import audit as events
 from bot.console.accounts import MAX_FAILURES
 from bot.console.sessions import token_digest
 from bot.i18n import t
-from bot.store.handoff_models import AuditEvent, Handoff, StaffAccount, StaffSession
+from bot.store.handoff_models import AuditEvent, Handoff, StaffSession
 from bot.store.models import Message, Patient
 from bot.store.reminder_models import OutboxMessage
 from bot.store.repositories import LoggedMessage
@@ -43,11 +43,12 @@ def outbox(db) -> list[tuple[str, str, str]]:
             select(OutboxMessage).order_by(OutboxMessage.id)).scalars()]
 
 
-def transcript(db, conversation: str) -> list[tuple[str, str]]:
+def transcript(db, external_id: str) -> list[tuple[str, str]]:
+    """Everything logged for the patient (whatever the conversation id's format)."""
     with db.begin() as session:
         return [(m.role, m.text) for m in session.execute(
-            select(Message).where(Message.conversation_id == conversation)
-            .order_by(Message.id)).scalars()]
+            select(Message).join(Patient, Patient.id == Message.patient_id)
+            .where(Patient.external_id == external_id).order_by(Message.id)).scalars()]
 
 
 def has_id(html: str, element_id: str) -> bool:
@@ -112,9 +113,8 @@ async def test_five_failures_lock_the_account_without_revealing_it_exists(consol
     assert "medbot_console_session" not in browser.cookies
     strip = re.compile(r'value="[^"]*"')  # the per-form token differs, nothing else may
     assert strip.sub("", locked.text) == strip.sub("", unknown.text)
-    with db.begin() as session:
-        account = session.get(StaffAccount, world.cardio.id)
-        assert account.locked_until is not None
+    # locked for this account from this address only (bot/console/throttle.py)
+    assert [address for address, _ in world.services.staff.locks("dr.li")] == ["127.0.0.1"]
     details = [e.detail for e in audit(db, events.LOGIN_FAILED)]
     assert details[0] == "outcome=unknown_user"
     assert details[MAX_FAILURES] == "outcome=bad_password locked_now"
@@ -144,18 +144,25 @@ async def test_a_doctor_never_sees_another_departments_patient(console, world, d
     denied = audit(db, events.HANDOFF_DENIED)
     assert {(e.staff_id, e.handoff_id) for e in denied} == {(world.cardio.id, theirs)}
     assert audit(db, events.TRANSCRIPT_VIEW) == []
-    wang = await signed_in(console, "dr.wang")
-    assert "secret-neuro" in (await wang.get(f"/console/handoffs/{theirs}")).text
+    wang = await signed_in(console, "dr.wang")  # their department: the summary, then
+    assert "secret-neuro" not in (await wang.get(f"/console/handoffs/{theirs}")).text
+    await wang.post(f"/console/handoffs/{theirs}/claim", csrf=await wang.csrf_for())
+    assert "secret-neuro" in (await wang.get(f"/console/handoffs/{theirs}")).text  # claimed
 
 
 async def test_every_transcript_view_is_audited_with_actor_and_handoff(console, world,
                                                                        db) -> None:
     hid = world.handoff("p1", "cardiology")
     li = await signed_in(console, "dr.li")
+    page = await li.get(f"/console/handoffs/{hid}")  # queued: the summary, audited too
+    assert '<span id="status">queued</span>' in page.text
+    assert [(e.staff_id, e.handoff_id, e.detail) for e in audit(db, events.SUMMARY_VIEW)] == [
+        (world.cardio.id, hid, "via=page")]
+    await li.post(f"/console/handoffs/{hid}/claim", csrf=page.csrf())
     for _ in range(2):
         page = await li.get(f"/console/handoffs/{hid}")
         assert page.status == 200
-        assert '<span id="status">queued</span>' in page.text
+        assert '<span id="status">claimed</span>' in page.text
     views = audit(db, events.TRANSCRIPT_VIEW)
     assert [(e.actor, e.staff_id, e.handoff_id, e.detail) for e in views] == [
         ("dr.li", world.cardio.id, hid, "via=page")] * 2
@@ -191,6 +198,7 @@ async def test_admin_reads_the_audit_log_but_no_transcript(console, world, db) -
     hid = world.handoff("p1", "cardiology", said=("private words",))
     li = await signed_in(console, "dr.li")
     assert (await li.get("/console/audit")).status == 403
+    await li.post(f"/console/handoffs/{hid}/claim", csrf=await li.csrf_for())
     await li.get(f"/console/handoffs/{hid}")
     admin = await signed_in(console, "admin")
     home = await admin.get("/console/")
@@ -292,7 +300,9 @@ async def read_events(response, count: int, timeout: float = 5.0) -> list[dict]:
     async def collect() -> None:
         nonlocal name
         while len(found) < count:
-            line = (await response.content.readline()).decode("utf-8").rstrip("\n")
+            raw = await response.content.readline()
+            assert raw, "the stream ended"  # (at EOF readline never waits: no busy loop)
+            line = raw.decode("utf-8").rstrip("\n")
             if line.startswith("event: "):
                 name = line[len("event: "):]
             elif line.startswith("data: "):
@@ -306,38 +316,43 @@ async def read_events(response, count: int, timeout: float = 5.0) -> list[dict]:
 async def test_the_live_stream_sends_new_patient_messages(console, world, db) -> None:
     hid = world.handoff("p-live", "cardiology", said=("first", "second"))
     li = await signed_in(console, "dr.li")
+    csrf = await li.csrf_for()
+    await li.post(f"/console/handoffs/{hid}/claim", csrf=csrf)  # the stream is the claimer's
     first_id = transcript_ids(db, "p-live")[0]
     headers = {"Cookie": f"medbot_console_session={li.cookies['medbot_console_session']}"}
     url = f"{console.base}/console/handoffs/{hid}/events?after={first_id}"
     async with console.http.get(url, headers=headers) as response:
         assert response.status == 200
         assert response.headers["Content-Type"].startswith("text/event-stream")
-        assert [e["text"] for e in await read_events(response, 1)] == ["second"]
+        assert [e["text"] for e in await read_events(response, 2)] == [
+            "second", t("utter_handoff_claimed", "zh", doctor="李医生")]
         await asyncio.to_thread(world.transcripts.log, "rest", "p-live",
                                 [LoggedMessage(role="patient", text="<i>third</i>")])
         (third,) = await read_events(response, 1)
         assert (third["event"], third["role"], third["text"]) == ("message", "patient",
                                                                   "<i>third</i>")
-        await li.post(f"/console/handoffs/{hid}/claim", csrf=await li.csrf_for())
-        names = [e["event"] for e in await read_events(response, 2)]
-        assert "status" in names and "message" in names  # claimed + "doctor has joined"
+        await li.post(f"/console/handoffs/{hid}/reply", {"text": "请稍等"}, csrf=csrf)
+        (reply,) = await read_events(response, 1)
+        assert (reply["role"], reply["text"]) == ("doctor", "请稍等")
     sse = [e for e in audit(db, events.TRANSCRIPT_VIEW) if e.detail == "via=sse"]
     assert [(e.staff_id, e.handoff_id) for e in sse] == [(world.cardio.id, hid)]
 
 
-def transcript_ids(db, conversation: str) -> list[int]:
+def transcript_ids(db, external_id: str) -> list[int]:
     with db.begin() as session:
-        return list(session.execute(select(Message.id).where(
-            Message.conversation_id == conversation).order_by(Message.id)).scalars())
+        return list(session.execute(select(Message.id).join(
+            Patient, Patient.id == Message.patient_id).where(
+            Patient.external_id == external_id).order_by(Message.id)).scalars())
 
 
 async def test_the_stream_ends_when_the_session_is_revoked(console, world) -> None:
     hid = world.handoff("p-live", "cardiology")
     li = await signed_in(console, "dr.li")
+    await li.post(f"/console/handoffs/{hid}/claim", csrf=await li.csrf_for())
     headers = {"Cookie": f"medbot_console_session={li.cookies['medbot_console_session']}"}
     url = f"{console.base}/console/handoffs/{hid}/events"
     async with console.http.get(url, headers=headers) as response:
-        await read_events(response, 2)  # the two messages so far
+        await read_events(response, 3)  # the two messages so far and the claim notice
         logout = await li.post("/console/logout", csrf=await li.csrf_for())
         assert (logout.status, logout.location) == (303, "/console/login?bye=1")
         (end,) = await read_events(response, 1)

@@ -208,7 +208,7 @@ def test_doctor_claims_replies_closes(db: Database) -> None:
     assert not gate.in_handoff(CH, ID)
     with db.begin() as s:
         roles = [m.role for m in s.execute(select(Message).where(
-            Message.conversation_id == ID).order_by(Message.seq)).scalars()]
+            Message.conversation_id == f"{CH}:{ID}").order_by(Message.seq)).scalars()]
         handoff = s.get(Handoff, handoff_id)
         assert (handoff.status, handoff.close_note) == ("closed", "建议门诊随访")
     assert roles[-3:] == ["system", "doctor", "bot"]

@@ -35,7 +35,7 @@ SENDER = "o_wx_1"
 def tracker(text: str, slots: dict[str, Any] | None = None, lang: str = "zh",
             entities: list[dict] | None = None) -> Tracker:
     return Tracker(
-        sender_id=SENDER, slots={"language": lang, **(slots or {})},
+        sender_id=f"wechat:{SENDER}", slots={"language": lang, **(slots or {})},
         latest_message={"text": text, "intent": {"name": "x"}, "entities": entities or []},
         events=[{"event": "user", "text": text, "input_channel": "wechat"}], paused=False,
         followup_action=None, active_loop={}, latest_action_name="action_listen")

@@ -122,3 +122,47 @@ def test_every_response_the_kb_and_jobs_name_exists_in_both_languages() -> None:
                  "utter_health_summary_none_bp", "utter_health_summary_none_glucose"})
     for key in keys:
         assert catalog.languages(key) == {"zh", "en"}, key
+
+
+# -- security review: an implausible reading is refused, never "corrected" --------------
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("血糖 1234", "1234"),  # was read as "123" -> 6.8 mmol/L
+    ("血糖 -5", "-5"),  # was read as 5.0
+    ("blood sugar −5 mmol/l", "-5 mmol/l"),
+    ("glucose 990 mg/dl", "990 mg/dl"),
+    ("血压 1500/90", "1500/90 mmHg"),
+    ("高压1500低压100", "1500/100 mmHg"),  # was read as 150/100
+    ("BP 150/-90", "150/-90 mmHg"),
+])
+def test_implausible_readings_are_refused_with_what_was_written(stack: Stack, text: str,
+                                                                shown: str) -> None:
+    with pytest.raises(ReminderInputError) as refused:
+        stack.readings.record("wechat", "o_1", text)
+    assert refused.value.message_key == "utter_reading_implausible"
+    assert refused.value.params["value"] == shown
+    assert count(stack, Reading) == 0 and count(stack, CareTeamFlag) == 0
+    from bot.i18n import t
+
+    assert shown in t("utter_reading_implausible", "zh", value=shown)
+    assert shown in t("utter_reading_implausible", "en", value=shown)
+
+
+@pytest.mark.parametrize(("text", "written"), [
+    ("血糖 1234", "1234"), ("血糖 -5", "-5"), ("血压 1200/80", "1200/80 mmHg"),
+    ("高压1500低压100", "1500/100 mmHg"),
+])
+def test_numbers_are_read_whole_and_signed(text: str, written: str) -> None:
+    reading = parse_reading(text)
+    assert reading is not None and reading.written == written
+    assert (reading.value or reading.systolic or 0) not in (6.8, 5.0, 120, 150)
+
+
+@pytest.mark.parametrize("text", ["血糖 " + "9" * 5000, "血压" + "1" * 5000 + "/80",
+                                  "sugar " * 1000])
+def test_absurd_input_is_not_a_reading(text: str) -> None:
+    from bot.reminders.readings import read
+
+    with pytest.raises(ReminderInputError) as refused:
+        read(text, TH)
+    assert refused.value.message_key == "utter_reading_not_understood"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date, timedelta
 
 import pytest
@@ -119,3 +120,57 @@ def test_snooze_without_duration_and_out_of_range() -> None:
     assert parse_snooze("等一下") is None
     with pytest.raises(ValidationError):
         parse_snooze("in 20 hours")
+
+
+# -- security review: odd input is refused, never a crash or a silent misread -----------
+
+@pytest.mark.parametrize("parse, text", [
+    (lambda t: parse_course(t, TODAY), "吃99999999999999天"),  # was OverflowError
+    (lambda t: parse_course(t, TODAY), "从9999年12月31日开始吃14天"),  # was OverflowError
+    (lambda t: parse_course(t, TODAY), "吃367天"),
+    (parse_snooze, "99999999999999999999分钟后"),  # was OverflowError
+    (parse_snooze, "in 99999999999999999999 hours"),
+    (parse_schedule, "每99999999999999999999小时一次"),
+    (parse_schedule, "十十十点"),  # not 10:00
+    (parse_schedule, "每天" + "9" * 5000 + "次"),  # int() of 5,000 digits raised ValueError
+])
+def test_impossible_numbers_are_validation_errors(parse, text) -> None:
+    with pytest.raises(ValidationError):
+        parse(text)
+
+
+@pytest.mark.parametrize(("text", "today", "start", "end"), [
+    ("从2月29日开始吃7天", date(2027, 12, 22), date(2028, 2, 29), date(2028, 3, 6)),
+    ("从2月29日开始吃7天", date(2024, 3, 1), date(2024, 2, 29), date(2024, 3, 6)),
+    ("from feb 29 for 3 days", date(2027, 12, 1), date(2028, 2, 29), date(2028, 3, 2)),
+])
+def test_29_february_is_the_next_one_that_exists(text, today, start, end) -> None:
+    course = parse_course(text, today)
+    assert (course.start, course.end) == (start, end)
+
+
+@pytest.mark.parametrize("text", ["从2月29日开始吃7天", "until feb 29", "吃到2月29日"])
+def test_29_february_years_away_is_refused(text) -> None:
+    with pytest.raises(ValidationError):  # was ValueError from date.replace()
+        parse_course(text, date(2024, 5, 1))
+
+
+@pytest.mark.parametrize(("text", "start", "end"), [
+    ("11月25日开始吃", date(2026, 11, 25), None),  # was an 11-month course
+    ("11月25日开始吃两周", date(2026, 11, 25), date(2026, 12, 8)),
+    ("每次1/2片，吃7天", TODAY, date(2026, 11, 28)),  # "1/2片" is half a tablet, not 2 Jan
+])
+def test_dates_are_not_read_as_courses_or_doses(text, start, end) -> None:
+    course = parse_course(text, TODAY)
+    assert (course.start, course.end) == (start, end)
+
+
+def test_a_long_run_of_digits_is_refused_quickly() -> None:
+    for text in ("9" * 4000 + "分钟后", "9" * 250 + "分钟后", "一" * 250 + "分钟后"):
+        started = time.perf_counter()
+        with pytest.raises(ValidationError):
+            parse_snooze(text)
+        assert time.perf_counter() - started < 0.25  # was 1.6 s on 4,000 digits
+    started = time.perf_counter()
+    assert parse_dose("1" * 5000) is None and parse_dose("1" * 290) is None
+    assert time.perf_counter() - started < 0.25  # was 11 s on 5,000 digits

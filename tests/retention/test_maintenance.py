@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
+from bot.errors import ConfigError
 from bot.handoff.config import HandoffConfig
 from bot.handoff.service import HandoffService
 from bot.i18n import t
@@ -29,9 +30,11 @@ from bot.reminders.outbox import OutboxSender
 from bot.reminders.worker import Worker
 from bot.retention import RetentionService
 from bot.settings import Settings
+from bot.store.anchors import AnchorLog
 from bot.store.chain import verify
 from bot.store.db import Database
 from bot.store.handoff_models import Handoff
+from bot.store.integrity import verify_all
 from bot.store.models import Message
 from bot.store.reminder_models import OutboxMessage, ScheduledJob
 from bot.store.repositories import LoggedMessage, TranscriptService
@@ -181,3 +184,33 @@ def test_the_reminder_worker_delivers_a_recorded_notice_later(db) -> None:
     finally:
         worker.close()
     assert [r.kind for r in _outbox(db)] == ["notice"]
+
+
+# ------------------------------------------------------------------ anchors
+def test_the_anchor_interval_is_configurable() -> None:
+    assert MaintenanceConfig().anchor_every == timedelta(seconds=300)
+    config = MaintenanceConfig.from_settings(Settings.from_env({
+        "MEDBOT_ANCHOR_INTERVAL_SECONDS": "60"}))
+    assert config.anchor_every == timedelta(seconds=60)
+    with pytest.raises(ConfigError, match="MEDBOT_ANCHOR_INTERVAL_SECONDS"):
+        MaintenanceConfig.from_settings(Settings.from_env({
+            "MEDBOT_ANCHOR_INTERVAL_SECONDS": "often"}))
+
+
+def test_the_worker_signs_the_heads_at_start_and_every_interval(db, tmp_path) -> None:
+    clock = FakeClock(T0)
+    anchors = AnchorLog(tmp_path / "chain.jsonl", bytes(range(32)))
+    TranscriptService(db).log("rest", "p1", [LoggedMessage("patient", "你好")], "rest:p1")
+    runner = build_maintenance(db, OutboundRouter({"rest": OutboxSender(db, clock)}), clock,
+                               HandoffService(db, HandoffConfig.load(), clock),
+                               RetentionService(db, anchors=anchors),
+                               MaintenanceConfig(anchor_every=timedelta(seconds=60)),
+                               anchors=anchors)
+    assert [line["n"] for line in runner.tick()["anchor"]] == [1]
+    TranscriptService(db).log("rest", "p1", [LoggedMessage("bot", "您好")], "rest:p1")
+    clock.advance(seconds=30)
+    assert "anchor" not in runner.tick()
+    clock.advance(seconds=30)
+    [line] = runner.tick()["anchor"]
+    assert (line["n"], line["conversations"][anchors.tag("rest:p1")][0]) == (2, 2)
+    assert verify_all(db, anchors).ok

@@ -4,7 +4,7 @@ other expired records, and the erasure of locked patients."""
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select, text
@@ -14,9 +14,11 @@ from bot.errors import ConfigError
 from bot.retention import MIN_RETENTION_DAYS, RetentionConfig, RetentionService
 from bot.retention_rules import pseudonym
 from bot.settings import Settings
-from bot.store.chain import GENESIS, verify
+from bot.store.anchors import AnchorLog
+from bot.store.chain import GENESIS, seal, verify
 from bot.store.db import Database
 from bot.store.handoff_models import AuditEvent, ConsentPrompt, ConsentRecord, TranscriptCheckpoint
+from bot.store.integrity import verify_all
 from bot.store.migrate import upgrade
 from bot.store.models import Message, Patient, utcnow
 from bot.store.reminder_models import Dose, MedicationReminder, Reading
@@ -29,7 +31,7 @@ RETENTION = timedelta(days=MIN_RETENTION_DAYS)
 def _say(db: Database, conversation: str, *texts: str) -> None:
     TranscriptService(db).log("rest", conversation, [
         LoggedMessage("patient" if i % 2 == 0 else "bot", t, language="zh")
-        for i, t in enumerate(texts)])
+        for i, t in enumerate(texts)], conversation)
 
 
 def _rows(db: Database) -> dict[str, list[tuple[int, str]]]:
@@ -217,7 +219,8 @@ def test_a_locked_patient_is_erased_once_every_message_is_purged(db) -> None:
                                       status="pending"))
         session.add(ConsentRecord(patient_id=locked, purpose="health_data", text_version="v1",
                                   text_sha256="a" * 64, language="zh", decision="withdrawn"))
-    service = RetentionService(db)
+    key = bytes(range(32))
+    service = RetentionService(db, erasure_key=key)
     assert service.purge(now).erased_patients == 0  # messages still within retention
 
     dry = service.purge(now + RETENTION + timedelta(days=1), dry_run=True)
@@ -227,7 +230,8 @@ def test_a_locked_patient_is_erased_once_every_message_is_purged(db) -> None:
     assert report.counts["medication_reminders"] == 1 and report.counts["doses"] == 1
     with db.begin() as session:
         erased, other = session.get(Patient, locked), session.get(Patient, kept)
-        assert erased.external_id == pseudonym("rest", "locked")
+        assert erased.external_id == pseudonym("rest", "locked", key)
+        assert erased.external_id != pseudonym("rest", "locked", bytes(32))  # keyed
         assert erased.preferred_language is None and other.external_id == "kept"
         reminders = session.execute(select(MedicationReminder.patient_id)).scalars().all()
         prompts = session.execute(select(ConsentPrompt.patient_id)).scalars().all()
@@ -254,12 +258,14 @@ def test_retention_defaults_to_three_years_and_refuses_less() -> None:
         _config(MEDBOT_RETENTION_DAYS="three years")
 
 
-def test_cli_refuses_a_short_retention_and_purges(sqlite_url, monkeypatch, capsys) -> None:
+def test_cli_refuses_a_short_retention_and_purges(sqlite_url, tmp_path, monkeypatch,
+                                                  capsys) -> None:
     db = Database(sqlite_url)
     upgrade(db)
     _say(db, "c", "hi")
     db.dispose()
     monkeypatch.setenv("MEDBOT_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("MEDBOT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("MEDBOT_RETENTION_DAYS", "30")
     assert main(["retention", "purge"]) == 2
     assert "3 years" in capsys.readouterr().err
@@ -267,3 +273,73 @@ def test_cli_refuses_a_short_retention_and_purges(sqlite_url, monkeypatch, capsy
     assert main(["retention", "purge", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "dry run" in out and "nothing to purge" in out
+
+
+# ------------------------------------------------------------------ signed checkpoints
+def test_each_checkpoint_is_signed_and_verifies_against_the_anchors(db, timeline,
+                                                                    tmp_path) -> None:
+    boundary, before = timeline
+    anchors = AnchorLog(tmp_path / "chain.jsonl", bytes(range(32)))
+    anchors.anchor(db, boundary)
+    RetentionService(db, anchors=anchors).purge(boundary + RETENTION)
+    state = anchors.read()
+    assert state.purged == {anchors.tag("c1"): {(3, before["c1"][2][1])},
+                            anchors.tag("c2"): {(2, before["c2"][1][1])}}
+    assert verify_all(db, anchors).ok
+    with db.engine.begin() as conn:  # a checkpoint moved on to hide two more deletions
+        conn.execute(text("DELETE FROM messages WHERE conversation_id = 'c1'"))
+        conn.execute(text("UPDATE transcript_checkpoints SET purged_through_seq = 5, "
+                          "last_hash = :h WHERE conversation_id = 'c1'"),
+                     {"h": before["c1"][4][1]})
+    assert verify(db).ok
+    assert {(p.conversation_id, p.kind) for p in verify_all(db, anchors).problems} == \
+        {("c1", "checkpoint_not_anchored")}
+
+
+def test_no_checkpoint_is_committed_when_it_cannot_be_signed(db, timeline, tmp_path) -> None:
+    boundary, before = timeline
+    unwritable = tmp_path / "chain.jsonl"
+    unwritable.mkdir()  # opening it for writing fails
+    with pytest.raises(OSError):
+        RetentionService(db, anchors=AnchorLog(unwritable, bytes(range(32)))).purge(
+            boundary + RETENTION)
+    assert _rows(db) == before and _checkpoints(db) == {}
+
+
+def test_from_settings_signs_into_the_configured_anchor_file(db, tmp_path) -> None:
+    settings = Settings.from_env({"MEDBOT_DATA_DIR": str(tmp_path / "data"),
+                                  "MEDBOT_ANCHOR_FILE": str(tmp_path / "a.jsonl")})
+    service = RetentionService.from_settings(db, settings)
+    assert service.anchors is not None and service.anchors.path == tmp_path / "a.jsonl"
+
+
+def _old_conversation(db: Database, conversation: str, count: int) -> None:
+    """Messages of 2020, sealed as ``MessageRepository.append`` seals them."""
+    with db.begin() as session:
+        patient = Patient(channel="rest", external_id=conversation.partition(":")[2])
+        session.add(patient)
+        session.flush()
+        prev = GENESIS
+        for seq in range(1, count + 1):
+            row = Message(patient_id=patient.id, conversation_id=conversation, channel="rest",
+                          role="patient", text=f"m{seq}", seq=seq, prev_hash=prev,
+                          created_at=datetime(2020, 1, 1, tzinfo=timezone.utc)
+                          + timedelta(seconds=seq))
+            row.hash = seal(prev, row)
+            session.add(row)
+            prev = row.hash
+
+
+def test_cli_purge_signs_its_checkpoints(sqlite_url, tmp_path, monkeypatch, capsys) -> None:
+    db = Database(sqlite_url)
+    upgrade(db)
+    _old_conversation(db, "rest:old-one", 3)
+    db.dispose()
+    for name, value in {"MEDBOT_DATABASE_URL": sqlite_url, "MEDBOT_RETENTION_DAYS": "30",
+                        "MEDBOT_RETENTION_ALLOW_SHORT": "1",
+                        "MEDBOT_DATA_DIR": str(tmp_path / "data")}.items():
+        monkeypatch.setenv(name, value)
+    assert main(["transcript", "anchor"]) == 0
+    assert main(["retention", "purge"]) == 0
+    assert "messages               deleted 3" in capsys.readouterr().out
+    assert main(["transcript", "verify", "--require-anchors"]) == 0, capsys.readouterr().out

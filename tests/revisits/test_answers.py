@@ -61,3 +61,27 @@ def test_confirmation_is_strict(text, value) -> None:
     from bot.revisits.answers import parse_confirmation
 
     assert parse_confirmation(text) is value
+
+
+# -- security review: numbers are read whole, odd input is unclear, never a crash ---------
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("1234 years ago", None),  # was "234 years ago"
+    ("12026-09-01", None), ("2026-09-011", None),  # were 2026-09-01
+    ("2月29日", None),  # 2026 has no 29 February: unclear, not invented
+    ("十十十月一号", None), ("9" * 5000, None), ("三个月前" * 100, None),
+])
+def test_odd_past_dates_are_unclear(text, value) -> None:
+    assert parse_past_date(text, TODAY) == value
+
+
+def test_29_february_of_this_year_is_read() -> None:
+    assert parse_past_date("2月29日", date(2028, 3, 10)) == date(2028, 2, 29)
+
+
+def test_overlong_answers_are_unclear() -> None:
+    from bot.revisits.answers import parse_confirmation
+
+    long_yes = "是的" * 200
+    assert parse_yes_no(long_yes) is None and parse_confirmation(long_yes) is None
+    assert is_none_answer("没有" * 200) is False

@@ -36,7 +36,7 @@ DOMAIN = yaml.safe_load((PROJECT_ROOT / "bot" / "domain" / "triage.yml").read_te
 
 def tracker(slots: dict[str, Any], text: str, events: list[dict] | None = None) -> Tracker:
     return Tracker(
-        sender_id="patient-1", slots=dict(slots),
+        sender_id="rest:patient-1", slots=dict(slots),
         latest_message={"text": text, "intent": {"name": "report_symptoms"}, "entities": []},
         events=[{"event": "user", "text": text}, *(events or [])], paused=False,
         followup_action=None, active_loop={"name": "triage_form"}, latest_action_name="action_listen",
@@ -125,7 +125,7 @@ def test_emergency_skips_questions(triage, service):
     result = next(m for m in d.said if m.get("response") == "utter_triage_result")
     assert "急诊科" in result["departments"]
     assert any(m.get("response") == "utter_triage_next_emergency" for m in d.said)
-    assert [r.level for r in service.records("patient-1")] == ["emergency"]
+    assert [r.level for r in service.records("rest:patient-1")] == ["emergency"]
 
 
 def test_headache_asks_red_flag_first_then_facts(triage, service):

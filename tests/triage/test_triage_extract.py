@@ -77,3 +77,47 @@ def test_measurements_become_findings(triage):
 def test_self_report(triage):
     assert case(triage, "我头疼").self_report is True
     assert case(triage, "我儿子头疼").self_report is False
+
+
+# -- security review: everyday spellings, and impossible values are not stated ------------
+
+@pytest.mark.parametrize("text, years", [
+    ("my 9 yr old has a fever and a rash", 9), ("9yo with a rash", 9), ("my 9 y/o son", 9),
+    ("a 9-yr-old girl", 9), ("my 9 yrs old son", 9), ("18 mos old baby", 18 * 30 / 365),
+    ("my 6 wks old baby", 42 / 365), ("my 2 m/o", 2 / 12), ("孩子两岁半", 2.5),
+    ("宝宝1岁3个月", 1.25), ("我三十多岁", 30), ("孩子3个月大", 90 / 365),
+])
+def test_age_spellings(triage, text, years):
+    assert case(triage, text).age_years == pytest.approx(years, abs=0.01)
+
+
+@pytest.mark.parametrize("text", ["我150岁", "我-5岁", "-9yo", "我今年45岁3个月前开始咳嗽 999岁"])
+def test_impossible_ages_are_not_stated(triage, text):
+    age = case(triage, text).age_years
+    assert age is None or 0 <= age <= 120
+    if "45岁" in text:
+        assert age == 45
+
+
+@pytest.mark.parametrize("text, days", [
+    ("咳嗽6 wks", 42), ("for 2 hrs", 2 / 24), ("3 mos of back pain", 90), ("咳嗽3-5天", 5),
+    ("吃99999999999999天", None), ("咳嗽999999天", None), ("咳嗽-3天", None),
+])
+def test_duration_spellings_and_bounds(triage, text, days):
+    found = case(triage, text).duration_days
+    assert found == (pytest.approx(days, abs=0.01) if days is not None else None)
+
+
+@pytest.mark.parametrize("text, temperature, systolic, glucose", [
+    ("发烧1039度", None, None, None),  # was 39 (the tail of the number)
+    ("体温-38度", None, None, None), ("体温 390", None, None, None),
+    ("temp 102", 38.9, None, None), ("发烧100度", None, None, None),  # 度 is Celsius
+    ("血压 120/800", None, None, None),  # was 120/80
+    ("血压-120/80", None, None, None), ("血压 200/300", None, None, None),
+    ("血糖 1234", None, None, None),  # was 12 (the head of the number)
+    ("血糖 0.8，出冷汗", None, None, 0.8),  # very low is kept: it must raise the alarm
+])
+def test_impossible_measurements_are_not_stated(triage, text, temperature, systolic, glucose):
+    vitals = case(triage, text).vitals
+    assert (vitals.temperature_c, vitals.systolic_bp, vitals.glucose_mmol) == (
+        temperature, systolic, glucose)

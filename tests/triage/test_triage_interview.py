@@ -18,6 +18,13 @@ from bot.triage import interview as iv
     ("triage_severity", "中等", "moderate"), ("triage_severity", "疼得厉害", "severe"),
     ("triage_red_flag", "没有", False), ("triage_red_flag", "yes", True),
     ("triage_red_flag", "I don't know", iv.UNKNOWN), ("triage_red_flag", "", None),
+    # security review: everyday spellings, signs and impossible values
+    ("triage_age", "18 mos", 18 * 30 / 365), ("triage_age", "6 wks", 42 / 365),
+    ("triage_age", "9 yrs", 9.0), ("triage_age", "9 yr old", 9.0), ("triage_age", "两岁半", 2.5),
+    ("triage_age", "-5", None), ("triage_age", "200", None), ("triage_age", "999999个月", None),
+    ("triage_age", "吃99999999999999天", None), ("triage_duration", "-3", None),
+    ("triage_severity", "-5", None), ("triage_severity", "11", None),
+    ("triage_duration", "3" * 400, None), ("triage_red_flag", "没有" * 200, None),
 ])
 def test_parse_answer(triage, slot, text, value):
     parsed = iv.parse_answer(slot, text, triage)

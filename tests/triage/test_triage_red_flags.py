@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import pytest
 
-from bot.triage import RedFlagHit, screen
+from bot.triage import RedFlagHit, RedFlagScreen, screen
 
 from triage_testdata import jsonl
 
@@ -69,3 +70,41 @@ def test_screen_is_fast(triage):
             triage.screen.screen(text)
     per_call = (time.perf_counter() - start) / (10 * len(texts))
     assert per_call < 0.005, per_call
+
+
+# -- security review: the screen never takes a turn down --------------------------------
+
+@pytest.mark.parametrize("text, category", [
+    ("my 9 yr old has a fever and a rash", None),  # raised KeyError('yr') -> REST 500
+    ("my 9 yrs old son has a fever", None),
+    ("9yo with a fever", None),
+    ("my 18 mos old has a fever", None),
+    ("my 3 wk old has a fever", "infant_fever"),  # "wk" was not read: no age, no alarm
+    ("my 6 wks old baby has a fever", "infant_fever"),
+    ("my 2 m/o has a fever", "infant_fever"),
+    ("宝宝5个月大，发烧", None),
+    ("宝宝2个月大，发烧", "infant_fever"),
+    ("孩子两岁半，发烧", None),
+])
+def test_ages_in_everyday_spelling_are_read(text, category):
+    hit = screen(text)
+    assert (hit.category if hit else None) == category
+
+
+class _BrokenScreen(RedFlagScreen):
+    """A screen whose matching fails the way the 'yr' KeyError did."""
+
+    def hits(self, scan, extra=None):
+        raise KeyError(scan.text.split()[1])  # the exception carries a word of the message
+
+
+def test_a_failing_screen_lets_the_message_through_and_logs_no_text(triage, caplog):
+    broken = _BrokenScreen(triage.knowledge)
+    with caplog.at_level(logging.DEBUG, logger="bot.triage.red_flags"):
+        assert broken.screen("my daughter-secretname has chest pain") is None
+    [record] = [r for r in caplog.records if r.name == "bot.triage.red_flags"]
+    message = record.getMessage()
+    assert record.levelno == logging.ERROR and record.exc_info is None
+    assert "triage.red_flag.screen_failed" in message and "error=KeyError" in message
+    assert "length=37" in message
+    assert "secretname" not in caplog.text and "chest" not in caplog.text

@@ -2,8 +2,9 @@
 
 It builds the XML WeChat pushes, signs the query (``signature`` over token,
 timestamp, nonce; ``msg_signature`` over the ciphertext too), encrypts in
-compatible/safe mode, gives each attempt 5 s and retries like WeChat, and opens
-the (encrypted) passive reply, checking its signature.
+compatible/safe mode, gives each attempt 5 s and retries like WeChat (each retry
+signed anew: new timestamp and nonce), and opens the (encrypted) passive reply,
+checking its signature.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -76,7 +78,7 @@ class WeChatSimulator:
                      nonce: str | None = None) -> tuple[dict[str, str], str]:
         """Query parameters and body for one push, as WeChat signs them."""
         ts = str(timestamp if timestamp is not None else int(time.time()))
-        nonce = nonce or str(next(_ids))[-10:]
+        nonce = nonce or str(secrets.randbelow(10**10))  # numeric and random, as WeChat's
         params = {"signature": sign(self.token, ts, nonce), "timestamp": ts, "nonce": nonce}
         found = re.search(r"<FromUserName>(?:<!\[CDATA\[)?([^<\]]*)", xml)
         if found:
@@ -105,13 +107,18 @@ class WeChatSimulator:
     # -- delivery -----------------------------------------------------------------------
     async def send(self, fields: dict[str, Any], session: aiohttp.ClientSession | None = None,
                    **sign_kw: Any) -> SimulatedReply:
-        """Deliver one message; retry after ``attempt_timeout`` like WeChat."""
+        """Deliver one message; retry after ``attempt_timeout`` like WeChat.
+
+        Each attempt is a new push of the same message (same MsgId/CreateTime), signed
+        anew with a fresh timestamp and nonce unless ``sign_kw`` fixes them: medbot
+        refuses a (timestamp, nonce, signature) it has seen (``bot.wechat.replay``).
+        """
         xml = self.to_xml(fields)
         own = session is None
         session = session or aiohttp.ClientSession()
         try:
-            params, body = self.sign_request(xml, **sign_kw)
             for attempt in range(1, self.attempts + 1):
+                params, body = self.sign_request(xml, **sign_kw)
                 try:
                     return await self._post(session, params, body, attempt)
                 except asyncio.TimeoutError:

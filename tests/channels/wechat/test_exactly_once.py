@@ -127,3 +127,11 @@ async def test_wechat_retry_after_a_timeout_gets_success_and_one_cs_message(
     await asyncio.sleep(0.5)
     assert [m.text for m in served.api.sent] == ["echo: retry me"] and len(sent) == 1
     assert served.bot.calls == ["retry me"]
+
+
+async def test_two_menu_clicks_in_one_second_are_two_events(served: Served) -> None:
+    """Same openid, same CreateTime, different EventKey: two clicks, two turns."""
+    book = served.sim.event("oEvent0002", "CLICK", key="MENU_BOOK", create_time=1_700_000_000)
+    human = served.sim.event("oEvent0002", "CLICK", key="MENU_HUMAN", create_time=1_700_000_000)
+    await asyncio.gather(served.sim.send(book), served.sim.send(human), served.sim.send(book))
+    assert sorted(served.bot.calls) == sorted(["/book_appointment", "/request_human"])

@@ -127,3 +127,18 @@ def test_worker_factory_loads_from_the_environment(sqlite_db: Database, fake_api
     sender = outbound_sender(Settings.from_env(), sqlite_db)
     assert sender.channel == "wechat"
     assert sender.sender.client.API_BASE_URL == fake_api.base_url
+
+
+def test_a_failed_send_keeps_no_access_token_in_the_outbox(db: Database) -> None:
+    api = FakeWeChatAPI().start()
+    sender = _sender(db, api)
+    _inbound(db, "oTokenLeak01")
+    assert sender.send("oTokenLeak01", "hi").status == "sent"
+    token = api._valid_token
+    api.stop()  # the next call fails with its URL (and the token in it) in the error
+    result = sender.send("oTokenLeak01", "again")
+    assert result.status == "failed" and "access_token=[redacted]" in (result.error or "")
+    with db.begin() as s:
+        [error] = s.execute(select(WeChatOutbox.last_error).where(
+            WeChatOutbox.status == "failed")).scalars().all()
+    assert token and token not in error and "access_token=[redacted]" in error

@@ -151,3 +151,104 @@ async def test_unconfigured_channel_is_disabled_and_answers_503() -> None:
         async with aiohttp.ClientSession() as http:
             async with http.post(url, data=b"<xml/>") as resp:
                 assert resp.status == 503
+
+
+# -- review findings (wechat-security) ----------------------------------------------------
+
+def _garbled(served: Served, frame: bytes) -> tuple[dict[str, str], str]:
+    """A safe-mode push, correctly signed, whose ciphertext opens to ``frame``."""
+    import base64
+
+    from wechatpy.crypto import WeChatCipher
+
+    from bot.wechat.protocol import cdata
+
+    key = base64.b64decode(AES_KEY + "=")
+    encrypted = base64.b64encode(WeChatCipher(key).encrypt(frame)).decode()
+    ts, nonce = str(int(time.time())), "garbled01"
+    params = {"signature": sign(TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce,
+              "encrypt_type": "aes", "msg_signature": sign(TOKEN, ts, nonce, encrypted)}
+    return params, f"<xml><ToUserName>gh</ToUserName><Encrypt>{cdata(encrypted)}</Encrypt></xml>"
+
+
+def _frame(xml: bytes, app_id: str, length: int | None = None) -> bytes:
+    import struct
+
+    from wechatpy.crypto.pkcs7 import PKCS7Encoder
+
+    inner = b"0123456789abcdef" + struct.pack(">I", len(xml) if length is None else length)
+    return PKCS7Encoder.encode(inner + xml + app_id.encode())
+
+
+@pytest.mark.parametrize("case", ["only_padding", "length_past_the_end", "bad_padding"])
+async def test_a_short_or_garbled_decrypted_payload_is_a_400(served: Served, case: str) -> None:
+    app_id = served.api.app_id
+    frame = {"only_padding": bytes([32]) * 32,
+             "length_past_the_end": _frame(b"<xml/>", app_id, length=4096),
+             "bad_padding": b"\x00" * 47 + b"\x07"}[case]
+    params, body = _garbled(served, frame)
+    await _refused(served, params, body, 400)
+
+
+async def test_a_non_ascii_signature_is_a_403(served: Served) -> None:
+    import aiohttp
+
+    params, body = served.sim.sign_request(served.sim.to_xml(served.sim.text("oUnicode01", "hi")))
+    await _refused(served, {**params, "signature": "签名" * 20}, body, 403)
+    await _refused(served, {**params, "msg_signature": "é" * 40}, body, 403)
+    verify, _ = served.sim.verify_params({"signature": "ß" * 40})
+    async with aiohttp.ClientSession() as http:
+        async with http.get(served.url, params=verify) as resp:
+            assert resp.status == 403
+
+
+async def _raw_post(url: str, params: dict[str, str], headers: str, body: bytes = b"",
+                    timeout: float = 5.0) -> int:
+    """POST over a plain socket; returns the status as soon as the server answers."""
+    import asyncio
+    from urllib.parse import urlencode, urlparse
+
+    target = urlparse(url)
+    reader, writer = await asyncio.open_connection(target.hostname, target.port)
+    try:
+        writer.write(f"POST {target.path}?{urlencode(params)} HTTP/1.1\r\n"
+                     f"Host: {target.hostname}\r\nContent-Type: text/xml\r\n{headers}\r\n"
+                     .encode() + body)
+        await writer.drain()
+        try:
+            status_line = await asyncio.wait_for(reader.readline(), timeout)
+        except asyncio.TimeoutError:
+            pytest.fail("the server waited for the rest of the body instead of refusing it")
+        return int(status_line.split()[1])
+    finally:
+        writer.close()
+
+
+async def test_an_oversize_chunked_body_is_refused_before_it_is_read(served: Served) -> None:
+    """No Content-Length, 1 KB chunks past the cap, and the body never ends: 413 at once."""
+    params, _ = served.sim.sign_request(served.sim.to_xml(served.sim.text("oChunked01", "hi")))
+    chunk = b"x" * 1024
+    count = served.channel.config.max_body_bytes // len(chunk) + 2
+    body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(count))
+    assert await _raw_post(served.url, params, "Transfer-Encoding: chunked\r\n", body) == 413
+    assert served.bot.calls == [] and _counts(served) == (0, 0)
+
+
+async def test_an_oversize_content_length_is_refused_before_the_body_arrives(
+        served: Served) -> None:
+    params, _ = served.sim.sign_request(served.sim.to_xml(served.sim.text("oLength001", "hi")))
+    assert await _raw_post(served.url, params, "Content-Length: 50000000\r\n") == 413
+    assert served.bot.calls == []
+
+
+@pytest.mark.parametrize("value, problem", [
+    ("abc", "must be an integer"), ("0", "must be between 512 and 2048"),
+    ("100", "must be between 512 and 2048"), ("4096", "must be between 512 and 2048")])
+def test_a_bad_reply_limit_fails_at_start_naming_the_variable(value: str, problem: str) -> None:
+    env = {"MEDBOT_WECHAT_TOKEN": "abc123", "MEDBOT_WECHAT_APP_ID": "wx1",
+           "MEDBOT_WECHAT_APP_SECRET": "s", "MEDBOT_WECHAT_MODE": "plaintext",
+           "MEDBOT_WECHAT_REPLY_LIMIT_BYTES": value}
+    with pytest.raises(ConfigError, match=f"MEDBOT_WECHAT_REPLY_LIMIT_BYTES {problem}"):
+        WeChatConfig.from_sources({}, env)
+    ok = WeChatConfig.from_sources({}, {**env, "MEDBOT_WECHAT_REPLY_LIMIT_BYTES": "2048"})
+    assert ok.reply_limit_bytes == 2048

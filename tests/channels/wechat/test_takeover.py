@@ -108,7 +108,7 @@ async def test_a_dead_turn_the_bot_had_seen_without_answer_asks_to_send_again(
     assert "请再发一次" in reply.text and "Please send it again" in reply.text
     with served.db.begin() as s:  # the retry logs nothing twice
         patient_rows = s.execute(select(Message).where(
-            Message.conversation_id == "oDead00003", Message.role == "patient")).scalars().all()
+            Message.conversation_id == "wechat:oDead00003", Message.role == "patient")).scalars().all()
     assert len(patient_rows) == 1
 
 

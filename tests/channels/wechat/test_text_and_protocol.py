@@ -45,7 +45,15 @@ def test_merge_bot_messages() -> None:
 
 def test_dedupe_keys() -> None:
     assert dedupe_key({"MsgId": "7", "FromUserName": "o"}) == "msg:7"
-    assert dedupe_key({"FromUserName": "o", "CreateTime": "1", "Event": "CLICK"}) == "evt:o:1:click"
+    click = {"FromUserName": "oSecretOpenid1", "CreateTime": "1", "Event": "CLICK",
+             "EventKey": "MENU_BOOK"}
+    key = dedupe_key(click)
+    assert key.startswith("evt:") and key == dedupe_key({**click, "Event": "click"})
+    assert key != dedupe_key({**click, "EventKey": "MENU_HUMAN"})
+    assert key != dedupe_key({**click, "CreateTime": "2"})
+    assert "oSecretOpenid1" not in key  # the key is logged
+    view = {**click, "Event": "VIEW", "EventKey": "https://example.org/" + "a" * 2000}
+    assert len(dedupe_key(view)) <= 200  # wechat_inbound.dedupe_key is VARCHAR(200)
 
 
 def test_envelope_roundtrip_and_forgery() -> None:
@@ -60,3 +68,57 @@ def test_envelope_roundtrip_and_forgery() -> None:
 def test_openids_are_masked() -> None:
     assert mask("oAbCdEfGhIjKlMnOp") == "oAbC***Op"
     assert "EfGhIj" not in mask("oAbCdEfGhIjKlMnOp")
+
+
+@pytest.mark.parametrize("signature", ["签名" * 20, "é" * 40, "\x00" * 40, "", None])
+def test_a_non_ascii_or_missing_signature_is_a_403(signature) -> None:
+    from bot.wechat.protocol import check_signature
+
+    with pytest.raises(ProtocolError) as err:
+        check_signature(("tok123", "1", "n"), signature)
+    assert err.value.status == 403
+
+
+def test_the_signature_is_compared_case_insensitively() -> None:
+    from bot.wechat.protocol import check_signature
+
+    check_signature(("tok123", "1", "n"), sign("tok123", "1", "n").upper())
+
+
+@pytest.mark.parametrize("ciphertext", [
+    "", "AAAA", "not base64 at all!", "A" * 22 + "==",  # empty, short, junk, 16 bytes
+])
+def test_undecryptable_ciphertexts_are_a_400(ciphertext: str) -> None:
+    env = Envelope("tok123", AES_KEY, "wxapp")
+    with pytest.raises(ProtocolError) as err:
+        env.open(ciphertext, sign("tok123", "1", "n", ciphertext), "1", "n")
+    assert err.value.status == 400
+
+
+def test_a_frame_for_another_app_is_a_403_and_a_broken_frame_a_400() -> None:
+    import base64
+    import struct
+
+    from wechatpy.crypto import WeChatCipher
+    from wechatpy.crypto.pkcs7 import PKCS7Encoder
+
+    def sealed(frame: bytes) -> str:
+        key = base64.b64decode(AES_KEY + "=")
+        return base64.b64encode(WeChatCipher(key).encrypt(frame)).decode()
+
+    env = Envelope("tok123", AES_KEY, "wxapp")
+    xml = b"<xml><A>1</A></xml>"
+    good = PKCS7Encoder.encode(b"r" * 16 + struct.pack(">I", len(xml)) + xml + b"wxapp")
+    other = PKCS7Encoder.encode(b"r" * 16 + struct.pack(">I", len(xml)) + xml + b"wxother")
+    cases = {good: 200, other: 403, bytes([32]) * 32: 400, b"\x00" * 47 + b"\x07": 400,
+             PKCS7Encoder.encode(b"r" * 16 + b"\x00\x00"): 400,
+             PKCS7Encoder.encode(b"r" * 16 + struct.pack(">I", 999) + xml + b"wxapp"): 400,
+             PKCS7Encoder.encode(b"r" * 16 + struct.pack(">I", 2) + b"\xff\xfe" + b"wxapp"): 400}
+    for frame, status in cases.items():
+        encrypted = sealed(frame)
+        try:
+            opened = env.open(encrypted, sign("tok123", "1", "n", encrypted), "1", "n")
+            got = 200 if opened == xml.decode() else 500
+        except ProtocolError as exc:
+            got = exc.status
+        assert got == status, frame
