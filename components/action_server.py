@@ -18,6 +18,7 @@ launcher serves the same ``create_app`` but
 
 from __future__ import annotations
 
+import argparse
 import hmac
 import logging
 import sys
@@ -63,11 +64,16 @@ def build_app(settings: Settings, action_package: str = "actions") -> Sanic:
     return app
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m components.action_server")
+    parser.add_argument("--port", type=int, help="default MEDBOT_ACTION_PORT")
+    args = parser.parse_args(argv)
     redact_logs()
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()
+    if args.port:
+        settings = settings.with_overrides(action_port=args.port)
     try:
         check_exposure(settings)
     except ConfigError as exc:

@@ -52,7 +52,8 @@ def action_server_spec(settings: Settings) -> ChildSpec:
     return ChildSpec(
         name="action-server",
         # rasa_sdk's app bound to MEDBOT_ACTION_HOST and guarded by MEDBOT_ACTION_SECRET
-        argv=[sys.executable, "-m", "components.action_server"],
+        argv=[sys.executable, "-m", "components.action_server",
+              "--port", str(settings.action_port)],
         ready_url=f"http://{local_address(settings.action_host)}:{settings.action_port}/health",
         env=quiet_env(settings.as_child_env()),
         cwd=settings.project_root,

@@ -125,5 +125,6 @@ def test_the_rasa_server_sends_the_secret_and_the_supervisor_starts_the_guarded_
     action = endpoints_config(settings)["action_endpoint"]
     assert action == {"url": "http://127.0.0.1:5055/webhook",
                       "headers": {"Authorization": f"Bearer {SECRET}"}}
-    assert action_server_spec(settings).argv[1:] == ["-m", "components.action_server"]
+    assert action_server_spec(settings).argv[1:] == ["-m", "components.action_server",
+                                                     "--port", "5055"]
     assert "headers" not in endpoints_config(Settings.from_env({}))["action_endpoint"]

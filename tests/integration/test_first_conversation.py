@@ -84,8 +84,8 @@ def test_transcript_holds_both_sides_in_order(service: RunningService) -> None:
     db = Database(service.database_url)
     try:
         with db.begin() as session:
-            rows = session.execute(select(Message).where(Message.conversation_id == sender)
-                                   .order_by(Message.id)).scalars().all()
+            rows = session.execute(select(Message).where(
+                Message.conversation_id == f"rest:{sender}").order_by(Message.id)).scalars().all()
     finally:
         db.dispose()
     # notice + consent question, consent and thanks, then two turns

@@ -68,10 +68,10 @@ def test_database_url_switches_everything_to_postgresql(
     try:
         with engine.connect() as conn:
             tables = set(inspect(conn).get_table_names())
-            roles = conn.execute(select(Message.role).where(Message.conversation_id == "pg-user")
-                                 .order_by(Message.id)).scalars().all()
-            events = conn.execute(text("SELECT count(*) FROM events WHERE sender_id = 'pg-user'")
-                                  ).scalar_one()
+            roles = conn.execute(select(Message.role).where(
+                Message.conversation_id == "rest:pg-user").order_by(Message.id)).scalars().all()
+            events = conn.execute(text(
+                "SELECT count(*) FROM events WHERE sender_id = 'rest:pg-user'")).scalar_one()
             consents = conn.execute(text("SELECT decision FROM consent_records")).scalars().all()
     finally:
         engine.dispose()
