@@ -21,7 +21,6 @@ from bot.triage.service import TriageService
 log = logging.getLogger(__name__)
 
 FACT_SLOTS = (*interview.FACT_SLOTS, interview.RED_FLAG_SLOT)
-SEPARATOR = "\n"
 
 
 def _slots(tracker: Tracker) -> dict[str, Any]:
@@ -73,13 +72,11 @@ class ValidateTriageForm(MedbotFormValidation, MedbotAction):
     def _read(self, slot: str, value: Any, dispatcher: CollectingDispatcher,
               tracker: Tracker) -> dict[str, Any]:
         text = value if isinstance(value, str) else self.latest_text(tracker)
-        parsed = interview.parse_answer(slot, text, self.triage)
-        if parsed is None:
+        updates = interview.record_answer(self.triage, _slots(tracker), slot, text)
+        if updates is None:
             dispatcher.utter_message(response="utter_triage_invalid_answer")
             return {slot: None}
-        # everything the patient says is part of the description (new symptoms, red flags)
-        story = (tracker.get_slot("triage_text") or "") + SEPARATOR + text
-        return {slot: parsed, "triage_text": story}
+        return updates
 
     async def validate_triage_text(self, value, dispatcher, tracker, domain):
         return {"triage_text": value}
@@ -102,15 +99,7 @@ class ValidateTriageForm(MedbotFormValidation, MedbotAction):
     async def validate_triage_red_flag(self, value, dispatcher, tracker, domain):
         """Records the answer to the question just asked, then clears the slot so
         the next pending red-flag question (if any) is asked."""
-        updates = self._read(interview.RED_FLAG_SLOT, value, dispatcher, tracker)
-        asked = tracker.get_slot("triage_asked_flag")
-        answer = updates.get(interview.RED_FLAG_SLOT)
-        if answer is None or not asked:
-            return updates
-        answers = dict(tracker.get_slot("triage_flag_answers") or {})
-        answers[asked] = answer
-        return {**updates, "triage_flag_answers": answers, interview.RED_FLAG_SLOT: None,
-                "triage_asked_flag": None}
+        return self._read(interview.RED_FLAG_SLOT, value, dispatcher, tracker)
 
 
 class ActionAskTriageRedFlag(MedbotAction):

@@ -184,3 +184,15 @@ def private_postgres() -> Iterator[PrivatePostgres]:
         except subprocess.CalledProcessError:
             pass  # already stopped by the test
         shutil.rmtree(datadir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def understanding_model() -> Path:
+    """The triage understanding layer, built once for the checkout (as ``medbot
+    train`` does) so that the screen and the pipeline load it like production."""
+    from bot.triage import learned, pipeline, red_flags
+
+    path = learned.ensure_model(Settings.from_env().models_dir)
+    for cached in (learned.default_model, red_flags.default_screen, pipeline.default_triage):
+        cached.cache_clear()
+    return path

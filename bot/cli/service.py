@@ -18,6 +18,7 @@ from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.migrate import upgrade
 from bot.training import train
+from bot.triage.learned import ensure_model
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ def prepare(settings: Settings) -> Path:
         log.info("kb.load %s", report.summary())
     finally:
         db.dispose()
+    ensure_model(settings.models_dir, settings.project_root)  # the learned red-flag layer
     return train(settings).model_path
 
 

@@ -6,16 +6,20 @@ import argparse
 
 from bot.settings import Settings
 from bot.training import train
+from bot.triage.learned import ensure_model
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train the Rasa model (skips if nothing changed)")
+    p = sub.add_parser("train", help="build the triage understanding layer and train the Rasa model (skips what is up to date)")
     p.add_argument("--force", action="store_true", help="train even if up to date")
     p.set_defaults(func=_train)
 
 
 def _train(args: argparse.Namespace) -> int:
-    result = train(Settings.from_env(), force=args.force)
+    settings = Settings.from_env()
+    understanding = ensure_model(settings.models_dir, settings.project_root)
+    print(f"triage understanding layer: {understanding}")
+    result = train(settings, force=args.force)
     if result.trained:
         print(f"trained {result.model_path} in {result.seconds:.0f}s")
     else:

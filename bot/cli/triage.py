@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from bot.errors import ValidationError
 from bot.settings import Settings
-from bot.triage.pipeline import Assessment, Triage
+from bot.triage.pipeline import Assessment, Triage, triage_for
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     if bool(args.text) == bool(args.batch):
         raise ValidationError("give either TEXT or --batch FILE")
-    triage = Triage.from_dir(Settings.from_env().knowledge_base_dir)
+    triage = triage_for(Settings.from_env())
     service = _service(triage) if args.store else None
     try:
         if args.batch:

@@ -39,6 +39,7 @@ class TriageCase:
     red_flag_answers: Mapping[str, bool | None] = field(default_factory=dict)
     features: tuple[str, ...] = ()  # extra findings, e.g. "sudden_onset"
     self_report: bool = False
+    subject: str | None = None  # self | child | parent | spouse | other
     language: str | None = None
 
     def with_facts(self, **changes: Any) -> TriageCase:

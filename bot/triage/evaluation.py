@@ -43,6 +43,8 @@ class TriageReport:
     department_total: int = 0
     probes: int = 0
     probe_misses: list[str] = field(default_factory=list)  # expected flag not raised
+    positives_by_lang: dict[str, list[int]] = field(default_factory=dict)  # lang -> [hit, total]
+    controls_by_lang: dict[str, list[int]] = field(default_factory=dict)  # lang -> [false, total]
     controls: int = 0
     false_emergencies: list[str] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
@@ -68,10 +70,22 @@ class TriageReport:
             if self.department_total else None,
             "red_flag_probes": self.probes,
             "red_flag_probe_misses": self.probe_misses,
+            "emergencies_recognised": _rate(self.positives_by_lang),
+            "emergencies_recognised_by_lang": {k: _rate({k: v})
+                                               for k, v in sorted(self.positives_by_lang.items())},
+            "false_emergency_rate": _rate(self.controls_by_lang),
+            "false_emergency_rate_by_lang": {k: _rate({k: v})
+                                             for k, v in sorted(self.controls_by_lang.items())},
             "controls": self.controls,
             "false_emergencies": self.false_emergencies,
             "errors": self.errors,
         }
+
+
+def _rate(counts: dict[str, list[int]]) -> float | None:
+    hits = sum(a for a, _ in counts.values())
+    total = sum(b for _, b in counts.values())
+    return round(hits / total, 4) if total else None
 
 
 def evaluate(triage: Triage, vignettes: list[dict[str, Any]],
@@ -117,10 +131,18 @@ def _probe(triage: Triage, probe: dict[str, Any], report: TriageReport) -> None:
     fired = {hit.category for hit in triage.screen.hits(scan)}
     report.probes += 1
     expected = probe.get("expect")
+    lang = str(probe.get("lang") or "zh")
     if expected:
+        counts = report.positives_by_lang.setdefault(lang, [0, 0])
+        counts[1] += 1
+        # recognised: the screen raised an emergency (the category is reported separately)
+        counts[0] += bool(fired)
         if expected not in fired:
             report.probe_misses.append(str(probe.get("id")))
     else:
         report.controls += 1
+        counts = report.controls_by_lang.setdefault(lang, [0, 0])
+        counts[1] += 1
+        counts[0] += bool(fired)
         if fired:
             report.false_emergencies.append(f"{probe.get('id')}:{','.join(sorted(fired))}")

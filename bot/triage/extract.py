@@ -14,6 +14,7 @@ from bot.triage import facts
 from bot.triage.case import RedFlagHit, TriageCase, Vitals
 from bot.triage.matcher import Scan
 from bot.triage.red_flags import RedFlagScreen
+from bot.triage.understanding import Reading
 
 _IMPLIES_PREGNANCY = {"reduced_fetal_movement", "water_breaking"}
 
@@ -27,13 +28,23 @@ class Extraction:
     scan: Scan
 
 
-def extract(text: str, screen: RedFlagScreen, lang: str | None = None) -> Extraction:
-    """Read a free-text description into a case; unstated facts stay ``None``."""
+def extract(text: str, screen: RedFlagScreen, lang: str | None = None,
+            not_learned: frozenset[str] = frozenset()) -> Extraction:
+    """Read a free-text description into a case; unstated facts stay ``None``.
+
+    Args:
+        not_learned: symptom ids the learned layer may not add on its own (those
+            that make a case an emergency by themselves: only the screen, with its
+            vetoes, decides an emergency).
+    """
     scan = screen.scan(text)
     symptom_ids = screen.knowledge.symptoms
     present = scan.present_ids()
     order = [m.id for m in scan.mentions if m.present]
     symptoms = tuple(dict.fromkeys(s for s in order if s in symptom_ids))
+    reading = screen.reading(scan)
+    temperature = facts.temperature_c(scan)
+    symptoms += _learned_symptoms(reading, scan, not_learned, temperature)
     subsumes = screen.knowledge.rules.get("subsumes") or {}
     covered = {g for s in symptoms for g in subsumes.get(s, ())}
     symptoms = tuple(s for s in symptoms if s not in covered)
@@ -42,7 +53,6 @@ def extract(text: str, screen: RedFlagScreen, lang: str | None = None) -> Extrac
     if pregnant is None and present & _IMPLIES_PREGNANCY:
         pregnant = True
     bp, glucose = facts.blood_pressure(scan), facts.glucose_mmol(scan)
-    temperature = facts.temperature_c(scan)
     measured = _measured_symptoms(bp, glucose, temperature)
     symptoms += tuple(s for s in measured if s not in symptoms)
     hits = screen.hits(scan, extra=set(measured))
@@ -59,9 +69,35 @@ def extract(text: str, screen: RedFlagScreen, lang: str | None = None) -> Extrac
         red_flag_answers=screen.answers(scan, hits),
         features=features,
         self_report=facts.self_report(scan),
+        subject=_subject(reading, scan),
         language=lang or detect_language(text, "zh"),
     )
     return Extraction(case, tuple(hits), scan)
+
+
+def _learned_symptoms(reading: Reading | None, scan: Scan, not_learned: frozenset[str],
+                      temperature: float | None) -> tuple[str, ...]:
+    """Symptoms the learned layer reads that the lexicon did not mention at all
+    (a negated or past mention is the lexicon's call); fever is decided by a
+    written temperature when there is one."""
+    if reading is None:
+        return ()
+    mentioned = {m.id for m in scan.mentions}
+    out = []
+    for symptom, _ in sorted(reading.symptoms.items(), key=lambda kv: -kv[1]):
+        if symptom in mentioned or symptom in not_learned:
+            continue
+        if symptom == "fever" and temperature is not None:
+            continue
+        out.append(symptom)
+    return tuple(out)
+
+
+def _subject(reading: Reading | None, scan: Scan) -> str | None:
+    """Who the patient is: self, child, parent, spouse or other."""
+    if reading is not None and reading.subject is not None:
+        return reading.subject
+    return "self" if facts.self_report(scan) else None
 
 
 def _measured_symptoms(bp: tuple[int, int] | None, glucose: float | None,

@@ -22,6 +22,7 @@ from bot.triage.kb import Bilingual
 from bot.triage.pipeline import Assessment, Triage
 
 UNKNOWN = "unknown"
+SEPARATOR = "\n"  # answers are appended to the description
 # fact slot -> TriageCase field and the values tried to see if it matters
 FACT_SLOTS: dict[str, tuple[str, tuple[Any, ...]]] = {
     "triage_age": ("age_years", (0.1, 0.4, 3.0, 10.0, 30.0, 50.0, 80.0)),
@@ -178,6 +179,42 @@ def _matters(triage: Triage, case: TriageCase, field: str, values: tuple[Any, ..
         result = triage.engine.assess(replace(case, **changes))
         outcomes.add((result.level, result.departments[:1]))
     return len(outcomes) > 1
+
+
+def next_question(triage: Triage, slots: Mapping[str, Any], lang: str | None
+                  ) -> tuple[str, str | None] | None:
+    """The slot the form asks next and, for a red-flag question, its category;
+    ``None`` when the interview is over. Same order as the chat form (its
+    required slots are ``["triage_text", *questions(...)]``)."""
+    assessment = assess(triage, slots.get("triage_text") or "", lang, slots)
+    remaining = questions(triage, assessment, slots)
+    if not remaining:
+        return None
+    slot = remaining[0]
+    if slot != RED_FLAG_SLOT:
+        return slot, None
+    return slot, pending_red_flags(triage, assessment, slots)[0]
+
+
+def record_answer(triage: Triage, slots: Mapping[str, Any], slot: str, text: str
+                  ) -> dict[str, Any] | None:
+    """Read the answer to ``slot``: the slot updates, or ``None`` when it cannot be
+    read (the form then says so and asks again). Everything the patient says
+    joins the description (new symptoms, red flags); a red-flag answer is
+    recorded against the category asked (``triage_asked_flag``) and the slot
+    cleared, so that the next pending red-flag question is asked."""
+    parsed = parse_answer(slot, text, triage)
+    if parsed is None:
+        return None
+    updates: dict[str, Any] = {slot: parsed,
+                               "triage_text": (slots.get("triage_text") or "") + SEPARATOR + text}
+    asked = slots.get("triage_asked_flag")
+    if slot == RED_FLAG_SLOT and asked:
+        answers = dict(slots.get("triage_flag_answers") or {})
+        answers[asked] = parsed
+        updates.update({"triage_flag_answers": answers, RED_FLAG_SLOT: None,
+                        "triage_asked_flag": None})
+    return updates
 
 
 def red_flag_question(triage: Triage, category: str) -> Bilingual:

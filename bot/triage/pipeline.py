@@ -15,7 +15,9 @@ from bot.triage.case import TriageCase, TriageResult
 from bot.triage.engine import TriageEngine
 from bot.triage.extract import Extraction, extract
 from bot.triage.kb import TriageKnowledge, default_knowledge, load_knowledge
+from bot.triage.learned import default_model, ensure_model, load
 from bot.triage.red_flags import RedFlagScreen
+from bot.triage.understanding import Understanding
 
 
 @dataclass(frozen=True)
@@ -29,17 +31,22 @@ class Assessment:
 class Triage:
     """Screen + extractor + engine over one knowledge base (build once, reuse)."""
 
-    def __init__(self, knowledge: TriageKnowledge) -> None:
+    def __init__(self, knowledge: TriageKnowledge, model: Understanding | None = None) -> None:
         self.knowledge = knowledge
-        self.screen = RedFlagScreen(knowledge)
+        self.screen = RedFlagScreen(knowledge, model)
         self.engine = TriageEngine(knowledge)
+        # symptoms that alone make an emergency: the learned layer may not add them
+        self.not_learned = frozenset(
+            s for s in knowledge.symptoms
+            if self.engine.assess(TriageCase(symptoms=(s,), age_years=30.0, sex="female",
+                                             pregnant=False)).level == "emergency")
 
     @classmethod
-    def from_dir(cls, kb_dir: Path | None = None) -> Triage:
-        return cls(load_knowledge(kb_dir) if kb_dir else default_knowledge())
+    def from_dir(cls, kb_dir: Path | None = None, model: Understanding | None = None) -> Triage:
+        return cls(load_knowledge(kb_dir) if kb_dir else default_knowledge(), model)
 
     def extract(self, text: str, lang: str | None = None) -> Extraction:
-        return extract(text, self.screen, lang)
+        return extract(text, self.screen, lang, self.not_learned)
 
     def assess_text(self, text: str, lang: str | None = None, **known: Any) -> Assessment:
         """Assess a free-text description.
@@ -70,4 +77,11 @@ class Triage:
 @lru_cache(maxsize=1)
 def default_triage() -> Triage:
     """The process-wide pipeline over the checkout's knowledge base."""
-    return Triage(default_knowledge())
+    return Triage(default_knowledge(), default_model())
+
+
+def triage_for(settings: Any, *, learned: bool = True) -> Triage:
+    """A pipeline for a command line tool: the settings' knowledge base and the
+    understanding model, built first if missing (``learned=False``: rules only)."""
+    model = load(ensure_model(settings.models_dir)) if learned else None
+    return Triage.from_dir(settings.knowledge_base_dir, model)

@@ -21,8 +21,10 @@ from bot.i18n.detect import detect_language
 from bot.triage import facts
 from bot.triage.case import RedFlagHit
 from bot.triage.kb import RedFlagCategory, TriageKnowledge, default_knowledge
+from bot.triage.learned import cues, default_model
 from bot.triage.matcher import PhraseMatcher, Scan, scan_text
 from bot.triage.text import PRESENT
+from bot.triage.understanding import Reading, Understanding
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +32,21 @@ log = logging.getLogger(__name__)
 _DENY_REST = re.compile(r"没有(其他|别的)(症状|不舒服)|其他(都|也)?(还好|没有|正常)|\bnothing else\b|\bno other symptoms\b")
 
 
-class RedFlagScreen:
-    """Precompiled red-flag matching over one knowledge base."""
+# categories that cannot apply to one sex (the learned layer does not know it)
+_ONE_SEX = {"testicular_torsion": "male", "pregnancy_emergency": "female"}
+_FEVER_CATEGORIES = {"infant_fever"}
+_CLEAR = 0.5  # a learned category this probable needs no further evidence
 
-    def __init__(self, knowledge: TriageKnowledge) -> None:
+
+class RedFlagScreen:
+    """Precompiled red-flag matching over one knowledge base, plus the learned
+    understanding layer when one is given: a category fires when the rules
+    **or** the learned layer fire (a miss is worse than a false alarm)."""
+
+    def __init__(self, knowledge: TriageKnowledge, model: Understanding | None = None) -> None:
         self.knowledge = knowledge
+        self.model = model
+        self._last: tuple[str, Reading] | None = None
         phrases: dict[str, list[str]] = {s.id: list(s.phrases()) for s in knowledge.symptoms.values()}
         for fid, words in knowledge.features.items():
             phrases.setdefault(fid, []).extend(words)
@@ -42,6 +54,18 @@ class RedFlagScreen:
 
     def scan(self, text: str) -> Scan:
         return scan_text(text, self.matcher)
+
+    def reading(self, scan: Scan) -> Reading | None:
+        """The learned layer's reading of a scanned message (``None`` without a model);
+        the last one is kept, as the screen and the extractor read the same message."""
+        if self.model is None:
+            return None
+        last = self._last
+        if last is not None and last[0] == scan.text:
+            return last[1]
+        reading = self.model.read(scan.text, cues(scan))
+        self._last = (scan.text, reading)
+        return reading
 
     def screen(self, text: str, lang: str | None = None) -> RedFlagHit | None:
         """The first (most serious, by KB order) red flag in ``text``, or ``None``.
@@ -69,7 +93,21 @@ class RedFlagScreen:
             if phrase is not None:
                 out.append(RedFlagHit(category.id, phrase, category.name, category.advice,
                                       category.action))
+        learned = self._learned(scan)
+        if learned is not None and all(hit.category != learned.id for hit in out):
+            quote = scan.text if len(scan.text) <= 40 else scan.text[:39] + "…"
+            out.append(RedFlagHit(learned.id, quote, learned.name, learned.advice, learned.action))
         return out
+
+    def _learned(self, scan: Scan) -> RedFlagCategory | None:
+        """The category the learned layer fires, unless the facts contradict it."""
+        reading = self.reading(scan)
+        if reading is None or not reading.fired or reading.category is None:
+            return None
+        category = self.knowledge.red_flag(reading.category)
+        if _contradicted(category, scan) or not _supported(category, scan, reading):
+            return None
+        return category
 
     def answers(self, scan: Scan, hits: list[RedFlagHit]) -> dict[str, bool | None]:
         """Red-flag answers the text gives: True (fired), False (denied), None.
@@ -116,6 +154,45 @@ def _log_failure(exc: BaseException, text: object) -> None:
               type(exc).__name__, where, length)
 
 
+def _related(category: RedFlagCategory) -> set[str]:
+    return set(category.applies_to) | {f for combo in category.combos for f in combo}
+
+
+def _supported(category: RedFlagCategory, scan: Scan, reading: Reading) -> bool:
+    """A learned hit whose category is not clear (top probability under
+    :data:`_CLEAR`) needs evidence of that category: one of its symptoms or
+    features that the lexicon finds present or the symptom heads read."""
+    if reading.category_p >= _CLEAR:
+        return True
+    return bool((scan.present_ids() | set(reading.symptoms)) & _related(category))
+
+
+def _contradicted(category: RedFlagCategory, scan: Scan) -> bool:
+    """Facts the rules read that veto a learned hit: every clause is a question,
+    a hypothetical or about the past; every word of the category in the message
+    is negated, past or asked about; a stated temperature under
+    38 °C or an age of 3 months or more for a baby's fever; the other sex."""
+    if not any(clause.status(0, len(clause.text)) == PRESENT for clause in scan.clauses):
+        return True  # only questions, hypotheticals and the past
+    related = _related(category)
+    mentions = [m for m in scan.mentions if m.id in related]
+    if mentions and not any(m.present for m in mentions):
+        return True
+    if category.id in _FEVER_CATEGORIES:
+        temperature, age = facts.temperature_c(scan), facts.age_years(scan)
+        if (temperature is not None and temperature < 38.0) or (age is not None and age >= 0.25):
+            return True
+        if facts.self_report(scan):
+            return True
+    sex = _ONE_SEX.get(category.id)
+    if sex is not None:
+        stated = facts.sex(scan)
+        if stated is not None and stated != sex and not (
+                sex == "female" and facts.pregnancy(scan)[0]):
+            return True
+    return False
+
+
 def _requirements_met(category: RedFlagCategory, scan: Scan) -> bool:
     requires = category.requires
     if "age_months_below" in requires:
@@ -132,7 +209,7 @@ def _requirements_met(category: RedFlagCategory, scan: Scan) -> bool:
 @lru_cache(maxsize=1)
 def default_screen() -> RedFlagScreen:
     """The process-wide screen; call once at start-up to pay the loading cost early."""
-    return RedFlagScreen(default_knowledge())
+    return RedFlagScreen(default_knowledge(), default_model())
 
 
 def screen(text: str, lang: str | None = None) -> RedFlagHit | None:

@@ -70,10 +70,11 @@ def test_store_needs_and_uses_the_database(capsys, tmp_path, monkeypatch):
     assert _service is not None
 
 
-def test_eval_passes_targets(capsys):
+def test_eval_prints_every_set(capsys):
     code, out, err = run(capsys, "eval", "triage")
-    assert code == 0, err
-    assert "accuracy" in out and "false emergencies: none" in out
+    assert code == 0, err  # no targets unless asked for
+    assert "== dev" in out and "== blind r1" in out
+    assert "emergency messages recognised" in out and "single-message vignettes" in out
 
 
 def test_eval_fails_below_targets(capsys, tmp_path):
@@ -86,7 +87,8 @@ def test_eval_fails_below_targets(capsys, tmp_path):
     probes.write_text(json.dumps({"id": "c", "message": "我胸口压着疼还出冷汗", "expect": None})
                       + "\n", encoding="utf-8")
     code, out, _ = run(capsys, "eval", "triage", "--json", "--vignettes", str(vignettes),
-                       "--probes", str(probes), "--min-accuracy", "0")
+                       "--probes", str(probes), "--min-accuracy", "0",
+                       "--max-under-triage", "0", "--max-false-emergencies", "0")
     data = json.loads(out)
     assert code == 1
     assert data["emergencies_missed"] == ["x"] and data["false_emergencies"]
