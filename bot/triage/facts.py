@@ -312,7 +312,8 @@ def _present_values(scan: Scan, pattern: re.Pattern[str], read) -> list[float]:
     values = []
     for clause in scan.clauses:
         for match in pattern.finditer(clause.text):
-            if clause.status(match.start(), match.end()) == PRESENT and (
+            at = match.start(match.lastindex or 0)  # the number: "血糖没有低于3.5"
+            if clause.status(at, match.end()) == PRESENT and (
                     value := read(match)) is not None:
                 values.append(value)
     return values
