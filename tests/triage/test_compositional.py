@@ -206,6 +206,20 @@ MORE_POSITIVES = [
     ("pregnancy_emergency", "I'm 9 weeks pregnant and soaking through a pad with bleeding"),
     ("hypoglycaemia_confusion", "血糖2.8，人迷迷糊糊的"),
     ("hypoglycaemia_confusion", "his blood sugar is 45 and he's drowsy"),
+    ("breathing_difficulty", "喷了药也没用，喘得厉害"),
+    ("poisoning_overdose", "we all woke up with headaches and feel dizzy"),
+]
+
+# near misses: the words of a rule without its meaning
+NEAR_MISSES = [
+    ("breathing_difficulty", "喷雾没用完，想再开一盒沙丁胺醇"),
+    ("breathing_difficulty", "吸入剂还没用过，想问问怎么用"),
+    ("poisoning_overdose", "我们全家都感冒了，头痛"),
+    ("poisoning_overdose", "宝宝吃了退烧药还是发烧"),
+    ("poisoning_overdose", "买了木炭烧烤，有点头痛"),
+    ("serious_burn", "我儿子7岁，烫伤了手指"),
+    ("severe_bleeding", "my blood pressure is fine, I'm still bleeding a little from my gums"),
+    ("infant_fever", "孩子发烧38.5度，三岁"),
 ]
 
 KINDS = ("positive", "negation", "history", "question")
@@ -232,6 +246,11 @@ def test_rule(triage, rule, category, lang, kind, text):
 @pytest.mark.parametrize("category, text", MORE_POSITIVES, ids=[t for _, t in MORE_POSITIVES])
 def test_more_positives(triage, category, text):
     assert category in _fired(triage, text)
+
+
+@pytest.mark.parametrize("category, text", NEAR_MISSES, ids=[t for _, t in NEAR_MISSES])
+def test_near_misses(triage, category, text):
+    assert category not in _fired(triage, text)
 
 
 def test_every_rule_is_tested_in_both_languages_and_every_way():
