@@ -295,16 +295,12 @@ def test_fact_ids(triage, text, expected):
     assert facts.stated_ids(triage.screen.scan(text)) == expected
 
 
-def test_ages_without_old():
+def test_ages_without_old(triage):
+    scan = triage.screen.scan
     for text, days in (("my baby is 6 weeks", 42), ("she's only 10 days", 10), ("宝宝刚满月", 30)):
-        assert facts.age_years(_scan(text)) == round(days / 365, 3), text
-    assert facts.age_years(_scan("she's 3 months pregnant")) is None
-    assert facts.age_years(_scan("he was 2 days late")) is None
-
-
-def _scan(text: str):
-    from bot.triage import default_triage
-    return default_triage().screen.scan(text)
+        assert facts.age_years(scan(text)) == round(days / 365, 3), text
+    assert facts.age_years(scan("she's 3 months pregnant")) is None
+    assert facts.age_years(scan("he was 2 days late")) is None
 
 
 def test_no_source_invents_an_address():
