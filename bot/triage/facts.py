@@ -10,7 +10,7 @@ import re
 
 from bot.nlp.values import DECIMAL, NOT_NEGATIVE, cn_int
 from bot.triage.matcher import Scan
-from bot.triage.text import NEGATED, PRESENT
+from bot.triage.text import HISTORY, NEGATED, PRESENT
 
 _CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
               "八": 8, "九": 9, "几": 3, "半": 0.5}
@@ -81,6 +81,13 @@ _AGE_EN = re.compile(rf"(?<![a-z0-9])({_EN_NUM})[- ]?({_alternation(_AGE_EN_UNIT
 _AGE_EN_SHORT = re.compile(rf"(?<![a-z0-9]){NOT_NEGATIVE}(\d{{1,3}}) ?(?:(y)(?:o|/o|\.o\.?)|(m)(?:/o|\.o\.?))(?![a-z])")
 _AGE_EN_STATED = re.compile(r"\b(?:i'?m|i am|aged?|age:?)\s+(\d{1,3})\b(?! (?:weeks|days|months|degrees|kg|cm))")
 _NEWBORN = re.compile(r"新生儿|刚出生|newborn|new-born")
+# "宝宝刚满月", "才满月的孩子" (one month); "百天" (100 days)
+_AGE_ZH_MONTH_OLD = re.compile(r"(?:刚|才|刚刚)?满月(?!后)|(?<![一二两三四五六七八九十\d])百天")
+# "my baby is 6 weeks", "she's only 10 days" (no "old")
+_AGE_EN_IS = re.compile(
+    rf"\b(?:baby|son|daughter|grandson|granddaughter|infant|newborn|he|she)(?:'s| is)"
+    rf" (?:just |only |barely |nearly |about |around )?({_EN_NUM}) ?({_alternation(_AGE_EN_UNITS)})"
+    r"(?![a-z])(?! (?:ago|pregnant|along|late|early|overdue|post))")
 
 
 def _plausible_age(value: float | None) -> float | None:
@@ -93,6 +100,8 @@ def age_years(scan: Scan) -> float | None:
     text = scan.text
     if _NEWBORN.search(text):
         return 0.0
+    if month_old := _AGE_ZH_MONTH_OLD.search(text):
+        return round((100 if month_old.group() == "百天" else 30) / 365, 3)
     for match in _AGE_ZH_YEARS.finditer(text):
         value = cn_number(match.group(1))
         if value is not None and match.group(2):
@@ -109,6 +118,11 @@ def age_years(scan: Scan) -> float | None:
                     age := round(value * _ZH_UNIT_DAYS[match.group(2)] / 365, 3)) is not None:
                 return age
     for match in _AGE_EN.finditer(text):
+        value = _en_number(match.group(1))
+        if value is not None and _plausible_age(
+                age := round(value * _AGE_EN_UNITS[match.group(2)] / 365, 3)) is not None:
+            return age
+    for match in _AGE_EN_IS.finditer(text):
         value = _en_number(match.group(1))
         if value is not None and _plausible_age(
                 age := round(value * _AGE_EN_UNITS[match.group(2)] / 365, 3)) is not None:
@@ -227,15 +241,16 @@ _TEMP = re.compile(r"(?<![\d.\-−])(\d{2,3}(?:\.\d)?)\s*(度|℃|°c|°f|°|deg
 _CELSIUS_ONLY = {"度", "℃", "°c", "c", "烧到", "体温", "量了"}
 
 
+def _celsius(match: re.Match[str]) -> float | None:
+    value = float(match.group(1) or match.group(4))
+    if 95 <= value <= 110 and (match.group(2) or match.group(3)) not in _CELSIUS_ONLY:
+        value = round((value - 32) * 5 / 9, 1)  # Fahrenheit
+    return value if 34 <= value <= 43 else None
+
+
 def temperature_c(scan: Scan) -> float | None:
     """The highest plausible body temperature stated, in °C (34-43), else None."""
-    values = []
-    for match in _TEMP.finditer(scan.text):
-        value = float(match.group(1) or match.group(4))
-        if 95 <= value <= 110 and (match.group(2) or match.group(3)) not in _CELSIUS_ONLY:
-            value = round((value - 32) * 5 / 9, 1)  # Fahrenheit
-        if 34 <= value <= 43:
-            values.append(value)
+    values = [v for m in _TEMP.finditer(scan.text) if (v := _celsius(m)) is not None]
     return max(values) if values else None
 
 
@@ -276,9 +291,65 @@ def glucose_mmol(scan: Scan) -> float | None:
     """Blood glucose in mmol/L (values over 40 are read as mg/dL); an impossible
     value ("血糖 1234") counts as not stated."""
     match = _GLUCOSE.search(scan.text)
-    if not match:
-        return None
+    return _glucose(match) if match else None
+
+
+def _glucose(match: re.Match[str]) -> float | None:
     value = float(match.group(1))
     value = round(value / 18, 1) if value > 40 else value
     low, high = _PLAUSIBLE_GLUCOSE
     return value if low <= value <= high else None
+
+
+# -- facts as ids, for the combos of red_flags.yml (declared there under `facts:`) ------
+
+_BABY = re.compile(r"宝宝|婴儿|新生儿|小宝|幼儿|\b(baby|babies|infant|toddler|newborn)\b")
+_CHILD_AGE_YEARS = 5.0
+
+
+def _present_values(scan: Scan, pattern: re.Pattern[str], read) -> list[float]:
+    """Values read from matches that the patient states now (not denied, past or asked)."""
+    values = []
+    for clause in scan.clauses:
+        for match in pattern.finditer(clause.text):
+            at = match.start(match.lastindex or 0)  # the number: "血糖没有低于3.5"
+            if clause.status(at, match.end()) == PRESENT and (
+                    value := read(match)) is not None:
+                values.append(value)
+    return values
+
+
+_DIABETIC = re.compile(r"糖尿病|胰岛素|降糖药|二甲双胍|\b(diabetic|diabetes|insulin|metformin|gliclazide)\b")
+
+
+def _has_condition(scan: Scan, pattern: re.Pattern[str]) -> bool:
+    """A long-term condition: stated, or stated as history ("十年的糖尿病"), not denied or asked."""
+    return any(clause.status(m.start(), m.end()) in (PRESENT, HISTORY)
+               for clause in scan.clauses for m in pattern.finditer(clause.text))
+
+
+def stated_ids(scan: Scan) -> set[str]:
+    """Ids for facts a combo can name, read with the clause's scope:
+
+    * ``temperature_38``: a temperature of 38 °C or more, stated as now;
+    * ``small_child``: the patient is under 5 (a stated age, else a baby word);
+    * ``severe_pain``: the complaint is described as severe;
+    * ``glucose_low``: a blood glucose under 3.9 mmol/L, stated as now;
+    * ``diabetic``: the patient has diabetes or takes insulin or tablets for it.
+    """
+    out = set()
+    if any(v >= 38.0 for v in _present_values(scan, _TEMP, _celsius)):
+        out.add("temperature_38")
+    age = age_years(scan)
+    if (age is not None and age < _CHILD_AGE_YEARS) or (age is None and _BABY.search(scan.text)):
+        out.add("small_child")
+    if severity(scan) == "severe":
+        out.add("severe_pain")
+    if any(v < 3.9 for v in _present_values(scan, _GLUCOSE, _glucose)):
+        out.add("glucose_low")
+    if _has_condition(scan, _DIABETIC):
+        out.add("diabetic")
+    return out
+
+
+FACT_IDS = frozenset({"temperature_38", "small_child", "severe_pain", "glucose_low", "diabetic"})

@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.errors import KnowledgeBaseError
 from bot.kb import load_kb_file
+from bot.triage.facts import FACT_IDS
 
 LEVELS = ("self_care", "routine", "urgent", "emergency")  # ascending urgency
 KB_FILES = ("symptoms", "departments", "red_flags", "triage_rules")
@@ -66,6 +67,7 @@ class RedFlagCategory:
     combos: tuple[tuple[str, ...], ...]
     requires: dict[str, Any] = field(default_factory=dict)
     mild_means_no: bool = False  # "a small cut/burn" answers the question "no"
+    source: str = ""  # short references, each explained in knowledge_base/SOURCES.md
 
     def unknown_level(self, symptoms: set[str]) -> str:
         """The level an unanswered question implies for these symptoms."""
@@ -139,6 +141,7 @@ def _category(item: dict[str, Any], known: set[str]) -> RedFlagCategory:
         combos=combos,
         requires=dict(item.get("requires") or {}),
         mild_means_no=bool(item.get("mild_means_no")),
+        source=str(item.get("source") or ""),
     )
 
 
@@ -176,17 +179,25 @@ def load_knowledge(kb_dir: Path | None = None) -> TriageKnowledge:
     raw = {name: load_kb_file(name, kb_dir) for name in KB_FILES}
     symptoms = _named(raw["symptoms"].get("symptoms"), "symptoms")
     departments = _named(raw["departments"].get("departments"), "departments")
+    raw_features = raw["red_flags"].get("features") or {}
     features = {
         fid: tuple(str(w) for lang in ("zh", "en") for w in (words.get(lang) or []))
-        for fid, words in (raw["red_flags"].get("features") or {}).items()
+        for fid, words in raw_features.items()
     }
-    known = set(symptoms) | set(features)
+    stated = set(raw["red_flags"].get("facts") or ())
+    if stated - FACT_IDS:
+        raise KnowledgeBaseError(f"red_flags.facts: no reader for {sorted(stated - FACT_IDS)}")
+    known = set(symptoms) | set(features) | stated
     red_flags = tuple(_category(item, known) for item in raw["red_flags"].get("categories") or [])
     _check_rules(raw["triage_rules"], set(symptoms), set(departments))
     patterns = {sid: tuple(regexes) for sid, regexes in (raw["triage_rules"].get("patterns") or {}).items()}
     for sid, regexes in patterns.items():
         if sid not in symptoms:
             raise KnowledgeBaseError(f"triage_rules.patterns: unknown symptom {sid!r}")
+    # a feature may also be found by regexes (its own `patterns:` in red_flags.yml)
+    patterns.update({fid: tuple(words["patterns"]) for fid, words in raw_features.items()
+                     if words.get("patterns")})
+    for sid, regexes in patterns.items():
         for regex in regexes:
             try:
                 re.compile(regex)

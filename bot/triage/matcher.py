@@ -80,8 +80,10 @@ class PhraseMatcher:
         found: list[Mention] = []
         for index, clause in enumerate(clauses):
             for match in self._pattern.finditer(clause.text) if self._pattern else ():
+                # "headaches" -> "headache", "rashes" -> "rash"
                 pid = self._ids.get(_canonical(match.group())) or self._ids.get(
-                    _canonical(re.sub(r"(?:es|s)$", "", match.group())))
+                    _canonical(re.sub(r"s$", "", match.group()))) or self._ids.get(
+                    _canonical(re.sub(r"es$", "", match.group())))
                 if pid is not None:
                     status = clause.status(match.start(), match.end())
                     found.append(Mention(pid, match.group(), status, index))

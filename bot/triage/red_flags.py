@@ -88,8 +88,9 @@ class RedFlagScreen:
             extra: findings known otherwise (e.g. from a stated glucose value).
         """
         out = []
+        extra = (extra or set()) | facts.stated_ids(scan)  # "temperature_38", "small_child"
         for category in self.knowledge.red_flags:
-            phrase = self._fires(category, scan, extra or set())
+            phrase = self._fires(category, scan, extra)
             if phrase is not None:
                 out.append(RedFlagHit(category.id, phrase, category.name, category.advice,
                                       category.action))
