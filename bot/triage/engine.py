@@ -41,7 +41,10 @@ class TriageEngine:
         # red flags, unanswered red-flag questions and other rules still raise it
         base = {sid: level for rule in fired for sid, level in (rule.get("symptom_level") or {}).items()}
         self._symptoms(case, state, base)
-        self._red_flags(case, answers, hits, state)
+        # a fired rule may also settle an unanswered red-flag question ("a band-like
+        # headache" is no thunderclap); a question the text answers "yes" still fires
+        settled = {cid for rule in fired for cid in rule.get("settles") or ()}
+        self._red_flags(case, answers, hits, state, settled)
         for rule in fired:
             self._apply(rule, state)
         if not case.symptoms and not state.red_flags:
@@ -102,7 +105,7 @@ class TriageEngine:
         return answers
 
     def _red_flags(self, case: TriageCase, answers: dict[str, bool | None],
-                   hits: Sequence[RedFlagHit], state: _State) -> None:
+                   hits: Sequence[RedFlagHit], state: _State, settled: set[str]) -> None:
         texts = self.knowledge.text
         quoted = {hit.category: hit for hit in hits}
         symptoms = set(case.symptoms)
@@ -116,7 +119,7 @@ class TriageEngine:
                 state.raise_to("emergency", Reason("red_flag:" + category.id, _fmt(
                     texts("red_flag"), name=category.name, phrase=phrase)), always=True)
                 state.prefer(["emergency"])
-            elif answer is None and symptoms & set(category.applies_to):
+            elif answer is None and symptoms & set(category.applies_to) and category.id not in settled:
                 state.missing.append("red_flag:" + category.id)
                 state.raise_to(category.unknown_level(symptoms), Reason("unknown:" + category.id, _fmt(
                     texts("unknown_question"), question=category.question)))

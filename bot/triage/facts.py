@@ -222,9 +222,10 @@ def severity(scan: Scan) -> str | None:
 # A number is read whole ("1039度" is no temperature) and never after a minus sign.
 # Celsius, except 95-110 with an English cue or °F ("temp 102", "101°F"): 度/℃ are Celsius.
 _TEMP = re.compile(r"(?<![\d.\-−])(\d{2,3}(?:\.\d)?)\s*(度|℃|°c|°f|°|degrees?|c\b|f\b)"
-                   r"|(烧到|体温|量了|temperature of|temp of|temp|thermometer (?:says|reads|shows))"
+                   r"|(烧到|体温|量了|最高(?:烧到|到)?|temperature of|temp of|temp|max(?:imum)?|highest"
+                   r"|thermometer (?:says|reads|shows))"
                    r"\s*(?<![-−])(\d{2,3}(?:\.\d)?)(?!\.?\d)")
-_CELSIUS_ONLY = {"度", "℃", "°c", "c", "烧到", "体温", "量了"}
+_CELSIUS_ONLY = {"度", "℃", "°c", "c", "烧到", "体温", "量了", "最高", "最高烧到", "最高到"}
 
 
 def temperature_c(scan: Scan) -> float | None:

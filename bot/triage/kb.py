@@ -143,7 +143,7 @@ def _category(item: dict[str, Any], known: set[str]) -> RedFlagCategory:
 
 
 def _check_rules(rules: dict[str, Any], symptoms: set[str], departments: set[str],
-                 features: set[str]) -> None:
+                 features: set[str], red_flag_ids: set[str]) -> None:
     for sid, entry in (rules.get("symptoms") or {}).items():
         if sid not in symptoms:
             raise KnowledgeBaseError(f"triage_rules.symptoms: unknown symptom {sid!r}")
@@ -163,6 +163,9 @@ def _check_rules(rules: dict[str, Any], symptoms: set[str], departments: set[str
         for fid in [*(when.get("features") or []), *(rule.get("unless_features") or [])]:
             if fid.removeprefix("no_") not in features:
                 raise KnowledgeBaseError(f"triage_rules:{rule.get('id')}: unknown feature {fid!r}")
+        for cid in rule.get("settles") or []:
+            if cid not in red_flag_ids:
+                raise KnowledgeBaseError(f"triage_rules:{rule.get('id')}: settles unknown red flag {cid!r}")
         for sid, level in (rule.get("symptom_level") or {}).items():
             base = (rules.get("symptoms") or {}).get(sid, {}).get("level")
             # only lowers a base level, never an emergency one
@@ -197,7 +200,8 @@ def load_knowledge(kb_dir: Path | None = None) -> TriageKnowledge:
                 str(w) for lang in ("zh", "en") for w in (words.get(lang) or []))
     known = set(symptoms) | set(features)
     red_flags = tuple(_category(item, known) for item in raw["red_flags"].get("categories") or [])
-    _check_rules(raw["triage_rules"], set(symptoms), set(departments), set(features))
+    _check_rules(raw["triage_rules"], set(symptoms), set(departments), set(features),
+                 {c.id for c in red_flags})
     patterns = {sid: tuple(regexes) for sid, regexes in (raw["triage_rules"].get("patterns") or {}).items()}
     for sid, regexes in patterns.items():
         if sid not in known:
