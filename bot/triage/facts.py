@@ -124,12 +124,12 @@ def age_years(scan: Scan) -> float | None:
 
 
 _FEMALE = re.compile(
-    r"我是女|她|女性|女士|女孩|女儿|闺女|妈妈|我妈|母亲|老婆|妻子|媳妇|奶奶|外婆|姥姥|孕|月经|白带|痛经|阴道|乳房"
+    r"我是女|女的|女生|她|女性|女士|女孩|女儿|闺女|妈妈|我妈|母亲|老婆|妻子|媳妇|奶奶|外婆|姥姥|孕|月经|白带|痛经|阴道|乳房"
     r"|\b(woman|female|girl|daughter|wife|mother|mom|mum|grandma|grandmother|she|her|pregnant"
     r"|period|periods|vagina|vaginal)\b"
 )
 _MALE = re.compile(
-    r"我是男|他|男性|男士|男孩|儿子|爸爸|我爸|父亲|老公|丈夫|爷爷|外公|姥爷|睾丸|阴囊|前列腺"
+    r"我是男|男的|男生|他|男性|男士|男孩|儿子|爸爸|我爸|父亲|老公|丈夫|爷爷|外公|姥爷|睾丸|阴囊|前列腺"
     r"|\b(man|male|boy|son|husband|father|dad|grandpa|grandfather|he|his|him|testicle|testicles"
     r"|scrotum|prostate)\b"
 )
