@@ -33,12 +33,20 @@ class TriageEngine:
             hits: red flags found in the patient's words, to quote in reasons.
         """
         state = _State()
-        self._symptoms(case, state)
         answers = self._answers(case)
-        self._red_flags(case, answers, hits, state)
-        for rule in self.rules:
-            if self._matches(rule.get("when") or {}, case, answers, rule.get("unless_denied")):
-                self._apply(rule, state)
+        fired = [rule for rule in self.rules
+                 if self._matches(rule.get("when") or {}, case, answers, rule.get("unless_denied"))
+                 and not _all_present(rule.get("unless_features"), case.features)]
+        # a fired rule may set a symptom's base level lower ("a sprain you can walk on");
+        # red flags, unanswered red-flag questions and other rules still raise it
+        base = {sid: level for rule in fired for sid, level in (rule.get("symptom_level") or {}).items()}
+        self._symptoms(case, state, base)
+        # a fired rule may also settle an unanswered red-flag question ("a band-like
+        # headache" is no thunderclap); a question the text answers "yes" still fires
+        settled = {cid for rule in fired for cid in rule.get("settles") or ()}
+        self._red_flags(case, answers, hits, state, settled)
+        for rule in fired:
+            self._apply(rule, state)
         if not case.symptoms and not state.red_flags:
             state.raise_to("routine", Reason("no_symptoms", self.knowledge.text("no_symptoms")))
             state.score("general_practice", 1)
@@ -54,12 +62,12 @@ class TriageEngine:
         )
 
     # -- steps -----------------------------------------------------------
-    def _symptoms(self, case: TriageCase, state: _State) -> None:
+    def _symptoms(self, case: TriageCase, state: _State, base: dict[str, str]) -> None:
         texts = self.knowledge.text
         for position, sid in enumerate(case.symptoms):
             entry = self.symptom_rules[sid]
             name = self.knowledge.symptoms[sid].name
-            level = entry["level"]
+            level = base.get(sid, entry["level"])
             limit = float(entry.get("self_care_max_days", self.self_care_max_days))
             if level == "self_care" and case.duration_days is not None and case.duration_days >= limit:
                 days = f"{case.duration_days:g}"
@@ -97,7 +105,7 @@ class TriageEngine:
         return answers
 
     def _red_flags(self, case: TriageCase, answers: dict[str, bool | None],
-                   hits: Sequence[RedFlagHit], state: _State) -> None:
+                   hits: Sequence[RedFlagHit], state: _State, settled: set[str]) -> None:
         texts = self.knowledge.text
         quoted = {hit.category: hit for hit in hits}
         symptoms = set(case.symptoms)
@@ -111,7 +119,7 @@ class TriageEngine:
                 state.raise_to("emergency", Reason("red_flag:" + category.id, _fmt(
                     texts("red_flag"), name=category.name, phrase=phrase)), always=True)
                 state.prefer(["emergency"])
-            elif answer is None and symptoms & set(category.applies_to):
+            elif answer is None and symptoms & set(category.applies_to) and category.id not in settled:
                 state.missing.append("red_flag:" + category.id)
                 state.raise_to(category.unknown_level(symptoms), Reason("unknown:" + category.id, _fmt(
                     texts("unknown_question"), question=category.question)))
@@ -214,6 +222,11 @@ class _State:
         if moved:
             self.score(new, 0)
             self.scores[new] = max(self.scores[new], *moved) + len(moved)
+
+
+def _all_present(features: Sequence[str] | None, present: Sequence[str]) -> bool:
+    """``unless_features``: every listed feature was found (an empty list never holds)."""
+    return bool(features) and set(features) <= set(present)
 
 
 def _fmt(template: Bilingual, **params: Bilingual) -> Bilingual:

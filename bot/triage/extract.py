@@ -48,7 +48,9 @@ def extract(text: str, screen: RedFlagScreen, lang: str | None = None,
     subsumes = screen.knowledge.rules.get("subsumes") or {}
     covered = {g for s in symptoms for g in subsumes.get(s, ())}
     symptoms = tuple(s for s in symptoms if s not in covered)
-    features = tuple(sorted(f for f in present if f in screen.knowledge.features))
+    # a feature the patient denies ("骨头按着不疼", "no leg numbness") is recorded as no_<id>
+    features = tuple(sorted(f for f in present if f in screen.knowledge.features)) + tuple(
+        sorted("no_" + f for f in scan.negated_ids() if f in screen.knowledge.features))
     pregnant, weeks = facts.pregnancy(scan)
     if pregnant is None and present & _IMPLIES_PREGNANCY:
         pregnant = True

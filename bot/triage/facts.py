@@ -138,12 +138,12 @@ def age_years(scan: Scan) -> float | None:
 
 
 _FEMALE = re.compile(
-    r"我是女|她|女性|女士|女孩|女儿|闺女|妈妈|我妈|母亲|老婆|妻子|媳妇|奶奶|外婆|姥姥|孕|月经|白带|痛经|阴道|乳房"
+    r"我是女|女的|女生|她|女性|女士|女孩|女儿|闺女|妈妈|我妈|母亲|老婆|妻子|媳妇|奶奶|外婆|姥姥|孕|月经|白带|痛经|阴道|乳房"
     r"|\b(woman|female|girl|daughter|wife|mother|mom|mum|grandma|grandmother|she|her|pregnant"
     r"|period|periods|vagina|vaginal)\b"
 )
 _MALE = re.compile(
-    r"我是男|他|男性|男士|男孩|儿子|爸爸|我爸|父亲|老公|丈夫|爷爷|外公|姥爷|睾丸|阴囊|前列腺"
+    r"我是男|男的|男生|他|男性|男士|男孩|儿子|爸爸|我爸|父亲|老公|丈夫|爷爷|外公|姥爷|睾丸|阴囊|前列腺"
     r"|\b(man|male|boy|son|husband|father|dad|grandpa|grandfather|he|his|him|testicle|testicles"
     r"|scrotum|prostate)\b"
 )
@@ -236,9 +236,10 @@ def severity(scan: Scan) -> str | None:
 # A number is read whole ("1039度" is no temperature) and never after a minus sign.
 # Celsius, except 95-110 with an English cue or °F ("temp 102", "101°F"): 度/℃ are Celsius.
 _TEMP = re.compile(r"(?<![\d.\-−])(\d{2,3}(?:\.\d)?)\s*(度|℃|°c|°f|°|degrees?|c\b|f\b)"
-                   r"|(烧到|体温|量了|temperature of|temp of|temp|thermometer (?:says|reads|shows))"
+                   r"|(烧到|体温|量了|最高(?:烧到|到)?|temperature of|temp of|temp|max(?:imum)?|highest"
+                   r"|thermometer (?:says|reads|shows))"
                    r"\s*(?<![-−])(\d{2,3}(?:\.\d)?)(?!\.?\d)")
-_CELSIUS_ONLY = {"度", "℃", "°c", "c", "烧到", "体温", "量了"}
+_CELSIUS_ONLY = {"度", "℃", "°c", "c", "烧到", "体温", "量了", "最高", "最高烧到", "最高到"}
 
 
 def _celsius(match: re.Match[str]) -> float | None:
@@ -317,6 +318,12 @@ def _present_values(scan: Scan, pattern: re.Pattern[str], read) -> list[float]:
                     value := read(match)) is not None:
                 values.append(value)
     return values
+
+
+def present_temperature(scan: Scan) -> float | None:
+    """The highest temperature stated as now ("体温没有到38度，36.9" is 36.9)."""
+    values = _present_values(scan, _TEMP, _celsius)
+    return max(values) if values else None
 
 
 _DIABETIC = re.compile(r"糖尿病|胰岛素|降糖药|二甲双胍|\b(diabetic|diabetes|insulin|metformin|gliclazide)\b")

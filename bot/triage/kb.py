@@ -145,7 +145,8 @@ def _category(item: dict[str, Any], known: set[str]) -> RedFlagCategory:
     )
 
 
-def _check_rules(rules: dict[str, Any], symptoms: set[str], departments: set[str]) -> None:
+def _check_rules(rules: dict[str, Any], symptoms: set[str], departments: set[str],
+                 features: set[str], red_flag_ids: set[str]) -> None:
     for sid, entry in (rules.get("symptoms") or {}).items():
         if sid not in symptoms:
             raise KnowledgeBaseError(f"triage_rules.symptoms: unknown symptom {sid!r}")
@@ -162,6 +163,20 @@ def _check_rules(rules: dict[str, Any], symptoms: set[str], departments: set[str
         for sid in [*(when.get("all") or []), *(when.get("any") or [])]:
             if sid not in symptoms:
                 raise KnowledgeBaseError(f"triage_rules:{rule.get('id')}: unknown symptom {sid!r}")
+        for fid in [*(when.get("features") or []), *(rule.get("unless_features") or [])]:
+            if fid.removeprefix("no_") not in features:
+                raise KnowledgeBaseError(f"triage_rules:{rule.get('id')}: unknown feature {fid!r}")
+        for cid in rule.get("settles") or []:
+            if cid not in red_flag_ids:
+                raise KnowledgeBaseError(f"triage_rules:{rule.get('id')}: settles unknown red flag {cid!r}")
+        for sid, level in (rule.get("symptom_level") or {}).items():
+            base = (rules.get("symptoms") or {}).get(sid, {}).get("level")
+            # only lowers a base level, never an emergency one
+            if sid not in symptoms or level not in LEVELS or base == "emergency" \
+                    or level_rank(level) > level_rank(base):
+                raise KnowledgeBaseError(
+                    f"triage_rules:{rule.get('id')}: symptom_level {sid}: {level} may only lower a "
+                    "non-emergency base level")
         if rule.get("level") is not None and rule["level"] not in LEVELS:
             raise KnowledgeBaseError(f"triage_rules:{rule.get('id')}: bad level")
         for dep in [*(rule.get("prefer") or []), *((rule.get("replace") or {}).get("from") or [])]:
@@ -179,21 +194,25 @@ def load_knowledge(kb_dir: Path | None = None) -> TriageKnowledge:
     raw = {name: load_kb_file(name, kb_dir) for name in KB_FILES}
     symptoms = _named(raw["symptoms"].get("symptoms"), "symptoms")
     departments = _named(raw["departments"].get("departments"), "departments")
+    # features (findings that are not symptoms) come from red_flags.yml and, for
+    # level rules, from triage_rules.yml; both feed the same matcher
     raw_features = raw["red_flags"].get("features") or {}
-    features = {
-        fid: tuple(str(w) for lang in ("zh", "en") for w in (words.get(lang) or []))
-        for fid, words in raw_features.items()
-    }
+    features: dict[str, tuple[str, ...]] = {}
+    for name in ("red_flags", "triage_rules"):
+        for fid, words in (raw[name].get("features") or {}).items():
+            features[fid] = features.get(fid, ()) + tuple(
+                str(w) for lang in ("zh", "en") for w in (words.get(lang) or []))
     stated = set(raw["red_flags"].get("facts") or ())
     if stated - FACT_IDS:
         raise KnowledgeBaseError(f"red_flags.facts: no reader for {sorted(stated - FACT_IDS)}")
     known = set(symptoms) | set(features) | stated
     red_flags = tuple(_category(item, known) for item in raw["red_flags"].get("categories") or [])
-    _check_rules(raw["triage_rules"], set(symptoms), set(departments))
+    _check_rules(raw["triage_rules"], set(symptoms), set(departments), set(features),
+                 {c.id for c in red_flags})
     patterns = {sid: tuple(regexes) for sid, regexes in (raw["triage_rules"].get("patterns") or {}).items()}
     for sid, regexes in patterns.items():
-        if sid not in symptoms:
-            raise KnowledgeBaseError(f"triage_rules.patterns: unknown symptom {sid!r}")
+        if sid not in known:
+            raise KnowledgeBaseError(f"triage_rules.patterns: unknown symptom or feature {sid!r}")
     # a feature may also be found by regexes (its own `patterns:` in red_flags.yml)
     patterns.update({fid: tuple(words["patterns"]) for fid, words in raw_features.items()
                      if words.get("patterns")})

@@ -103,6 +103,7 @@ class Scan:
     text: str
     clauses: list[Clause]
     mentions: list[Mention]
+    lines: tuple[str, ...] = ()  # the normalised lines: one message each in an interview story
 
     def present_ids(self) -> set[str]:
         return {m.id for m in self.mentions if m.present}
@@ -118,4 +119,5 @@ class Scan:
 def scan_text(text: str, matcher: PhraseMatcher) -> Scan:
     norm = normalise(text)
     clauses = split_clauses(norm)
-    return Scan(norm, clauses, matcher.find(clauses))
+    lines = tuple(line for line in (normalise(raw) for raw in (text or "").splitlines()) if line)
+    return Scan(norm, clauses, matcher.find(clauses), lines)

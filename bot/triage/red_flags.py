@@ -15,13 +15,14 @@ from __future__ import annotations
 import logging
 import re
 import traceback
+from dataclasses import replace
 from functools import lru_cache
 
 from bot.i18n.detect import detect_language
 from bot.triage import facts
 from bot.triage.case import RedFlagHit
 from bot.triage.kb import RedFlagCategory, TriageKnowledge, default_knowledge
-from bot.triage.learned import cues, default_model
+from bot.triage.learned import cues, default_model, light_scan, model_text
 from bot.triage.matcher import PhraseMatcher, Scan, scan_text
 from bot.triage.text import PRESENT
 from bot.triage.understanding import Reading, Understanding
@@ -35,6 +36,7 @@ _DENY_REST = re.compile(r"没有(其他|别的)(症状|不舒服)|其他(都|也
 # categories that cannot apply to one sex (the learned layer does not know it)
 _ONE_SEX = {"testicular_torsion": "male", "pregnancy_emergency": "female"}
 _FEVER_CATEGORIES = {"infant_fever"}
+_WORDS = re.compile(r"[a-z]{2,}|[\u3400-\u9fff]")
 _CLEAR = 0.5  # a learned category this probable needs no further evidence
 
 
@@ -63,7 +65,14 @@ class RedFlagScreen:
         last = self._last
         if last is not None and last[0] == scan.text:
             return last[1]
-        reading = self.model.read(scan.text, cues(scan))
+        if len(scan.lines) > 1:
+            # an interview story (description + answers): each message is read on
+            # its own, as it was screened when it arrived; short answers ("28",
+            # "不知道") read together with the complaint look like nothing the
+            # layer was trained on
+            reading = _combine([self._read(line, light_scan(line)) for line in scan.lines])
+        else:
+            reading = self._read(model_text(scan), scan)
         self._last = (scan.text, reading)
         return reading
 
@@ -99,6 +108,11 @@ class RedFlagScreen:
             quote = scan.text if len(scan.text) <= 40 else scan.text[:39] + "…"
             out.append(RedFlagHit(learned.id, quote, learned.name, learned.advice, learned.action))
         return out
+
+    def _read(self, text: str, scan: Scan) -> Reading:
+        if not _WORDS.search(text):  # "34", "38.5", "👍": no words to read, rules only
+            return Reading(0.0, False, None, 0.0)
+        return self.model.read(text, cues(scan))
 
     def _learned(self, scan: Scan) -> RedFlagCategory | None:
         """The category the learned layer fires, unless the facts contradict it."""
@@ -155,6 +169,17 @@ def _log_failure(exc: BaseException, text: object) -> None:
               type(exc).__name__, where, length)
 
 
+def _combine(readings: list[Reading]) -> Reading:
+    """The most alarming message's reading, with the symptoms of all of them."""
+    best = max(readings, key=lambda r: (r.fired, r.emergency))
+    symptoms: dict[str, float] = {}
+    for reading in readings:
+        for symptom, p in reading.symptoms.items():
+            symptoms[symptom] = max(p, symptoms.get(symptom, 0.0))
+    subject = next((r.subject for r in readings if r.subject is not None), None)
+    return replace(best, symptoms=symptoms, subject=subject)
+
+
 def _related(category: RedFlagCategory) -> set[str]:
     return set(category.applies_to) | {f for combo in category.combos for f in combo}
 
@@ -180,8 +205,11 @@ def _contradicted(category: RedFlagCategory, scan: Scan) -> bool:
     if mentions and not any(m.present for m in mentions):
         return True
     if category.id in _FEVER_CATEGORIES:
-        temperature, age = facts.temperature_c(scan), facts.age_years(scan)
-        if (temperature is not None and temperature < 38.0) or (age is not None and age >= 0.25):
+        stated, temperature = facts.temperature_c(scan), facts.present_temperature(scan)
+        age = facts.age_years(scan)
+        if stated is not None and (temperature is None or temperature < 38.0):
+            return True
+        if age is not None and age >= 0.25:
             return True
         if facts.self_report(scan):
             return True

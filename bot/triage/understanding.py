@@ -39,7 +39,7 @@ from sklearn.model_selection import GroupKFold
 
 from bot.triage.text import normalise
 
-FORMAT = 2
+FORMAT = 5
 SUBJECTS = ("self", "child", "parent", "spouse", "other")
 MIN_SYMPTOM_EXAMPLES = 8
 TARGET_RECALL = 0.975  # gate recall wanted on unseen writers (a miss is worse than a false alarm)

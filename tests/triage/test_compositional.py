@@ -235,8 +235,8 @@ def _fired(triage, text: str) -> set[str]:
 
 @pytest.mark.parametrize("rule, category, lang, kind, text", CASES,
                          ids=[f"{r}-{lang}-{kind}" for r, _, lang, kind, _ in CASES])
-def test_rule(triage, rule, category, lang, kind, text):
-    fired = _fired(triage, text)
+def test_rule(rules_triage, rule, category, lang, kind, text):
+    fired = _fired(rules_triage, text)
     if kind == "positive":
         assert category in fired, text
     else:
@@ -244,13 +244,13 @@ def test_rule(triage, rule, category, lang, kind, text):
 
 
 @pytest.mark.parametrize("category, text", MORE_POSITIVES, ids=[t for _, t in MORE_POSITIVES])
-def test_more_positives(triage, category, text):
-    assert category in _fired(triage, text)
+def test_more_positives(rules_triage, category, text):
+    assert category in _fired(rules_triage, text)
 
 
 @pytest.mark.parametrize("category, text", NEAR_MISSES, ids=[t for _, t in NEAR_MISSES])
-def test_near_misses(triage, category, text):
-    assert category not in _fired(triage, text)
+def test_near_misses(rules_triage, category, text):
+    assert category not in _fired(rules_triage, text)
 
 
 def test_every_rule_is_tested_in_both_languages_and_every_way():

@@ -161,8 +161,8 @@ def test_infant_age_answer_makes_it_an_emergency(triage, service):
     assert d.slots["triage_level"] == "emergency"
 
 
-def test_unreadable_answer_is_asked_again_and_unknown_is_accepted(triage, service):
-    d = Driver(triage, "zh", service)
+def test_unreadable_answer_is_asked_again_and_unknown_is_accepted(rules_triage, service):
+    d = Driver(rules_triage, "zh", service)
     d.start("胸口疼")
     assert d.ask() == "triage_red_flag"
     d.answer("蓝色的")

@@ -1,0 +1,142 @@
+"""Level rules below emergency: each with a zh and an en case, and a near miss.
+
+The phrasings are the team's own (not taken from any evaluation set).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.triage import TriageCase
+
+
+def fired(assessment):
+    return {r.rule.removeprefix("rule:") for r in assessment.result.reasons}
+
+
+# (message, level, rule that must fire)
+POSITIVE = [
+    # upper UTI / pyelonephritis
+    ("我35岁，这三天小便又急又疼，昨天开始烧到38.5度，左边腰眼也疼", "urgent", "kidney_infection_signs"),
+    ("I'm 35, peeing all the time and it stings, now a temperature of 38.5 and my left side of my back aches",
+     "urgent", "kidney_infection_signs"),
+    # cellulitis
+    ("我52岁，脚上有个小伤口，周围又红又热，这两天红的范围越来越大", "urgent", "spreading_skin_infection"),
+    ("I'm 52 and there's a red patch on my arm around a bite that's spreading, it's hot and swollen",
+     "urgent", "spreading_skin_infection"),
+    # worsening asthma
+    ("我28岁，有哮喘，这几天哮喘犯了，晚上总被憋醒，万托林只能管两个小时", "urgent", "asthma_worsening"),
+    ("I'm 28 with asthma and it's been getting worse this week, using my blue inhaler more often than usual",
+     "urgent", "asthma_worsening"),
+    # DVT after immobility
+    ("我60岁，上周做完手术以后一直卧床，今天发现右腿肿了", "urgent", "swollen_leg_after_immobility"),
+    ("I'm 60, got off a 12-hour flight yesterday and now my left leg is swollen", "urgent",
+     "swollen_leg_after_immobility"),
+    # Ottawa ankle rules
+    ("我25岁，下楼梯崴了脚，脚踝肿了，能自己走，骨头按着不疼", "self_care", "ottawa_low_risk_injury"),
+    ("I'm 25, twisted my ankle at football, it's swollen but I can walk on it and there's no bony tenderness",
+     "self_care", "ottawa_low_risk_injury"),
+    ("我25岁，下楼梯崴了脚，脚踝肿了，骨头按着疼", "urgent", "injury_bone_tenderness"),
+    ("I'm 25, twisted my ankle and the bone hurts when I press it", "urgent", "injury_bone_tenderness"),
+    # tension-type headache
+    ("我30岁，这两天开会多，头像被箍住一样发紧，两边太阳穴胀，以前也有过", "self_care", "tension_type_headache"),
+    ("I'm 30, after a stressful week my head feels like it's in a vice, like a tight band, had these before",
+     "self_care", "tension_type_headache"),
+    # mild gastroenteritis
+    ("我40岁，今天拉肚子拉了三次，肚子有点绞痛，能喝水，是个男的", "self_care", "mild_gastroenteritis"),
+    ("I'm a 40 year old man with diarrhoea since this morning and mild tummy cramps, drinking fine",
+     "self_care", "mild_gastroenteritis"),
+    # hypertension: a marked headache is urgent
+    ("我55岁，血压165/100，头痛得厉害", "urgent", "hypertension_with_headache"),
+    ("I'm 55, my blood pressure is 165/100 and I have a really bad headache", "urgent",
+     "hypertension_with_headache"),
+    # child with fever for five days (read from 烧了N天 and 最高)
+    ("孩子3岁，烧了五天了，最高39，还能玩", "urgent", "fever_five_days"),
+    ("my 3 year old has had a fever for 5 days, up to 39", "urgent", "fever_five_days"),
+]
+
+# (message, level, rule that must not fire): the near miss of each rule
+NEAR_MISS = [
+    ("我35岁，这三天小便有点疼，没有发烧", "routine", "kidney_infection_signs"),
+    ("I'm 35, bit of burning when I pee for a couple of days, no fever, no back pain", "routine",
+     "kidney_infection_signs"),
+    ("我32岁，脸上起了几个红疹子，有点痒", "routine", "spreading_skin_infection"),
+    ("I'm 32 and have a few itchy red spots on my arm, not hot or swollen", "routine",
+     "spreading_skin_infection"),
+    ("我28岁，有哮喘，平时控制得挺好，想开点吸入药", "routine", "asthma_worsening"),
+    ("I'm 28, my asthma is well controlled, just need a repeat prescription for my inhaler", "routine",
+     "asthma_worsening"),
+    ("我60岁，天热两只脚踝有点肿，下午明显，早上就消了", "routine", "swollen_leg_after_immobility"),
+    ("I'm 60 and my legs are swollen at the end of the day", "routine", "swollen_leg_after_immobility"),
+    ("我25岁，下楼梯崴了脚，脚踝肿了，不能走路", "urgent", "ottawa_low_risk_injury"),
+    ("I'm 25, twisted my ankle, it's swollen and I can't walk on it", "urgent", "ottawa_low_risk_injury"),
+    ("我30岁，头像被箍住一样，突然开始的，越来越疼", "routine", "tension_type_headache"),
+    ("I'm 30, suddenly my head feels like a tight band and it's getting worse and worse", "routine",
+     "tension_type_headache"),
+    ("我40岁男的，拉肚子，肚子疼得受不了", "urgent", "mild_gastroenteritis"),
+    ("I'm a 40 year old man with diarrhoea and severe stomach pain", "urgent", "mild_gastroenteritis"),
+    ("我55岁，高血压吃着药，最近在家量血压145/92，偶尔有点头晕，想复诊调药", "routine", "hypertension_with_headache"),
+    ("I'm 55 on blood pressure tablets, home readings about 150/95, a slight headache now and then",
+     "routine", "hypertension_with_headache"),
+    ("孩子3岁，昨天开始发烧，最高38.5，精神挺好", "self_care", "fever_five_days"),
+    ("my 3 year old has had a fever since last night, up to 38.5, playing happily", "self_care",
+     "fever_five_days"),
+]
+
+
+@pytest.mark.parametrize(("message", "level", "rule"), POSITIVE)
+def test_rule_fires(rules_triage, message, level, rule):
+    assessment = rules_triage.assess_text(message)
+    assert rule in fired(assessment)
+    assert assessment.result.level == level
+
+
+@pytest.mark.parametrize(("message", "level", "rule"), NEAR_MISS)
+def test_near_miss(rules_triage, message, level, rule):
+    assessment = rules_triage.assess_text(message)
+    assert rule not in fired(assessment)
+    assert assessment.result.level == level
+
+
+def test_lowering_a_base_level_never_hides_a_red_flag(rules_triage):
+    # a sprain you can walk on is self-care, but a deformed limb stays an emergency
+    result = rules_triage.assess(TriageCase(symptoms=("limb_injury", "limb_deformity"), age_years=25,
+                                      features=("bears_weight", "no_bone_tenderness")))
+    assert result.level == "emergency"
+    # a band-like headache with a stated thunderclap onset is still an emergency
+    result = rules_triage.assess(TriageCase(symptoms=("headache",), age_years=30,
+                                      features=("band_headache",),
+                                      red_flag_answers={"thunderclap_headache": True}))
+    assert result.level == "emergency"
+
+
+def test_tension_headache_with_fever_is_not_self_care(rules_triage):
+    result = rules_triage.assess(TriageCase(symptoms=("headache", "fever"), age_years=30,
+                                      features=("band_headache",), duration_days=4))
+    assert result.level != "self_care"
+
+
+def test_sprain_still_present_after_a_week_needs_an_appointment(rules_triage):
+    result = rules_triage.assess(TriageCase(symptoms=("limb_injury", "joint_swelling"), age_years=25,
+                                      features=("bears_weight", "no_bone_tenderness"),
+                                      duration_days=10))
+    assert result.level == "routine"
+
+
+def test_symptom_level_may_not_raise_or_touch_an_emergency(tmp_path):
+    import shutil
+
+    import yaml
+
+    from bot.kb import DEFAULT_KB_DIR as KB_DIR
+    from bot.triage.kb import KnowledgeBaseError, load_knowledge
+
+    shutil.copytree(KB_DIR, tmp_path / "kb")
+    path = tmp_path / "kb" / "triage_rules.yml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["rules"].append({"id": "bad", "when": {"all": ["seizure"]},
+                          "symptom_level": {"seizure": "routine"},
+                          "reason": {"zh": "x", "en": "x"}})
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(KnowledgeBaseError):
+        load_knowledge(tmp_path / "kb")
