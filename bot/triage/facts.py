@@ -258,9 +258,11 @@ def temperature_c(scan: Scan) -> float | None:
 _FIRST_PERSON = re.compile(r"我|\b(i|i'm|im|i've|my|me)\b")
 _OTHER_PERSON = re.compile(
     r"孩子|宝宝|宝贝|婴儿|女儿|儿子|闺女|小孩|老公|老婆|爱人|丈夫|妻子|爸|妈|爷爷|奶奶|外婆|外公|姥姥|姥爷"
+    r"|孙女|孙子|外孙|侄|邻居|老伴|老头|老太"
     r"|父亲|母亲|朋友|同事|他|她|家人|老人"
     r"|\b(son|daughter|baby|child|kid|toddler|infant|wife|husband|mum|mom|dad|father|mother"
-    r"|grandma|grandpa|grandmother|grandfather|friend|partner|he|she|his|her)\b"
+    r"|grandma|grandpa|grandmother|grandfather|friend|partner|he|she|his|her|grandson"
+    r"|granddaughter|grandchild|grandkid|nephew|niece|neighbour|neighbor|newborn)\b"
 )
 
 

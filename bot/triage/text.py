@@ -45,7 +45,9 @@ _EN_NEGATION_WINDOW = 40
 _HISTORY = re.compile(
     r"以前|从前|曾经|既往|病史|去年|前年|(?<!\d)\d+\s*年前|(?<![一二两三四五六七八九十几多])[一二两三四五六七八九十几多]+年前"
     r"|小时候|年轻时|得过|患过|过世|去世|已经好了|已经康复|早就好了|复查|随访|复诊|出院"
-    r"|\b(years?|months?|decades?) ago\b|\blast (year|month)\b|\bin (19|20)\d\d\b|\bhistory of\b"
+    r"|上个月|上个礼拜|上礼拜|上周|上星期|上次"
+    r"|\b(years?|yrs?|months?|mos?|weeks?|wks?|decades?) ago\b|\blast (year|month|week)\b|\bin (19|20)\d\d\b"
+    r"|\bhistory of\b|\b(seizure|fit|symptom)[- ]free\b|\bwhen (i|he|she|they) (was|were) (\d+|a baby|a toddler)\b"
     r"|\bused to\b|\bpreviously\b|\bin the past\b|\bas a (child|kid|teenager)\b"
     r"|\bwhen (i|he|she) was (young|little|a kid|a child)\b|\bfollow[- ]?up\b|\bcheck[- ]?up\b"
     r"|\brecovered\b|\bpassed away\b|\bdied\b"
@@ -54,6 +56,7 @@ _CURRENT = re.compile(
     r"现在|刚才|刚刚|正在|突然|一直|还在|今天|今早|今晚|昨晚|昨天|这两天|此刻|又|开始|以来"
     r"|\bnow\b|\bjust now\b|\bcurrently\b|\bsuddenly\b|\bstill\b|\btoday\b|\btonight\b"
     r"|\bthis (morning|afternoon|evening)\b|\bagain\b|\bat the moment\b|\bstarted\b"
+    r"|\bwoke up\b|\bright now\b|醒来|起床"
 )
 _INFO_QUESTION = re.compile(
     r"什么症状|哪些症状|症状是什么|症状有哪些|有什么表现|什么表现|有哪些表现|怎么预防|如何预防"
