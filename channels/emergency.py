@@ -10,6 +10,7 @@ a consistent state, and no policy can answer before the advice.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +28,7 @@ from sanic import Blueprint, Sanic
 from bot.errors import ServiceError
 from bot.i18n import detect_language
 from bot.triage.case import RedFlagHit
+from bot.triage.red_flags import default_screen as load_screen
 from bot.triage.red_flags import screen as default_screen
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,10 @@ class EmergencyInterrupt:
 
         async def remember(app: Sanic, _loop: Any) -> None:
             self._app = app
+            if self.screen is default_screen:
+                # load the knowledge base and the learned layer now, not on the
+                # first patient's message (WeChat waits 5 s for the answer)
+                await asyncio.to_thread(load_screen)
 
         blueprint.listener("before_server_start")(remember)
         return blueprint

@@ -88,7 +88,7 @@ class Reading:
 class Understanding:
     """A fitted model. Build with :meth:`fit`; predict with :meth:`read`."""
 
-    def __init__(self, symptom_threshold: float = 0.5, c_gate: float = 4.0) -> None:
+    def __init__(self, symptom_threshold: float = 0.5, c_gate: float = 16.0) -> None:
         self.symptom_threshold = symptom_threshold
         self.c_gate = c_gate
         self.chars = TfidfVectorizer(analyzer="char", ngram_range=(1, 4), min_df=2,
