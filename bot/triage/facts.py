@@ -10,7 +10,7 @@ import re
 
 from bot.nlp.values import DECIMAL, NOT_NEGATIVE, cn_int
 from bot.triage.matcher import Scan
-from bot.triage.text import HISTORY, NEGATED, PRESENT
+from bot.triage.text import HISTORY, NEGATED, PRESENT, QUESTION
 
 _CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
               "八": 8, "九": 9, "几": 3, "半": 0.5}
@@ -235,16 +235,19 @@ def severity(scan: Scan) -> str | None:
 
 # A number is read whole ("1039度" is no temperature) and never after a minus sign.
 # Celsius, except 95-110 with an English cue or °F ("temp 102", "101°F"): 度/℃ are Celsius.
-_TEMP = re.compile(r"(?<![\d.\-−])(\d{2,3}(?:\.\d)?)\s*(度|℃|°c|°f|°|degrees?|c\b|f\b)"
+_TEMP = re.compile(r"(?<![\d.\-−])(\d{2,3}(?:\.\d)?)\s*(度|℃|°c|°f|°|degrees?|c\b|f\b)(?:(?<=度)(\d)(?![\d.]))?"
                    r"|(烧到|体温|量了|最高(?:烧到|到)?|temperature of|temp of|temp|max(?:imum)?|highest"
                    r"|thermometer (?:says|reads|shows))"
-                   r"\s*(?<![-−])(\d{2,3}(?:\.\d)?)(?!\.?\d)")
+                   r"\s*(?<![-−])(\d{2,3}(?:\.\d)?)(?!\.?\d)(?:度(\d)(?![\d.]))?")
 _CELSIUS_ONLY = {"度", "℃", "°c", "c", "烧到", "体温", "量了", "最高", "最高烧到", "最高到"}
 
 
 def _celsius(match: re.Match[str]) -> float | None:
-    value = float(match.group(1) or match.group(4))
-    if 95 <= value <= 110 and (match.group(2) or match.group(3)) not in _CELSIUS_ONLY:
+    value = float(match.group(1) or match.group(5))
+    tenth = match.group(3) or match.group(6)
+    if tenth:  # "38度5" is 38.5
+        value += int(tenth) / 10
+    if 95 <= value <= 110 and (match.group(2) or match.group(4)) not in _CELSIUS_ONLY:
         value = round((value - 32) * 5 / 9, 1)  # Fahrenheit
     return value if 34 <= value <= 43 else None
 
@@ -325,6 +328,19 @@ def _present_values(scan: Scan, pattern: re.Pattern[str], read) -> list[float]:
 def present_temperature(scan: Scan) -> float | None:
     """The highest temperature stated as now ("体温没有到38度，36.9" is 36.9)."""
     values = _present_values(scan, _TEMP, _celsius)
+    return max(values) if values else None
+
+
+def reported_temperature(scan: Scan) -> float | None:
+    """The highest temperature reported, in a statement or inside a question
+    ("耳温38度5 要不要观察一晚"), but not one denied or in the past."""
+    values = []
+    for clause in scan.clauses:
+        for match in _TEMP.finditer(clause.text):
+            at = match.start(match.lastindex or 0)
+            if clause.status(at, match.end()) in (PRESENT, QUESTION) and (
+                    value := _celsius(match)) is not None:
+                values.append(value)
     return max(values) if values else None
 
 

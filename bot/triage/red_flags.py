@@ -202,7 +202,7 @@ def _contradicted(category: RedFlagCategory, scan: Scan) -> bool:
     if not any(clause.status(0, len(clause.text)) == PRESENT for clause in scan.clauses):
         return True  # only questions, hypotheticals and the past
     if category.id in _FEVER_CATEGORIES:
-        stated, temperature = facts.temperature_c(scan), facts.present_temperature(scan)
+        stated, temperature = facts.temperature_c(scan), facts.reported_temperature(scan)
         age = facts.age_years(scan)
         if stated is not None and (temperature is None or temperature < 38.0):
             return True
