@@ -57,22 +57,27 @@ class RedFlagScreen:
     def scan(self, text: str) -> Scan:
         return scan_text(text, self.matcher)
 
-    def reading(self, scan: Scan) -> Reading | None:
+    def reading(self, scan: Scan, full: bool = True) -> Reading | None:
         """The learned layer's reading of a scanned message (``None`` without a model);
-        the last one is kept, as the screen and the extractor read the same message."""
+        the last one is kept, as the screen and the extractor read the same message.
+
+        Args:
+            full: with the symptoms and the subject (the screen alone needs
+                only the emergency and its category).
+        """
         if self.model is None:
             return None
         last = self._last
-        if last is not None and last[0] == scan.text:
+        if last is not None and last[0] == scan.text and (not full or not last[1].partial):
             return last[1]
         if len(scan.lines) > 1:
             # an interview story (description + answers): each message is read on
             # its own, as it was screened when it arrived; short answers ("28",
             # "不知道") read together with the complaint look like nothing the
             # layer was trained on
-            reading = _combine([self._read(line, light_scan(line)) for line in scan.lines])
+            reading = _combine([self._read(line, light_scan(line), full) for line in scan.lines])
         else:
-            reading = self._read(model_text(scan), scan)
+            reading = self._read(model_text(scan), scan, full)
         self._last = (scan.text, reading)
         return reading
 
@@ -109,16 +114,18 @@ class RedFlagScreen:
             out.append(RedFlagHit(learned.id, quote, learned.name, learned.advice, learned.action))
         return out
 
-    def _read(self, text: str, scan: Scan) -> Reading:
+    def _read(self, text: str, scan: Scan, full: bool) -> Reading:
         if not _WORDS.search(text):  # "34", "38.5", "👍": no words to read, rules only
             return Reading(0.0, False, None, 0.0)
-        return self.model.read(text, cues(scan))
+        return self.model.read(text, cues(scan), full)
 
     def _learned(self, scan: Scan) -> RedFlagCategory | None:
         """The category the learned layer fires, unless the facts contradict it."""
-        reading = self.reading(scan)
+        reading = self.reading(scan, full=False)
         if reading is None or not reading.fired or reading.category is None:
             return None
+        if reading.category_p < _CLEAR:  # its evidence is needed: read the symptoms
+            reading = self.reading(scan)
         category = self.knowledge.red_flag(reading.category)
         if _contradicted(category, scan) or not _supported(category, scan, reading):
             return None
@@ -177,7 +184,8 @@ def _combine(readings: list[Reading]) -> Reading:
         for symptom, p in reading.symptoms.items():
             symptoms[symptom] = max(p, symptoms.get(symptom, 0.0))
     subject = next((r.subject for r in readings if r.subject is not None), None)
-    return replace(best, symptoms=symptoms, subject=subject)
+    return replace(best, symptoms=symptoms, subject=subject,
+                   partial=any(r.partial for r in readings))
 
 
 def _related(category: RedFlagCategory) -> set[str]:

@@ -71,7 +71,7 @@ class _Fixed:
 
     reading: Reading
 
-    def read(self, text, cues):
+    def read(self, text, cues, full=True):
         return self.reading
 
 
