@@ -36,10 +36,14 @@ class Triage:
         self.screen = RedFlagScreen(knowledge, model)
         self.engine = TriageEngine(knowledge)
         # symptoms that alone make an emergency: the learned layer may not add them
+        # (for an adult, or through a one-symptom red-flag combo such as a baby's
+        # fever): only the screen, with its vetoes, decides an emergency
         self.not_learned = frozenset(
             s for s in knowledge.symptoms
             if self.engine.assess(TriageCase(symptoms=(s,), age_years=30.0, sex="female",
-                                             pregnant=False)).level == "emergency")
+                                             pregnant=False)).level == "emergency") | frozenset(
+            combo[0] for category in knowledge.red_flags for combo in category.combos
+            if len(combo) == 1)
 
     @classmethod
     def from_dir(cls, kb_dir: Path | None = None, model: Understanding | None = None) -> Triage:
