@@ -25,7 +25,7 @@ from actions.handoff import offer_handoff
 from bot.errors import NotFoundError, ValidationError
 from bot.handoff.offers import HandoffOffers
 from bot.reminders import request, sig
-from bot.reminders.clock import SystemClock
+from bot.reminders.clock import service_clock
 from bot.reminders.config import ReminderConfig
 from bot.reminders.kb import default_drugs, default_followup_kb
 from bot.reminders.planner import Planner
@@ -62,7 +62,7 @@ def default_services() -> Services:
     """Built on first use in the action server (never at import)."""
     settings = Settings.from_env()
     config = ReminderConfig.from_settings(settings)
-    db, clock, kb = Database.from_settings(settings), SystemClock(), default_followup_kb()
+    db, clock, kb = Database.from_settings(settings), service_clock(settings), default_followup_kb()
     planner = Planner(config.horizon, kb)
     return Services(ReminderService(db, clock, config, default_drugs(), planner),
                     ReadingService(db, clock, config, kb, planner))
