@@ -24,8 +24,8 @@ from actions.handoff import default_services as handoff_services
 from actions.handoff import offer_handoff
 from bot.errors import NotFoundError, ValidationError
 from bot.handoff.offers import HandoffOffers
-from bot.reminders import sig
-from bot.reminders.clock import SystemClock
+from bot.reminders import request, sig
+from bot.reminders.clock import service_clock
 from bot.reminders.config import ReminderConfig
 from bot.reminders.kb import default_drugs, default_followup_kb
 from bot.reminders.planner import Planner
@@ -34,6 +34,7 @@ from bot.reminders.service import ReminderDraft, ReminderInputError, ReminderSer
 from bot.settings import Settings
 from bot.store.db import Database
 
+FORM_SLOTS = ("reminder_drug", "reminder_dose", "reminder_schedule")  # request.FIELDS
 DRAFT_SLOTS = ("reminder_drug", "reminder_dose", "reminder_schedule", "reminder_draft",
                "reminder_pending", "followup_plan")
 _SUMMARY = re.compile(r"最近|记录|小结|总结|依从|summary|history|recent|how have i")
@@ -61,7 +62,7 @@ def default_services() -> Services:
     """Built on first use in the action server (never at import)."""
     settings = Settings.from_env()
     config = ReminderConfig.from_settings(settings)
-    db, clock, kb = Database.from_settings(settings), SystemClock(), default_followup_kb()
+    db, clock, kb = Database.from_settings(settings), service_clock(settings), default_followup_kb()
     planner = Planner(config.horizon, kb)
     return Services(ReminderService(db, clock, config, default_drugs(), planner),
                     ReadingService(db, clock, config, kb, planner))
@@ -76,6 +77,11 @@ class ReminderAction(MedbotAction):
     @property
     def services(self) -> Services:
         return self._services or default_services()
+
+    def stated(self, tracker: Tracker) -> request.Stated:
+        """The drug, dose and schedule the latest message states (and nothing older)."""
+        return request.read_message(self.latest_text(tracker), self.services.reminders.drugs,
+                                    self.entity_values(tracker, "drug"))
 
     def drug_id(self, tracker: Tracker) -> str | None:
         drugs = self.services.reminders.drugs
@@ -121,16 +127,9 @@ class ActionStartMedicationReminder(ReminderAction):
             offer = self.offer_followup(dispatcher, tracker)
             if offer is not None:
                 return events + offer
-        if drug:
-            events.append(SlotSet("reminder_drug", drug))
-        if sig.parse_dose(text):
-            events.append(SlotSet("reminder_dose", text))
-        try:
-            if sig.parse_schedule(text):
-                events.append(SlotSet("reminder_schedule", text))
-        except ValidationError:
-            pass  # the form asks again and explains
-        return events
+        stated = self.stated(tracker)
+        return events + [SlotSet(slot, value) for slot, value in
+                         zip(FORM_SLOTS, (stated.drug, stated.dose, stated.schedule)) if value]
 
 
 class ValidateMedicationReminderForm(MedbotFormValidation, ReminderAction):
@@ -145,6 +144,37 @@ class ValidateMedicationReminderForm(MedbotFormValidation, ReminderAction):
         if tracker.get_slot("reminder_pending") == "followup":
             return []
         return domain_slots
+
+    async def get_extraction_events(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: dict[str, Any]) -> list[EventType]:
+        """Every value the current message states, whichever question it answers.
+
+        The form's own mapping fills only the slot it asked for; a message that also
+        names a dose or a time ("valsartan 80mg every morning at 7") sets those too,
+        and one naming another drug than the draft's starts the draft over, so no
+        value of an earlier, abandoned request is carried into this one.
+        """
+        events = await super().get_extraction_events(dispatcher, tracker, domain)
+        if tracker.get_slot("reminder_pending") == "followup" or not self.latest_text(tracker):
+            return events
+        asked = tracker.get_slot("requested_slot")
+        # the asked slot holds this message's own answer (validated as such); the
+        # draft had no value there
+        draft = {name: None if slot == asked else tracker.get_slot(slot)
+                 for name, slot in zip(request.FIELDS, FORM_SLOTS)}
+        after = request.apply(draft, self.stated(tracker))
+        return events + [SlotSet(slot, after[name])
+                         for name, slot in zip(request.FIELDS, FORM_SLOTS)
+                         if after[name] != draft[name] and (slot != asked or after[name])]
+
+    async def get_validation_events(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: dict[str, Any]) -> list[EventType]:
+        """The validated answers, and the draft values this message cleared (a new
+        request), which the base class leaves out because a cleared slot is no answer."""
+        events = await super().get_validation_events(dispatcher, tracker, domain)
+        validated = {event["name"] for event in events if event.get("event") == "slot"}
+        return events + [SlotSet(slot, None) for slot, value in tracker.slots_to_validate().items()
+                         if slot in FORM_SLOTS and value is None and slot not in validated]
 
     def _check(self, parse, slot: str, value: Any, dispatcher: CollectingDispatcher
                ) -> dict[str, Any]:

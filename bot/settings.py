@@ -15,6 +15,7 @@ from bot.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SUPPORTED_LANGUAGES = ("zh", "en")
+MAX_CLOCK_OFFSET_SECONDS = 366 * 24 * 3600
 
 
 def _int(env: Mapping[str, str], key: str, default: int) -> int:
@@ -57,6 +58,10 @@ class Settings:
             multi-host set-up); default ``http://127.0.0.1:<action_port>/webhook``.
         action_secret: shared secret the Rasa server sends to the action server and
             the action server checks on every call; required beyond loopback.
+        clock_offset_seconds: ``MEDBOT_CLOCK_OFFSET``, seconds added to the clock of
+            every service (booking, reminders, handoff, the worker) in every process;
+            0 (the default) in production. Tests and drills use it to run the whole
+            service at a chosen time of day (``bot.reminders.clock.offset_until``).
     """
 
     project_root: Path = PROJECT_ROOT
@@ -73,6 +78,7 @@ class Settings:
     action_host: str = "127.0.0.1"
     action_url: str | None = None
     action_secret: str | None = field(default=None, repr=False)
+    clock_offset_seconds: int = 0
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -84,6 +90,9 @@ class Settings:
                 f"MEDBOT_DEFAULT_LANGUAGE must be one of {SUPPORTED_LANGUAGES}, "
                 f"got {self.default_language!r}"
             )
+        if abs(self.clock_offset_seconds) > MAX_CLOCK_OFFSET_SECONDS:
+            raise ConfigError(f"MEDBOT_CLOCK_OFFSET must be within a year "
+                              f"(±{MAX_CLOCK_OFFSET_SECONDS} s), got {self.clock_offset_seconds}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -106,6 +115,7 @@ class Settings:
             action_host=env.get("MEDBOT_ACTION_HOST") or "127.0.0.1",
             action_url=env.get("MEDBOT_ACTION_URL") or None,
             action_secret=_secret(env, "MEDBOT_ACTION_SECRET"),
+            clock_offset_seconds=_int(env, "MEDBOT_CLOCK_OFFSET", 0),
             extra={k: v for k, v in env.items() if k.startswith("MEDBOT_")},
         )
 
@@ -155,6 +165,8 @@ class Settings:
             **({"MEDBOT_REST_TOKEN": self.rest_token} if self.rest_token else {}),
             **({"MEDBOT_ACTION_URL": self.action_url} if self.action_url else {}),
             **({"MEDBOT_ACTION_SECRET": self.action_secret} if self.action_secret else {}),
+            **({"MEDBOT_CLOCK_OFFSET": str(self.clock_offset_seconds)}
+               if self.clock_offset_seconds else {}),
         }
 
     @property

@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.appointments.interface import utc_now
 from bot.appointments.loader import load_schedule
 from bot.appointments.schedule import HospitalSchedule
+from bot.reminders.clock import service_clock
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.migrate import upgrade
@@ -35,7 +35,7 @@ def _load(args: argparse.Namespace) -> int:
     try:
         if not args.no_migrate:
             upgrade(db)
-        report = load_schedule(db, schedule, utc_now())
+        report = load_schedule(db, schedule, service_clock(settings).now())
     finally:
         db.dispose()
     print(f"hospital_schedule {schedule.version}: {report.summary()}")

@@ -7,10 +7,10 @@ import logging
 import sys
 from pathlib import Path
 
-from bot.appointments.interface import utc_now
 from bot.appointments.loader import load_schedule
 from bot.appointments.schedule import HospitalSchedule
 from bot.cli.worker import scheduler_worker_spec
+from bot.reminders.clock import service_clock
 from bot.service.exposure import check_exposure
 from bot.service.runtime import action_server_spec, rasa_server_spec, write_endpoints
 from bot.service.supervisor import ChildSpec, Supervisor
@@ -63,7 +63,8 @@ def prepare(settings: Settings) -> Path:
     try:
         upgrade(db)
         # The hospital timetable (idempotent upsert): doctors, sessions, fees.
-        report = load_schedule(db, HospitalSchedule.load(settings.knowledge_base_dir), utc_now())
+        report = load_schedule(db, HospitalSchedule.load(settings.knowledge_base_dir),
+                               service_clock(settings).now())
         log.info("kb.load %s", report.summary())
     finally:
         db.dispose()

@@ -28,7 +28,7 @@ from bot.handoff.config import HandoffConfig
 from bot.handoff.service import HandoffService
 from bot.maintenance import MaintenanceConfig, build_maintenance
 from bot.outbound import OutboundRouter
-from bot.reminders.clock import SystemClock
+from bot.reminders.clock import service_clock
 from bot.reminders.config import ReminderConfig
 from bot.reminders.jobs import ReminderJobs
 from bot.reminders.kb import default_drugs, default_followup_kb
@@ -106,7 +106,7 @@ def _scheduler(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     config = ReminderConfig.from_settings(settings)
     db = Database.from_settings(settings)
-    clock = SystemClock()
+    clock = service_clock(settings)
     outbox = OutboxSender(db, clock)
     router = build_router(settings, db, outbox)
     kb = default_followup_kb()

@@ -8,6 +8,7 @@ from bot.handoff.config import HandoffConfig
 from bot.handoff.gate import ConversationGate
 from bot.handoff.service import HandoffService
 from bot.hospital import HospitalInfo
+from bot.reminders.clock import service_clock
 from bot.reminders.readings import parse_reading
 from bot.settings import Settings
 from bot.store.db import Database
@@ -39,7 +40,9 @@ def consent_service(settings: Settings | None = None) -> ConsentService:
 
 def handoff_service(db: Database, settings: Settings | None = None) -> HandoffService:
     kb = settings.knowledge_base_dir if settings else None
-    return HandoffService(db, HandoffConfig.load(kb, settings), hospital=HospitalInfo.load(kb))
+    return HandoffService(db, HandoffConfig.load(kb, settings),
+                          service_clock(settings) if settings else None,
+                          hospital=HospitalInfo.load(kb))
 
 
 def build_gate(db: Database, settings: Settings | None = None) -> ConversationGate:

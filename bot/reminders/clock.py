@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import threading
-from datetime import datetime, timedelta, timezone
-from typing import Protocol
+from datetime import datetime, time, timedelta, timezone
+from typing import TYPE_CHECKING, Protocol
+from zoneinfo import ZoneInfo
 
 from bot.store.models import as_utc  # noqa: F401 - re-exported for the reminder modules
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class Clock(Protocol):
@@ -18,6 +25,38 @@ class Clock(Protocol):
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(timezone.utc)
+
+
+class OffsetClock:
+    """The system clock shifted by a fixed offset (``MEDBOT_CLOCK_OFFSET``): every
+    process of a service given the same offset agrees on the simulated time, which
+    runs at real speed."""
+
+    def __init__(self, offset: timedelta) -> None:
+        self.offset = offset
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc) + self.offset
+
+
+def service_clock(settings: Settings) -> Clock:
+    """The clock of a service built from ``settings`` (the system clock unless shifted)."""
+    if not settings.clock_offset_seconds:
+        return SystemClock()
+    log.warning("clock.offset seconds=%d (simulated time; never in production)",
+                settings.clock_offset_seconds)
+    return OffsetClock(timedelta(seconds=settings.clock_offset_seconds))
+
+
+def offset_until(time_of_day: time, tz: str, now: datetime) -> int:
+    """Seconds from ``now`` to the next ``time_of_day`` in ``tz`` (0 if it is now): the
+    ``MEDBOT_CLOCK_OFFSET`` that starts a service at that local time."""
+    local = now.astimezone(ZoneInfo(tz))
+    target = local.replace(hour=time_of_day.hour, minute=time_of_day.minute,
+                           second=time_of_day.second, microsecond=0)
+    if target < local.replace(microsecond=0):
+        target += timedelta(days=1)
+    return round((target - local).total_seconds())
 
 
 class FakeClock:

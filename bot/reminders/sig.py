@@ -76,10 +76,30 @@ _ZH_COUNT = re.compile(rf"(?:每天|每日|一天|一日|天)?\s*({NUM})\s*次")
 _ZH_MORNING_EVENING = re.compile(r"早晚各?\s*(?:一|1)\s*次|早晚(?:各)?(?:吃|服)?(?:一|1)?(?:次|回)?")
 _EN_COUNT = re.compile(r"\b(once|twice|thrice|(?:one|two|three|four|\d) times)\s*(?:a|per|each)?"
                        r"\s*(?:day|daily)\b|\b(once|twice) daily\b|\bdaily\b|\bevery day\b")
-_EN_TIME = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)")
+_EN_TIME = re.compile(r"(?<![\d.:])(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)")
 _CLOCK_TIME = re.compile(r"(?<![\d.])(\d{1,2}):(\d{2})(?![\d])")
+_EN_HOURS = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+_NO_UNIT = (r"(?!\s*(?:mg|mcg|μg|ug|g\b|ml|%|iu\b|units?|x\b|times?|hours?|hrs?|minutes?|"
+            r"mins?|days?|weeks?|months?|years?|tabs?|tablets?|pills?|caps?|capsules?|puffs?|"
+            r"drops?))")
+# an hour without am/pm: "at 7", "at 7.30", "at seven", "7 o'clock", "7 in the morning"
+_BARE_HOURS = (
+    re.compile(rf"(?:(?<![a-z])(?:at|@)\s*|(?<=\d and )|(?<=\d, ))(\d{{1,2}}|{_EN_HOURS})"
+               rf"(?:\.(\d{{2}}))?"
+               rf"(?![\w:]|\.\d){_NO_UNIT}"),
+    re.compile(rf"(?<![\w.:])(\d{{1,2}}|{_EN_HOURS})()\s*o'?clock\b"),
+    re.compile(rf"(?<![\w.:])(\d{{1,2}}|{_EN_HOURS})(?:[:.](\d{{2}}))?\s+"
+               r"(?=in the (?:morning|afternoon|evening)|at night|tonight)"),
+)
+# the part of the day a time without am/pm (and without its own 早上/晚上) falls in
+_DAY_PARTS = (
+    ("am", re.compile(r"morning|breakfast|早上|早晨|清晨|上午|凌晨|早饭|早餐")),
+    ("noon", re.compile(r"noon|midday|lunch|中午|午饭|午餐")),
+    ("pm", re.compile(r"afternoon|evening|night|tonight|dinner|supper|\bbed(?:time)?\b|"
+                      r"下午|傍晚|晚上|夜里|夜间|晚饭|晚餐|晚|睡前|睡觉")),
+)
 _ZH_TIME = re.compile(rf"(早上|早晨|清晨|上午|中午|下午|傍晚|晚上|夜里|夜间|凌晨|早|晚)?\s*"
-                      rf"({NUM})\s*[点時时](?:\s*(半|({NUM})\s*分?))?")
+                      rf"({NUM})\s*[点時时](?:\s*(半|({NUM})\s*分|({NUM})(?!\s*[次片粒颗丸袋包支滴])))?")
 _NOT_DAILY = re.compile(r"每周|每星期|每个星期|每礼拜|每月|隔天|隔日|weekly|a week|per week|every week|"
                         r"every other day|monthly|a month\b")
 _SIG_DOTS = (("q.i.d", "qid"), ("t.i.d", "tid"), ("b.i.d", "bid"), ("q.h.s", "qhs"),
@@ -119,33 +139,75 @@ def _t(value: str) -> time:
     return time(int(hour), int(minute))
 
 
+def _day_part(text: str, start: int, end: int) -> str | None:
+    """The part of the day ("am", "noon", "pm") named nearest to ``text[start:end]``."""
+    best: tuple[int, str] | None = None
+    for part, pattern in _DAY_PARTS:
+        for m in pattern.finditer(text):
+            gap = start - m.end() if m.end() <= start else max(m.start() - end, 0)
+            if best is None or gap < best[0]:
+                best = (gap, part)
+    return best[1] if best else None
+
+
+def _in_day_part(hour: int, part: str | None) -> int:
+    """A 12-hour ``hour`` said without am/pm, read in its part of the day: "every morning
+    at 7" is 07:00, "every evening at 7" 19:00, "lunch at 1" 13:00; none named: as said."""
+    if part == "pm" and 1 <= hour <= 11:
+        return hour + 12
+    if part == "noon" and 1 <= hour <= 5:
+        return hour + 12
+    return hour
+
+
 def _explicit_times(text: str) -> list[time]:
-    found: list[tuple[int, time]] = []
+    """Every clock time in ``text``, each kept as said: "7:30pm" 19:30, "早上7点" 07:00,
+    "at 7" with "every morning" 07:00, "晚上八点半" 20:30.
+
+    Raises:
+        ValidationError: a time that does not exist ("25:00", "13pm").
+    """
+    found: list[time] = []
+    taken: list[tuple[int, int]] = []
+
+    def free(m: re.Match) -> bool:
+        if any(m.start() < end and start < m.end() for start, end in taken):
+            return False
+        taken.append(m.span())
+        return True
+
+    def add(m: re.Match, hour: int, minute: int) -> None:
+        if hour > 23 or minute > 59:
+            raise ValidationError(f"bad time {m.group(0)!r}", field="time")
+        found.append(time(hour, minute))
+
     for m in _EN_TIME.finditer(text):
         hour, minute, half = int(m.group(1)), int(m.group(2) or 0), m.group(3)[0]
         if not 1 <= hour <= 12 or minute > 59:
             raise ValidationError(f"bad time {m.group(0)!r}", field="time")
-        hour = hour % 12 + (12 if half == "p" else 0)
-        found.append((m.start(), time(hour, minute)))
-    for m in _CLOCK_TIME.finditer(text):
-        hour, minute = int(m.group(1)), int(m.group(2))
-        if hour > 23 or minute > 59:
-            raise ValidationError(f"bad time {m.group(0)!r}", field="time")
-        if not any(abs(pos - m.start()) < 3 for pos, _ in found):
-            found.append((m.start(), time(hour, minute)))
+        if free(m):
+            add(m, hour % 12 + (12 if half == "p" else 0), minute)
     for m in _ZH_TIME.finditer(text):
+        if not free(m):
+            continue
         period, hour = m.group(1) or "", number(m.group(2))
-        minute = 30 if m.group(3) == "半" else (number(m.group(4)) if m.group(4) else 0)
+        minutes = m.group(4) or m.group(5)
+        minute = 30 if m.group(3) == "半" else (number(minutes) if minutes else 0)
         if period in ("下午", "傍晚", "晚上", "夜里", "夜间", "晚") and hour < 12:
             hour += 12
         elif period == "中午" and hour < 11:
             hour += 12
         elif period in ("晚上", "夜里") and hour == 12:
             hour = 0
-        if hour > 23 or minute > 59:
-            raise ValidationError(f"bad time {m.group(0)!r}", field="time")
-        found.append((m.start(), time(hour, minute)))
-    return sorted({t for _, t in found})
+        elif not period:  # "晚饭后8点": the part of the day named nearby
+            hour = _in_day_part(hour, _day_part(text, *m.span()))
+        add(m, hour, minute)
+    bare = [_CLOCK_TIME, *_BARE_HOURS]
+    for m in (m for pattern in bare for m in pattern.finditer(text)):
+        if free(m):
+            hour = _in_day_part(number(m.group(1)), _day_part(text, *m.span()))
+            add(m, hour, int(m.group(2) or 0))
+    return sorted(set(found))
 
 
 def parse_schedule(text: str) -> Schedule | None:
@@ -165,9 +227,7 @@ def parse_schedule(text: str) -> Schedule | None:
     meal = ("bedtime" if _BEDTIME.search(s) else "after_meal" if _MEAL_AFTER.search(s)
             else "before_meal" if _MEAL_BEFORE.search(s) else None)
     explicit = _explicit_times(s)
-    if explicit:
-        return Schedule(tuple(explicit), meal, "custom")
-    interval = _INTERVAL.search(s)
+    interval = None if explicit else _INTERVAL.search(s)
     if interval:
         hours = number(next(g for g in interval.groups() if g))
         if hours <= 0 or 24 % hours or hours > 24:
@@ -190,6 +250,12 @@ def parse_schedule(text: str) -> Schedule | None:
             count = {"once": 1, "twice": 2, "thrice": 3}.get(word) or number(word)
     if count is not None and not 1 <= count <= 4:
         raise ValidationError(f"{count} times a day is not supported", field="frequency")
+    if explicit:
+        if count is not None and count > len(explicit):
+            # "twice a day at 8": fewer times than doses; ask again rather than guess
+            raise ValidationError(f"{count} times a day but {len(explicit)} times named",
+                                  field="frequency")
+        return Schedule(tuple(explicit), meal, "custom")
     periods = _periods(s)
     if len(periods) >= 2 and count in (None, 1, len(periods)):
         food = meal if meal in ("after_meal", "before_meal") else None

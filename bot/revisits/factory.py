@@ -8,6 +8,7 @@ from functools import lru_cache
 from bot.appointments.local import LocalScheduling
 from bot.appointments.schedule import HospitalSchedule
 from bot.appointments.service import AppointmentService
+from bot.reminders.clock import service_clock
 from bot.revisits.catalog import load_conditions, load_drugs
 from bot.revisits.eligibility import EligibilityPolicy
 from bot.revisits.service import RevisitService
@@ -28,12 +29,13 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
     kb = settings.knowledge_base_dir
     schedule = HospitalSchedule.load(kb)
     db = db or Database.from_settings(settings)
-    appointments = AppointmentService(LocalScheduling(db, schedule), schedule,
+    clock = service_clock(settings)
+    appointments = AppointmentService(LocalScheduling(db, schedule), schedule, clock.now,
                                       patient_timezone=settings.timezone)
     conditions = load_conditions(kb)
     revisits = RevisitService(
         db, EligibilityPolicy(conditions, schedule.evidence_validity_days), load_drugs(kb),
-        timezone_name=settings.timezone,
+        clock=clock.now, timezone_name=settings.timezone,
         expected_response_hours=schedule.expected_response_hours)
     return Services(appointments, revisits, schedule, db)
 

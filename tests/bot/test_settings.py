@@ -24,7 +24,9 @@ def test_environment_overrides() -> None:
     assert Settings.from_env(s.as_child_env()).database_url == s.database_url
 
 
-@pytest.mark.parametrize("env", [{"MEDBOT_PORT": "abc"}, {"MEDBOT_DEFAULT_LANGUAGE": "fr"}])
+@pytest.mark.parametrize("env", [{"MEDBOT_PORT": "abc"}, {"MEDBOT_DEFAULT_LANGUAGE": "fr"},
+                                 {"MEDBOT_CLOCK_OFFSET": "6am"},
+                                 {"MEDBOT_CLOCK_OFFSET": str(400 * 86400)}])
 def test_bad_values_fail_at_start(env: dict) -> None:
     with pytest.raises(ConfigError):
         Settings.from_env(env)

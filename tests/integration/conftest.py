@@ -11,10 +11,13 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from datetime import time as time_of_day
 from pathlib import Path
 
 import pytest
 
+from bot.reminders.clock import offset_until
 from bot.settings import PROJECT_ROOT, Settings
 from bot.training import train
 
@@ -33,6 +36,7 @@ class RunningService:
     data_dir: Path
     log_path: Path
     database_url_override: str | None = None
+    clock_offset_seconds: int = 0
 
     @property
     def rest_url(self) -> str:
@@ -43,16 +47,28 @@ class RunningService:
         return self.database_url_override or f"sqlite:///{(self.data_dir / 'medbot.db').as_posix()}"
 
 
+def clock_from_env(environ: dict[str, str] | None = None) -> time_of_day | None:
+    """``MEDBOT_TEST_CLOCK=06:00``: run the service at that Beijing time of day."""
+    raw = (os.environ if environ is None else environ).get("MEDBOT_TEST_CLOCK", "").strip()
+    return time_of_day.fromisoformat(raw) if raw else None
+
+
 def start_service(data_dir: Path, log_path: Path, timeout: float = 240,
-                  extra_env: dict[str, str] | None = None) -> RunningService:
+                  extra_env: dict[str, str] | None = None,
+                  clock_at: time_of_day | None = None) -> RunningService:
     """Start ``medbot run`` as a user would, on free ports; wait until it is up.
 
     Args:
         extra_env: further environment (e.g. ``MEDBOT_DATABASE_URL``, WeChat secrets).
+        clock_at: start the service's clock at this local (Asia/Shanghai) time of
+            day, today or tomorrow, through ``MEDBOT_CLOCK_OFFSET``; None: the real time.
     """
     rasa_port, action_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDBOT_")}
     env["MEDBOT_DATA_DIR"] = str(data_dir)
+    offset = offset_until(clock_at, "Asia/Shanghai", datetime.now(timezone.utc)) if clock_at else 0
+    if offset:
+        env["MEDBOT_CLOCK_OFFSET"] = str(offset)
     env.update(extra_env or {})
     log = open(log_path, "wb")  # noqa: SIM115 - closed by stop_service
     proc = subprocess.Popen(
@@ -61,7 +77,8 @@ def start_service(data_dir: Path, log_path: Path, timeout: float = 240,
         cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     service = RunningService(proc, rasa_port, action_port, data_dir, log_path,
-                             env.get("MEDBOT_DATABASE_URL"))
+                             env.get("MEDBOT_DATABASE_URL"),
+                             int(env.get("MEDBOT_CLOCK_OFFSET", "0")))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -94,7 +111,7 @@ def trained_model() -> Path:
 def service(trained_model: Path, tmp_path_factory: pytest.TempPathFactory
             ) -> Iterator[RunningService]:
     base = tmp_path_factory.mktemp("service")
-    running = start_service(base / "data", base / "medbot-run.log")
+    running = start_service(base / "data", base / "medbot-run.log", clock_at=clock_from_env())
     yield running
     stop_service(running)
 

@@ -184,3 +184,92 @@ def test_every_reminder_domain_action_is_registered() -> None:
     executor.register_package("actions")
     domain = yaml.safe_load((PROJECT_ROOT / "bot/domain/reminders.yml").read_text("utf-8"))
     assert set(domain["actions"]) <= set(executor.actions)
+
+
+# ---- issue 15 item 4: values come only from the message that states them
+
+def form_turn(services: Services, text: str, slots: dict[str, Any], asked: str | None,
+              lang: str = "en") -> dict[str, Any]:
+    """One form turn as Rasa runs it: the asked slot's ``from_text`` candidate is the
+    message, then ``validate_medication_reminder_form``; returns the slots after it."""
+    import yaml
+
+    from bot.settings import PROJECT_ROOT
+
+    domain = yaml.safe_load((PROJECT_ROOT / "bot/domain/reminders.yml").read_text("utf-8"))
+    candidate = [{"event": "slot", "name": asked, "value": text}] if asked else []
+    state = {**slots, "requested_slot": asked, **({asked: text} if asked else {})}
+    t = Tracker(
+        sender_id=f"wechat:{SENDER}", slots={"language": lang, **state},
+        latest_message={"text": text, "intent": {"name": "set_medication_reminder"},
+                        "entities": []},
+        events=[{"event": "user", "text": text}, *candidate], paused=False,
+        followup_action=None, active_loop={"name": "medication_reminder_form"},
+        latest_action_name="action_listen")
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ValidateMedicationReminderForm(services).run(dispatcher, t, domain))
+    return {**state, **{e["name"]: e["value"] for e in events if e.get("event") == "slot"}}
+
+
+def confirmed(services: Services, slots: dict[str, Any], lang: str = "en") -> dict[str, Any]:
+    messages, _ = run(ActionConfirmMedicationReminder(services), tracker("x", slots, lang=lang))
+    assert messages[0]["response"] == "utter_reminder_confirm", messages
+    return messages[0]
+
+
+@pytest.mark.parametrize(("lang", "first", "rejected", "new", "drug", "dose", "times"), [
+    ("en", "remind me to take amlodipine 5mg", "every week",
+     "remind me to take valsartan 80mg every morning at 7", "valsartan", "80mg", "07:00"),
+    ("zh", "提醒我吃氨氯地平 5mg", "每周一次",
+     "提醒我每天早上7点吃缬沙坦80mg", "缬沙坦", "80mg", "07:00"),
+])
+def test_a_new_request_inside_the_form_carries_nothing_from_the_abandoned_one(
+        stack: Stack, services: Services, lang: str, first: str, rejected: str,
+        new: str, drug: str, dose: str, times: str) -> None:
+    """The issue's case: 5 mg of an earlier request (whose schedule was refused) was
+    confirmed for "valsartan 80mg every morning at 7", at 08:00."""
+    _, slots = run(ActionStartMedicationReminder(services), tracker(first, lang=lang))
+    assert slots["reminder_drug"] == "amlodipine" and slots["reminder_dose"]
+    slots = form_turn(services, rejected, slots, "reminder_schedule", lang)
+    assert slots["reminder_schedule"] is None  # refused: only daily schedules
+    slots = form_turn(services, new, slots, "reminder_schedule", lang)
+    shown = confirmed(services, slots, lang)
+    assert (shown["drug"], shown["dose"], shown["times"]) == (drug, dose, times)
+
+
+def test_a_new_drug_without_a_dose_is_asked_for_its_dose(stack: Stack,
+                                                         services: Services) -> None:
+    _, slots = run(ActionStartMedicationReminder(services),
+                   tracker("remind me to take amlodipine 5mg", lang="en"))
+    slots = form_turn(services, "actually make it valsartan", slots, "reminder_schedule")
+    assert slots["reminder_drug"] == "valsartan"
+    assert slots["reminder_dose"] is None  # 5 mg was amlodipine's: asked again
+
+
+def test_answers_keep_the_draft_and_a_stated_value_corrects_it(stack: Stack,
+                                                                services: Services) -> None:
+    _, slots = run(ActionStartMedicationReminder(services), tracker("提醒我吃药，80mg，每天早上7点"))
+    assert slots["reminder_drug"] is None
+    slots = form_turn(services, "缬沙坦", slots, "reminder_drug", "zh")
+    shown = confirmed(services, slots, "zh")
+    assert (shown["drug"], shown["dose"], shown["times"]) == ("缬沙坦", "80mg", "07:00")
+    # the same drug with another dose: the newest word wins, nothing else changes
+    slots = form_turn(services, "缬沙坦160mg 每天晚上9点", {**slots, "reminder_schedule": None},
+                      "reminder_schedule", "zh")
+    shown = confirmed(services, slots, "zh")
+    assert (shown["drug"], shown["dose"], shown["times"]) == ("缬沙坦", "160mg", "21:00")
+
+
+@pytest.mark.parametrize(("lang", "text", "times"), [
+    ("en", "remind me to take valsartan 80mg at 7", "07:00"),
+    ("en", "remind me to take valsartan 80mg every morning at 7", "07:00"),
+    ("en", "remind me to take valsartan 80mg at 7:30pm", "19:30"),
+    ("en", "remind me to take valsartan 80mg every evening at 7", "19:00"),
+    ("zh", "提醒我早上7点吃缬沙坦80mg", "07:00"),
+    ("zh", "提醒我晚上八点半吃缬沙坦80mg", "20:30"),
+])
+def test_times_are_kept_as_said_from_the_first_message(stack: Stack, services: Services,
+                                                       lang: str, text: str, times: str) -> None:
+    _, slots = run(ActionStartMedicationReminder(services), tracker(text, lang=lang))
+    shown = confirmed(services, slots, lang)
+    assert (shown["dose"], shown["times"]) == ("80mg", times)

@@ -54,6 +54,46 @@ def test_schedules(text: str, times: list[str], meal: str | None, code: str) -> 
     assert (schedule.time_strings(), schedule.meal, schedule.code) == (times, meal, code)
 
 
+# issue 15 item 4: a time is kept exactly as said, in zh and en
+@pytest.mark.parametrize(("text", "times"), [
+    ("at 7", ["07:00"]),
+    ("every morning at 7", ["07:00"]),
+    ("remind me to take valsartan 80mg every morning at 7", ["07:00"]),
+    ("in the morning at 7 o'clock", ["07:00"]),
+    ("7 in the morning", ["07:00"]),
+    ("at seven", ["07:00"]),
+    ("7:30pm", ["19:30"]),
+    ("7.30 pm", ["19:30"]),
+    ("7:30 p.m.", ["19:30"]),
+    ("every evening at 7", ["19:00"]),
+    ("7:30 in the evening", ["19:30"]),
+    ("every night at 9", ["21:00"]),
+    ("at 10 before bed", ["22:00"]),
+    ("every morning at 7 and every evening at 9", ["07:00", "21:00"]),
+    ("twice a day at 8 and 20", ["08:00", "20:00"]),
+    ("take 2 tablets at 8", ["08:00"]),
+    ("at 7:30 and 19:30", ["07:30", "19:30"]),
+    ("早上7点", ["07:00"]),
+    ("每天早上7点", ["07:00"]),
+    ("早上七点", ["07:00"]),
+    ("晚上八点半", ["20:30"]),
+    ("晚上7:30", ["19:30"]),
+    ("晚饭后8点", ["20:00"]),
+    ("七点十五", ["07:15"]),
+    ("早上8点一次，晚上8点一次", ["08:00", "20:00"]),  # "一次" is no minute
+    ("提醒我每天早上7点吃缬沙坦80mg", ["07:00"]),
+])
+def test_times_are_kept_as_said(text: str, times: list[str]) -> None:
+    schedule = parse_schedule(text)
+    assert schedule is not None and schedule.time_strings() == times
+
+
+@pytest.mark.parametrize("text", ["at 25", "twice a day at 8", "每天三次，早上8点"])
+def test_times_that_do_not_exist_or_disagree_with_the_count_are_refused(text: str) -> None:
+    with pytest.raises(ValidationError):
+        parse_schedule(text)
+
+
 @pytest.mark.parametrize("text", ["", "你好", "remind me about my pills", "吃14天"])
 def test_no_schedule(text: str) -> None:
     assert parse_schedule(text) is None
