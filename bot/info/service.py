@@ -50,10 +50,12 @@ class HospitalInfoService:
 
         ``department`` (an id, e.g. the NLU's department entity) or a department
         named in the text turns the hours topic into that department's hours;
-        the emergency department's hours are the emergency topic.
+        the emergency department's hours (儿科急诊几点开门 included) are the
+        emergency topic.
         """
         topics = self.topics.classify(text)
-        if "hours" in topics and self._department(text, department) == "emergency":
+        if "hours" in topics and ("emergency" in topics
+                                  or self._department(text, department) == "emergency"):
             topics = [tid for tid in topics if tid != "hours"]
             if "emergency" not in topics:
                 topics.insert(0, "emergency")

@@ -151,6 +151,8 @@ def test_hours_of_the_emergency_department_are_the_emergency_answer(
         info: HospitalInfoService) -> None:
     assert info.topics_of("急诊几点上班") == ["emergency"]
     assert info.topics_of("what time does the ER close") == ["emergency"]
+    # the NLU tags 儿科 as a department: still the (children's) emergency, open 24 hours
+    assert info.topics_of("儿科急诊几点开门", "pediatrics") == ["emergency"]
 
 
 def test_english_words_match_whole_words_only() -> None:
