@@ -1,38 +1,43 @@
-"""Hospital information."""
+"""Hospital information: a thin adapter over ``bot.info.HospitalInfoService``."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import MedbotAction
-from bot.hospital import HospitalInfo
+from bot.info import HospitalInfoService
 
 
-class _HospitalAction(MedbotAction):
-    response = ""
+@lru_cache(maxsize=1)
+def default_info_service() -> HospitalInfoService:
+    """The action server's service, built on first use from the knowledge base."""
+    from bot.settings import Settings
 
-    def __init__(self, hospital: HospitalInfo | None = None) -> None:
-        self._hospital = hospital
+    return HospitalInfoService.load(Settings.from_env().knowledge_base_dir)
+
+
+class ActionHospitalInfo(MedbotAction):
+    """Answers the topic asked about (parking, fees, hours, ...), or gives the
+    general card and the list of topics."""
+
+    def __init__(self, service: HospitalInfoService | None = None) -> None:
+        self._service = service
 
     @property
-    def hospital(self) -> HospitalInfo:
-        if self._hospital is None:
-            self._hospital = HospitalInfo.load()
-        return self._hospital
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[dict[str, Any]]:
-        dispatcher.utter_message(response=self.response,
-                                 **self.hospital.params(self.language(tracker)))
-        return []
-
-
-class ActionHospitalInfo(_HospitalAction):
-    response = "utter_hospital_info"
+    def service(self) -> HospitalInfoService:
+        return self._service or default_info_service()
 
     def name(self) -> str:
         return "action_hospital_info"
 
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        department = next(iter(self.entity_values(tracker, "department")), None)
+        for reply in self.service.answer(self.latest_text(tracker), self.language(tracker),
+                                         department):
+            dispatcher.utter_message(response=reply.response, **reply.params)
+        return []

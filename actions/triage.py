@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -13,12 +14,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import MedbotAction, MedbotFormValidation
 from actions.handoff import default_services as handoff_services
 from actions.handoff import offer_handoff
+from bot.appointments.bookable import BookableDepartments
 from bot.handoff.offers import HandoffOffers
 from bot.triage import interview
 from bot.triage.pipeline import Triage, default_triage
 from bot.triage.service import TriageService
 
 log = logging.getLogger(__name__)
+BOOKING_LEVELS = ("routine", "self_care")  # results whose next step offers a booking
 
 FACT_SLOTS = (*interview.FACT_SLOTS, interview.RED_FLAG_SLOT)
 
@@ -130,9 +133,11 @@ class ActionTriageResult(MedbotAction):
     and offers the next step."""
 
     def __init__(self, service: TriageService | None = None,
-                 offers: HandoffOffers | None = None) -> None:
+                 offers: HandoffOffers | None = None,
+                 bookable: BookableDepartments | None = None) -> None:
         self._service = service
         self._offers = offers
+        self._bookable = bookable
 
     def name(self) -> str:
         return "action_triage_result"
@@ -167,6 +172,39 @@ class ActionTriageResult(MedbotAction):
             offers = self._offers or handoff_services().offers
             await offer_handoff(offers, tracker, dispatcher, "urgent_triage", lang,
                                 department, {"level": result.level})
+        elif result.level in BOOKING_LEVELS and department is not None:
+            department = self._offer_booking(dispatcher, service, result.level, department,
+                                             lang, params)
         else:
             dispatcher.utter_message(response=f"utter_triage_next_{result.level}", **params)
         return [SlotSet("triage_level", result.level), SlotSet("triage_department", department)]
+
+    def _offer_booking(self, dispatcher: CollectingDispatcher, service: TriageService,
+                       level: str, department: str, lang: str, params: dict[str, str]) -> str:
+        """Offers to book ``department``, or the nearest bookable one and why; returns
+        the department the offer is about (the ``triage_department`` slot)."""
+        choice = (self._bookable or default_bookable()).bookable_alternative(department)
+        if not choice.substituted:
+            dispatcher.utter_message(response=f"utter_triage_next_{level}", **params)
+            return department
+        names = service.triage.knowledge.departments
+        name = names[department].name.get(lang)
+        reason = (choice.reason or {}).get(lang, "")
+        if choice.department is None:
+            dispatcher.utter_message(response="utter_triage_department_no_booking",
+                                     department=name, reason=reason)
+            return department
+        alternative = names[choice.department].name.get(lang)
+        dispatcher.utter_message(response="utter_triage_department_not_bookable",
+                                 department=name, alternative=alternative, reason=reason)
+        dispatcher.utter_message(response=f"utter_triage_next_{level}",
+                                 **{**params, "department": alternative})
+        return choice.department
+
+
+@lru_cache(maxsize=1)
+def default_bookable() -> BookableDepartments:
+    """What the action server may offer for booking, loaded on first use."""
+    from bot.settings import Settings
+
+    return BookableDepartments.load(kb_dir=Settings.from_env().knowledge_base_dir)
