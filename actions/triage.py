@@ -10,7 +10,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import MedbotAction, MedbotFormValidation
+from actions.base import FORM_EXIT_SLOT, MedbotAction, MedbotFormValidation
 from actions.handoff import default_services as handoff_services
 from actions.handoff import offer_handoff
 from bot.handoff.offers import HandoffOffers
@@ -21,6 +21,8 @@ from bot.triage.service import TriageService
 log = logging.getLogger(__name__)
 
 FACT_SLOTS = (*interview.FACT_SLOTS, interview.RED_FLAG_SLOT)
+# what utter_triage_next_<level> offers (actions/offers.py answers it)
+_NEXT_STEP_OFFER = {"emergency": "emergency_info", "routine": "booking", "self_care": "booking"}
 
 
 def _slots(tracker: Tracker) -> dict[str, Any]:
@@ -40,6 +42,7 @@ class ActionStartTriage(MedbotAction):
         return [SlotSet("triage_text", self.latest_text(tracker)),
                 SlotSet("triage_flag_answers", {}), SlotSet("triage_asked_flag", None),
                 SlotSet("triage_level", None), SlotSet("triage_department", None),
+                SlotSet("offer_pending", None), SlotSet(FORM_EXIT_SLOT, None),
                 *[SlotSet(slot, None) for slot in FACT_SLOTS]]
 
 
@@ -147,6 +150,10 @@ class ActionTriageResult(MedbotAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
+        if tracker.get_slot(FORM_EXIT_SLOT) == "triage_form":  # "算了": nothing assessed or kept
+            dispatcher.utter_message(response="utter_triage_stopped")
+            return [SlotSet(FORM_EXIT_SLOT, None), SlotSet("triage_text", None),
+                    *[SlotSet(slot, None) for slot in FACT_SLOTS]]
         lang = self.language(tracker)
         slots = _slots(tracker)
         text = slots.get("triage_text") or self.latest_text(tracker)
@@ -163,10 +170,13 @@ class ActionTriageResult(MedbotAction):
         params = interview.render(service.triage, result, lang)
         dispatcher.utter_message(response="utter_triage_result", **params)
         department = result.departments[0] if result.departments else None
+        offer = None
         if result.level == "urgent":  # a doctor now, if the patient agrees (issue 8)
             offers = self._offers or handoff_services().offers
             await offer_handoff(offers, tracker, dispatcher, "urgent_triage", lang,
                                 department, {"level": result.level})
-        else:
+        else:  # the next step offered, answered yes/no by action_answer_offer
             dispatcher.utter_message(response=f"utter_triage_next_{result.level}", **params)
-        return [SlotSet("triage_level", result.level), SlotSet("triage_department", department)]
+            offer = _NEXT_STEP_OFFER.get(result.level)
+        return [SlotSet("triage_level", result.level), SlotSet("triage_department", department),
+                SlotSet("offer_pending", offer)]

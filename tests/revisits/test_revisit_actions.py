@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import revisits as act
 from tests.appointments.conftest import make_tracker, patient, texts
+from tests.forms import answer
 
 USER = patient(7)
 GOOD = {"revisit_condition": "hypertension", "revisit_red_flags": True,
@@ -129,8 +130,9 @@ def test_unclear_and_invalid_answers_reask(services) -> None:
 
 
 def test_stop_submits_nothing(services) -> None:
-    _, result = validate(services, "revisit_institution", "算了")
-    assert result["requested_slot"] is None
+    _, result = answer(act.ValidateRevisitForm(services), "revisit_institution", "算了")
+    assert result["requested_slot"] is None and result["revisit_confirm"] is False
+    assert result["revisit_institution"] is None
     dispatcher, events = run(act.ActionSubmitRevisit(services),
                              make_tracker({**GOOD, "revisit_confirm": False}))
     assert texts(dispatcher) == ["好的，已停止，复诊申请没有提交。"]
