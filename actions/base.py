@@ -111,6 +111,14 @@ class MedbotFormValidation(FormValidationAction, abc.ABC):
 
         await ActionHospitalInfo().run(dispatcher, tracker, domain)
 
+    async def next_requested_slot(self, dispatcher, tracker, domain):  # type: ignore[override]
+        """No next question after an exit: forms with their own ``required_slots``
+        (triage) would otherwise ask the pending question again and never end."""
+        if (tracker.get_slot(FORM_EXIT_SLOT) == self.form_name()
+                and tracker.get_slot("requested_slot") is None):
+            return None
+        return await super().next_requested_slot(dispatcher, tracker, domain)
+
     async def get_validation_events(self, dispatcher, tracker, domain):  # type: ignore[override]
         answered = self.answered_slot(tracker)
         if answered is not None:

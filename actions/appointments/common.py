@@ -140,7 +140,7 @@ class SlotChoiceMixin:
     async def validate_appt_when(self, value, dispatcher, tracker, domain):
         if isinstance(value, dict):  # pre-filled by the start action
             return {"appt_when": value}
-        lang, services = self.language(tracker), self.services
+        services = self.services
         when = parse_when(value or "", services.appointments.local_now())
         if when is None:
             dispatcher.utter_message(response="utter_appointment_invalid_date")
