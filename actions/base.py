@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import abc
+import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.forms import FormValidationAction
 
 from bot.identity import split_conversation_id
+from bot.nlp.replies import hospital_topic, is_exit, is_question
 from bot.settings import SUPPORTED_LANGUAGES
+
+log = logging.getLogger(__name__)
+# set to the form's name when the patient left it; the action after the form reads it
+FORM_EXIT_SLOT = "form_exit"
 
 
 class MedbotAction(Action, abc.ABC):
@@ -52,19 +59,80 @@ class MedbotAction(Action, abc.ABC):
 
 
 class MedbotFormValidation(FormValidationAction, abc.ABC):
-    """Form validation that validates answers only.
+    """Form validation shared by every form: exits, questions, answers only.
 
-    rasa_sdk validates every slot set since the last non-slot event, including
-    slots an action just *cleared* (``SlotSet(slot, None)``), such as a form
-    start resetting a previous run. A cleared slot is not an answer: validating
-    it would make every ``validate_<slot>`` complain at once.
+    Before any ``validate_<slot>`` runs on the patient's answer to the requested slot:
+
+    * **Exit.** A message that is *only* an exit ("算了", "算了 不用了", "stop",
+      "never mind"; :func:`bot.nlp.replies.is_exit`) ends the form:
+      ``requested_slot`` is cleared, :data:`FORM_EXIT_SLOT` names the form and
+      :attr:`exit_updates` are applied, so the action after the form says what
+      was kept (nothing saved). "算了还是说中文吧 妇产科" is an answer, not an exit.
+    * **A question inside the form** ("how much is parking", "要带什么") is
+      answered with the hospital information and the same question is asked
+      again; the question is never stored as the answer.
+
+    It then validates answers only: rasa_sdk validates every slot set since the
+    last non-slot event, including slots an action just *cleared*
+    (``SlotSet(slot, None)``), such as a form start resetting a previous run. A
+    cleared slot is not an answer: validating it would make every
+    ``validate_<slot>`` complain at once.
     """
+
+    #: slot values that tell the action after the form that the patient stopped
+    exit_updates: dict[str, Any] = {}
 
     @abc.abstractmethod
     def name(self) -> str:  # pragma: no cover - abstract
         ...
 
+    def cancel_is_exit(self, slot: str) -> bool:
+        """Whether "取消"/"cancel" leaves the form at ``slot`` (not where it may be the answer)."""
+        return True
+
+    @staticmethod
+    def answered_slot(tracker: Tracker) -> str | None:
+        """The requested slot, when the patient's latest message was just read into it."""
+        requested = tracker.get_slot("requested_slot")
+        if not requested:
+            return None
+        value = tracker.slots_to_validate().get(requested)
+        return requested if isinstance(value, str) and value.strip() else None
+
+    @staticmethod
+    def is_digression(text: str, tracker: Tracker) -> bool:
+        """A hospital-information question asked instead of an answer."""
+        if hospital_topic(text) is not None:
+            return True
+        return MedbotAction.latest_intent(tracker) == "ask_hospital_info" and is_question(text)
+
+    async def answer_digression(self, dispatcher, tracker: Tracker, domain) -> None:
+        from actions.info import ActionHospitalInfo  # actions.info imports this module
+
+        await ActionHospitalInfo().run(dispatcher, tracker, domain)
+
+    async def next_requested_slot(self, dispatcher, tracker, domain):  # type: ignore[override]
+        """No next question after an exit: forms with their own ``required_slots``
+        (triage) would otherwise ask the pending question again and never end."""
+        if (tracker.get_slot(FORM_EXIT_SLOT) == self.form_name()
+                and tracker.get_slot("requested_slot") is None):
+            return None
+        return await super().next_requested_slot(dispatcher, tracker, domain)
+
     async def get_validation_events(self, dispatcher, tracker, domain):  # type: ignore[override]
+        answered = self.answered_slot(tracker)
+        if answered is not None:
+            text = tracker.slots_to_validate()[answered]
+            if is_exit(text, cancel=self.cancel_is_exit(answered)):
+                log.info("form.exit form=%s slot=%s", self.form_name(), answered)
+                updates = {answered: None, **self.exit_updates, "requested_slot": None,
+                           FORM_EXIT_SLOT: self.form_name()}
+                return [SlotSet(slot, value) for slot, value in updates.items()]
+            if self.is_digression(text, tracker):
+                log.info("form.digression form=%s slot=%s", self.form_name(), answered)
+                await self.answer_digression(dispatcher, tracker, domain)
+                dispatcher.utter_message(response="utter_form_resume")
+                return [SlotSet(answered, None)]
         recently_set = tracker.slots_to_validate
         tracker.slots_to_validate = lambda: {  # type: ignore[method-assign]
             name: value for name, value in recently_set().items() if value is not None}

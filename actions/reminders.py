@@ -19,7 +19,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import MedbotAction, MedbotFormValidation
+from actions.base import FORM_EXIT_SLOT, MedbotAction, MedbotFormValidation
 from actions.handoff import default_services as handoff_services
 from actions.handoff import offer_handoff
 from bot.errors import NotFoundError, ValidationError
@@ -205,6 +205,9 @@ class ActionConfirmMedicationReminder(ReminderAction):
         return "action_confirm_medication_reminder"
 
     async def run(self, dispatcher, tracker, domain):
+        if tracker.get_slot(FORM_EXIT_SLOT) == "medication_reminder_form":  # "算了"
+            dispatcher.utter_message(response="utter_reminder_discarded")
+            return [SlotSet(FORM_EXIT_SLOT, None), *(SlotSet(slot, None) for slot in DRAFT_SLOTS)]
         if tracker.get_slot("reminder_pending") == "followup":
             return []  # a follow-up plan was offered instead; its yes/no rule takes over
         service, lang = self.services.reminders, self.language(tracker)

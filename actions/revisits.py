@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from datetime import date
 from typing import Any
 
@@ -19,7 +20,6 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.appointments.common import AppointmentAction
 from actions.base import MedbotFormValidation
-from bot.appointments.dialogue import wants_stop
 from bot.errors import MedbotError
 from bot.i18n import t
 from bot.revisits.answers import (
@@ -41,6 +41,10 @@ FORM_SLOTS = ("revisit_condition", "revisit_red_flags", "revisit_new_symptoms",
 STOP = {"requested_slot": None, "revisit_confirm": False}
 NONE = "none"
 MAX_TEXT = 200
+# an outpatient or record number: letters and digits with at least one digit ("MZ123")
+_RECORD_NUMBER = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{0,6}[-]?\d[A-Za-z0-9-]{2,31}(?![A-Za-z0-9])")
+MAX_RECORD_ANSWER = 60
+_DOSE = re.compile(r"\d\s*(?:mg|g|ml|iu|u|毫克|克|毫升|片|粒|单位)(?![a-z])", re.IGNORECASE)
 
 
 def say_reasons(dispatcher: CollectingDispatcher, reasons: tuple[Reason, ...], lang: str) -> None:
@@ -81,6 +85,8 @@ class ValidateRevisitForm(MedbotFormValidation, RevisitAction):
     def __init__(self, services: Services | None = None) -> None:
         RevisitAction.__init__(self, services)
 
+    exit_updates = {"revisit_confirm": False}  # "算了" (MedbotFormValidation): nothing submitted
+
     def name(self) -> str:
         return "validate_revisit_form"
 
@@ -90,8 +96,6 @@ class ValidateRevisitForm(MedbotFormValidation, RevisitAction):
         return {**STOP, "revisit_outcome": "not_eligible"}
 
     async def validate_revisit_condition(self, value, dispatcher, tracker, domain):
-        if isinstance(value, str) and wants_stop(value):
-            return STOP
         conditions = self.services.revisits.policy.conditions
         condition = conditions.get(value) or conditions.match(value or "")
         if not isinstance(condition, Condition):
@@ -107,8 +111,6 @@ class ValidateRevisitForm(MedbotFormValidation, RevisitAction):
         """(answer, early result): a red flag in the words ends the form with advice."""
         if isinstance(value, bool):
             return value, None
-        if wants_stop(value or ""):
-            return None, STOP
         hit = self.services.revisits.screen(value or "")
         if hit is not None:
             dispatcher.utter_message(text=hit.message(self.language(tracker)))
@@ -143,16 +145,12 @@ class ValidateRevisitForm(MedbotFormValidation, RevisitAction):
 
     async def validate_revisit_institution(self, value, dispatcher, tracker, domain):
         text = (value or "").strip()
-        if wants_stop(text):
-            return STOP
         if not 2 <= len(text) <= MAX_TEXT:
             dispatcher.utter_message(response="utter_revisit_invalid_text")
             return {"revisit_institution": None}
         return {"revisit_institution": text}
 
     async def validate_revisit_diagnosed_on(self, value, dispatcher, tracker, domain):
-        if wants_stop(value or ""):
-            return STOP
         revisits = self.services.revisits
         today = revisits.today()
         day = parse_past_date(value or "", today)
@@ -171,8 +169,6 @@ class ValidateRevisitForm(MedbotFormValidation, RevisitAction):
 
     async def validate_revisit_diagnosis(self, value, dispatcher, tracker, domain):
         text = (value or "").strip()
-        if wants_stop(text):
-            return STOP
         condition = self.condition(tracker)
         if condition is None or len(text) > MAX_TEXT \
                 or not self.services.revisits.policy.conditions.mentions(text, condition.id):
@@ -184,17 +180,20 @@ class ValidateRevisitForm(MedbotFormValidation, RevisitAction):
 
     async def validate_revisit_record_number(self, value, dispatcher, tracker, domain):
         text = (value or "").strip()
-        if wants_stop(text):
-            return STOP
-        return {"revisit_record_number": NONE if is_none_answer(text) or not text else text[:64]}
+        if is_none_answer(text) or not text:
+            return {"revisit_record_number": NONE}
+        number = _RECORD_NUMBER.search(text)
+        if (number is None or len(text) > MAX_RECORD_ANSWER or _DOSE.search(text)
+                or self.services.revisits.drugs.match_all(text)):  # "氨氯地平 5mg" is no number
+            dispatcher.utter_message(response="utter_revisit_invalid_record_number")
+            return {"revisit_record_number": None}
+        return {"revisit_record_number": number[0]}
 
     async def validate_revisit_drugs(self, value, dispatcher, tracker, domain):
         if isinstance(value, list):
             return {"revisit_drugs": value}
         if is_none_answer(value or ""):
             return {"revisit_drugs": []}
-        if wants_stop(value or ""):
-            return STOP
         drugs = self.services.revisits.drugs.match_all(value or "")
         if not drugs:
             dispatcher.utter_message(response="utter_revisit_unknown_drugs")
@@ -204,8 +203,6 @@ class ValidateRevisitForm(MedbotFormValidation, RevisitAction):
     async def validate_revisit_confirm(self, value, dispatcher, tracker, domain):
         if value is True:
             return {"revisit_confirm": True}
-        if wants_stop(value or ""):
-            return STOP
         answer = parse_confirmation(value or "")
         if answer is None:
             dispatcher.utter_message(response="utter_revisit_unclear_yes_no")

@@ -11,7 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import MedbotAction, MedbotFormValidation
+from actions.base import FORM_EXIT_SLOT, MedbotAction, MedbotFormValidation
 from actions.handoff import default_services as handoff_services
 from actions.handoff import offer_handoff
 from bot.appointments.bookable import BookableDepartments
@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 BOOKING_LEVELS = ("routine", "self_care")  # results whose next step offers a booking
 
 FACT_SLOTS = (*interview.FACT_SLOTS, interview.RED_FLAG_SLOT)
+# what utter_triage_next_<level> offers (actions/offers.py answers it)
+_NEXT_STEP_OFFER = {"emergency": "emergency_info", "routine": "booking", "self_care": "booking"}
 
 
 def _slots(tracker: Tracker) -> dict[str, Any]:
@@ -43,6 +45,7 @@ class ActionStartTriage(MedbotAction):
         return [SlotSet("triage_text", self.latest_text(tracker)),
                 SlotSet("triage_flag_answers", {}), SlotSet("triage_asked_flag", None),
                 SlotSet("triage_level", None), SlotSet("triage_department", None),
+                SlotSet("offer_pending", None), SlotSet(FORM_EXIT_SLOT, None),
                 *[SlotSet(slot, None) for slot in FACT_SLOTS]]
 
 
@@ -152,6 +155,10 @@ class ActionTriageResult(MedbotAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
+        if tracker.get_slot(FORM_EXIT_SLOT) == "triage_form":  # "算了": nothing assessed or kept
+            dispatcher.utter_message(response="utter_triage_stopped")
+            return [SlotSet(FORM_EXIT_SLOT, None), SlotSet("triage_text", None),
+                    *[SlotSet(slot, None) for slot in FACT_SLOTS]]
         lang = self.language(tracker)
         slots = _slots(tracker)
         text = slots.get("triage_text") or self.latest_text(tracker)
@@ -168,38 +175,44 @@ class ActionTriageResult(MedbotAction):
         params = interview.render(service.triage, result, lang)
         dispatcher.utter_message(response="utter_triage_result", **params)
         department = result.departments[0] if result.departments else None
+        offer = None
         if result.level == "urgent":  # a doctor now, if the patient agrees (issue 8)
             offers = self._offers or handoff_services().offers
             await offer_handoff(offers, tracker, dispatcher, "urgent_triage", lang,
                                 department, {"level": result.level})
         elif result.level in BOOKING_LEVELS and department is not None:
-            department = self._offer_booking(dispatcher, service, result.level, department,
-                                             lang, params)
-        else:
+            department, offered = self._offer_booking(dispatcher, service, result.level,
+                                                      department, lang, params)
+            offer = "booking" if offered else None  # answered yes/no by action_answer_offer
+        else:  # the next step offered, answered yes/no by action_answer_offer
             dispatcher.utter_message(response=f"utter_triage_next_{result.level}", **params)
-        return [SlotSet("triage_level", result.level), SlotSet("triage_department", department)]
+            offer = _NEXT_STEP_OFFER.get(result.level)
+        return [SlotSet("triage_level", result.level), SlotSet("triage_department", department),
+                SlotSet("offer_pending", offer)]
 
     def _offer_booking(self, dispatcher: CollectingDispatcher, service: TriageService,
-                       level: str, department: str, lang: str, params: dict[str, str]) -> str:
+                       level: str, department: str, lang: str, params: dict[str, str]
+                       ) -> tuple[str, bool]:
         """Offers to book ``department``, or the nearest bookable one and why; returns
-        the department the offer is about (the ``triage_department`` slot)."""
+        the department the offer is about (the ``triage_department`` slot) and
+        whether a booking was offered."""
         choice = (self._bookable or default_bookable()).bookable_alternative(department)
         if not choice.substituted:
             dispatcher.utter_message(response=f"utter_triage_next_{level}", **params)
-            return department
+            return department, True
         names = service.triage.knowledge.departments
         name = names[department].name.get(lang)
         reason = (choice.reason or {}).get(lang, "")
         if choice.department is None:
             dispatcher.utter_message(response="utter_triage_department_no_booking",
                                      department=name, reason=reason)
-            return department
+            return department, False
         alternative = names[choice.department].name.get(lang)
         dispatcher.utter_message(response="utter_triage_department_not_bookable",
                                  department=name, alternative=alternative, reason=reason)
         dispatcher.utter_message(response=f"utter_triage_next_{level}",
                                  **{**params, "department": alternative})
-        return choice.department
+        return choice.department, True
 
 
 @lru_cache(maxsize=1)

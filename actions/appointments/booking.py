@@ -1,5 +1,6 @@
 """Booking: ``appointment_form`` and its submit action. The form stops when the
-patient says "算了"/"stop"; nothing is written before the final confirmation."""
+patient says only "算了"/"stop" (``MedbotFormValidation``); nothing is written
+before the final confirmation."""
 
 from __future__ import annotations
 
@@ -33,6 +34,14 @@ class ActionStartAppointment(AppointmentAction):
         return "action_start_appointment"
 
     async def run(self, dispatcher, tracker, domain) -> list[dict[str, Any]]:
+        suggested = tracker.get_slot("appt_suggested_department")
+        if suggested is None and tracker.get_slot("offer_pending") == "booking":
+            suggested = tracker.get_slot("triage_department")  # "帮我约吧" after the offer
+        return self.start_events(tracker, suggested)
+
+    def start_events(self, tracker: Tracker, suggested: str | None) -> list[dict[str, Any]]:
+        """Reset the booking and pre-fill department, doctor and time from the message;
+        ``suggested`` is the department when the message names none."""
         services = self.services
         schedule = services.schedule
         text = self.latest_text(tracker)
@@ -41,9 +50,8 @@ class ActionStartAppointment(AppointmentAction):
         department = schedule.match_department(entity or "") or schedule.match_department(text)
         if department not in schedule.department_ids():
             department = None
-        if department is None and tracker.get_slot("appt_suggested_department") in \
-                schedule.department_ids():
-            department = tracker.get_slot("appt_suggested_department")
+        if department is None and suggested in schedule.department_ids():
+            department = suggested
         if department:
             events.append(SlotSet("appt_department", department))
             doctor = dialogue.match_doctor(text, schedule, department)
@@ -52,7 +60,7 @@ class ActionStartAppointment(AppointmentAction):
         when = parse_when(text, services.appointments.local_now())
         if when is not None:
             events.append(SlotSet("appt_when", when.to_slot()))
-        events.append(SlotSet("appt_suggested_department", None))
+        events += [SlotSet("appt_suggested_department", None), SlotSet("offer_pending", None)]
         return events
 
 
@@ -107,8 +115,6 @@ class ValidateAppointmentForm(SlotChoiceMixin, MedbotFormValidation, Appointment
         lang, schedule = self.language(tracker), self.services.schedule
         if value in schedule.department_ids():
             return {"appt_department": value}
-        if self._stop(value):
-            return STOP
         suggested = tracker.get_slot("triage_department")
         department = schedule.match_department(value or "")
         if department is None and suggested in schedule.department_ids() \
@@ -118,15 +124,18 @@ class ValidateAppointmentForm(SlotChoiceMixin, MedbotFormValidation, Appointment
             dispatcher.utter_message(response="utter_appointment_unknown_department",
                                      departments=dialogue.department_names(schedule, lang))
             return {"appt_department": None}
-        return {"appt_department": department, "appt_doctor": None, "appt_slot": None}
+        updates = {"appt_department": department, "appt_doctor": None, "appt_slot": None}
+        # "算了还是说中文吧 妇产科 下周一上午": the time said with it is kept too
+        when = parse_when(value or "", self.services.appointments.local_now())
+        if when is not None and self.within_horizon(when):
+            updates["appt_when"] = when.to_slot()
+        return updates
 
     async def validate_appt_doctor(self, value, dispatcher, tracker, domain):
         schedule = self.services.schedule
         department = tracker.get_slot("appt_department")
         if value == ANY_DOCTOR or any(d.id == value for d in schedule.doctors):
             return {"appt_doctor": value}
-        if self._stop(value):
-            return STOP
         doctor = dialogue.match_doctor(value or "", schedule, department)
         if doctor:
             return {"appt_doctor": doctor}
@@ -139,8 +148,6 @@ class ValidateAppointmentForm(SlotChoiceMixin, MedbotFormValidation, Appointment
         return {"appt_doctor": None}
 
     async def validate_appt_name(self, value, dispatcher, tracker, domain):
-        if self._stop(value):
-            return STOP
         try:
             return {"appt_name": normalise_name(value or "")}
         except ValidationError as exc:
@@ -148,8 +155,6 @@ class ValidateAppointmentForm(SlotChoiceMixin, MedbotFormValidation, Appointment
             return {"appt_name": None}
 
     async def validate_appt_phone(self, value, dispatcher, tracker, domain):
-        if self._stop(value):
-            return STOP
         try:
             return {"appt_phone": normalise_phone(value or "")}
         except ValidationError as exc:
@@ -159,8 +164,6 @@ class ValidateAppointmentForm(SlotChoiceMixin, MedbotFormValidation, Appointment
     async def validate_appt_confirm(self, value, dispatcher, tracker, domain):
         if value is True:
             return {"appt_confirm": True}
-        if self._stop(value):
-            return STOP
         services = self.services
         change = dialogue.read_change(value or "", services.appointments.local_now(),
                                       services.schedule)

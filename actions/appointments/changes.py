@@ -99,9 +99,11 @@ class _ValidateChangeForm(SlotChoiceMixin, MedbotFormValidation, AppointmentActi
     def name(self) -> str:  # pragma: no cover - abstract: not registered
         ...
 
+    def cancel_is_exit(self, slot: str) -> bool:
+        """"取消" may answer "which booking?" or "cancel it?" here: it is no exit."""
+        return slot not in ("appt_target", "appt_confirm")
+
     async def validate_appt_target(self, value, dispatcher, tracker, domain):
-        if self._stop(value, cancel_means_stop=False):
-            return STOP
         bookings = await asyncio.to_thread(self.services.appointments.bookings,
                                            self.patient(tracker))
         chosen = next((b for b in bookings if b.code.lower() in (value or "").lower()), None)
@@ -117,8 +119,6 @@ class _ValidateChangeForm(SlotChoiceMixin, MedbotFormValidation, AppointmentActi
     async def validate_appt_confirm(self, value, dispatcher, tracker, domain):
         if value is True:
             return {"appt_confirm": True}
-        if self._stop(value, cancel_means_stop=False):
-            return STOP
         if self.name() == "validate_appointment_reschedule_form":
             when = parse_when(value or "", self.services.appointments.local_now())
             if when is not None:

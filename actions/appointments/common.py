@@ -127,31 +127,31 @@ class ActionAskApptConfirm(AppointmentAction):
 
 
 class SlotChoiceMixin:
-    """Validation shared by the booking and rescheduling forms."""
+    """Validation shared by the booking and rescheduling forms (an exit, "算了",
+    is read before them by ``MedbotFormValidation``; ``STOP`` marks it)."""
 
-    def _stop(self, value: Any, **kwargs: bool) -> bool:
-        return isinstance(value, str) and dialogue.wants_stop(value, **kwargs)
+    exit_updates = {"appt_confirm": False}
+
+    def within_horizon(self, when: WhenSpec) -> bool:
+        """A day from today to the booking horizon (or no day given)."""
+        today = self.services.appointments.local_now().date()
+        return not when.day or 0 <= (when.day - today).days <= self.services.schedule.horizon_days
 
     async def validate_appt_when(self, value, dispatcher, tracker, domain):
         if isinstance(value, dict):  # pre-filled by the start action
             return {"appt_when": value}
-        if self._stop(value):
-            return STOP
-        lang, services = self.language(tracker), self.services
+        services = self.services
         when = parse_when(value or "", services.appointments.local_now())
         if when is None:
             dispatcher.utter_message(response="utter_appointment_invalid_date")
             return {"appt_when": None}
-        today = services.appointments.local_now().date()
-        if when.day and not 0 <= (when.day - today).days <= services.schedule.horizon_days:
+        if not self.within_horizon(when):
             dispatcher.utter_message(response="utter_appointment_slot_closed",
                                      days=services.schedule.horizon_days)
             return {"appt_when": None}
         return {"appt_when": when.to_slot(), "appt_slot": None}
 
     async def validate_appt_slot(self, value, dispatcher, tracker, domain):
-        if self._stop(value):
-            return STOP
         options = tracker.get_slot("appt_options") or []
         if value in options:
             return {"appt_slot": value}

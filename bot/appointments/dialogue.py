@@ -17,9 +17,6 @@ from bot.appointments.schedule import HospitalSchedule
 from bot.errors import ValidationError
 from bot.i18n import t
 
-_STOP = re.compile(r"算了|不约了|不挂了|不用了|不要了|不办了|先不|退出|停止|结束|"
-                   r"(?<![a-z])(stop|quit|exit|never ?mind|forget it|abort)(?![a-z])")
-_CANCEL_WORDS = re.compile(r"取消|(?<![a-z])cancel(?![a-z])")
 _ANY = re.compile(r"不限|随便|都可以|都行|无所谓|任意|谁都|哪个都|最早|(?<![a-z])(any|anyone|anybody|"
                   r"no preference|whoever|don'?t mind|doesn'?t matter|earliest)(?![a-z])")
 _ORDINALS_EN = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
@@ -33,12 +30,6 @@ _CHANGE_NAME = re.compile(r"改名|姓名(错|不对)|名字(错|不对)|换(个
 
 def _norm(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "").strip().lower()
-
-
-def wants_stop(text: str, *, cancel_means_stop: bool = True) -> bool:
-    """The patient wants to stop the current form ("算了", "stop"; "取消"/"cancel" optionally)."""
-    s = _norm(text)
-    return bool(_STOP.search(s) or (cancel_means_stop and _CANCEL_WORDS.search(s)))
 
 
 def wants_any(text: str) -> bool:

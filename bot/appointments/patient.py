@@ -6,18 +6,35 @@ import re
 import unicodedata
 
 from bot.appointments.errors import InvalidNameError, InvalidPhoneError
+from bot.nlp.replies import is_question
 
 CN_MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _PHONE_NOISE = re.compile(r"[\s\-()（）]")
 _NAME_OK = re.compile(r"^[\w\u00b7\u30fb·'’.\- ]+$")
+# a mobile number inside a sentence ("我的手机是 138 1234 5678"), with its optional +86
+_PHONE_IN_TEXT = re.compile(r"(?<![\d+])(?:(?:\+|00)?86[\s-]?)?(1[3-9]\d(?:[\s-]?\d){8})(?![\d])")
 _PHONE_ANYWHERE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
 NAME_MAX = 40
+CJK_NAME_MAX = 10  # 2-4 characters usually; minority names with "·" run longer
+# "我叫张三", "my name is Li Wei": the name is what follows
+_NAME_PREFIX = re.compile(r"^(?:我叫|我的名字是|我的名字叫|名字是|名字叫|姓名是|姓名[:：]?|就诊人是|就诊人[:：]?|"
+                          r"患者是|病人是|叫|(?:my |his |her |the patient'?s )?name is |name[:：]? ?|"
+                          r"i'?m |i am |it'?s |this is |patient[:：]? ?)", re.IGNORECASE)
+_CJK = re.compile(r"[\u3400-\u9fff]")
+# answers that are no one's name: yes/no, greetings, "me"
+_NOT_NAMES = frozenset("""
+是 是的 是滴 对 对的 对啊 嗯 嗯嗯 好 好的 好滴 行 可以 没问题 确定 确认 不是 不 不对 没有 无 否 不知道
+不清楚 不用 不要 你好 您好 谢谢 在吗 我 我自己 自己 本人 本人就是 就是我 患者 病人 孩子 宝宝 老人 姓名 名字
+yes yeah yep yup no nope ok okay sure fine hello hi hey thanks thank you me myself mine
+i patient none n/a na unknown test
+""".split()) | {"thank you", "not sure", "no idea", "same", "the patient", "my name"}
 
 
 def normalise_phone(raw: str) -> str:
     """A mainland-China mobile number as 11 digits.
 
-    Accepts spaces, dashes, full-width digits and a ``+86``/``86`` prefix.
+    Accepts spaces, dashes, full-width digits and a ``+86``/``86`` prefix, and
+    one number inside a sentence ("我的手机是13812345678").
 
     Raises:
         InvalidPhoneError: not a CN mobile number (``1[3-9]`` + 9 digits).
@@ -30,22 +47,36 @@ def normalise_phone(raw: str) -> str:
         text = text[4:]
     elif text.startswith("86") and len(text) == 13:
         text = text[2:]
-    if not CN_MOBILE.match(text):
-        raise InvalidPhoneError("not a mainland China mobile number")
-    return text
+    if CN_MOBILE.match(text):
+        return text
+    found = {re.sub(r"\D", "", m[1]) for m in
+             _PHONE_IN_TEXT.finditer(unicodedata.normalize("NFKC", raw or "")[:200])}
+    if len(found) == 1 and CN_MOBILE.match(next(iter(found))):
+        return found.pop()
+    raise InvalidPhoneError("not a mainland China mobile number")
 
 
 def normalise_name(raw: str) -> str:
     """The patient's name, trimmed; letters (any script), spaces, ·, ' and - only.
 
+    "我叫张三" and "my name is Li Wei" give the name after the prefix.
+
     Raises:
-        InvalidNameError: empty, too long, or containing digits/symbols.
+        InvalidNameError: empty, too long, containing digits/symbols, or no
+            name at all: "是的", "hello", a question ("how much is parking"), a
+            sentence.
     """
-    text = " ".join(unicodedata.normalize("NFKC", raw or "").split())
+    text = " ".join(unicodedata.normalize("NFKC", raw or "").split()).strip("。.!！,，~")
+    text = _NAME_PREFIX.sub("", text, count=1).strip() if len(text) <= NAME_MAX + 10 else text
     if not text or len(text) > NAME_MAX or any(ch.isdigit() for ch in text) or "_" in text:
         raise InvalidNameError("name must be 1-40 letters")
-    if not _NAME_OK.match(text):
-        raise InvalidNameError("name must be 1-40 letters")
+    if not _NAME_OK.match(text) or text.casefold() in _NOT_NAMES or is_question(text):
+        raise InvalidNameError("not a name")
+    cjk = len(_CJK.findall(text))
+    if cjk and (cjk < 2 or cjk > CJK_NAME_MAX):  # "张" alone or a sentence is no full name
+        raise InvalidNameError("not a name")
+    if not cjk and len(text.split()) > 5:
+        raise InvalidNameError("not a name")
     return text
 
 

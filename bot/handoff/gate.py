@@ -4,8 +4,11 @@ The channel boundary logs the patient's message and screens it for red flags
 first (emergency advice never waits for consent: PIPL art. 13(4), vital
 interests). Then ``ConversationGate.before_bot`` decides, in one transaction:
 
-1. An open handoff: the message is for the doctor (already in the transcript);
-   the bot stays silent. "取消"/"cancel" ends the handoff and resumes the bot.
+1. An open handoff: the message is for the doctor (already in the transcript).
+   "取消"/"cancel", or a message that is only an exit ("算了 不用了",
+   ``bot.nlp.replies.is_exit``), ends the handoff and resumes the bot. While no
+   doctor has claimed it, the patient is told they are waiting ("hello?" gets an
+   answer); once a doctor has, the bot stays silent.
 2. A pending handoff consent question: "同意" records the consent and queues
    the handoff (position and wait, or the duty hours); "不同意" records the
    refusal and offers the phone number or an in-person visit; anything else
@@ -31,6 +34,7 @@ from bot.handoff.service import HandoffService
 from bot.hospital import HospitalInfo
 from bot.i18n import t
 from bot.identity import conversation_id
+from bot.nlp.replies import is_exit
 from bot.store.db import Database
 from bot.store.handoff_models import Handoff
 from bot.store.models import Patient
@@ -99,11 +103,15 @@ class ConversationGate:
         handoff = self.handoffs.active(session, patient.id)
         if handoff is None:
             return None
-        if self.handoffs.config.is_cancel(text):
+        if self.handoffs.config.is_cancel(text) or is_exit(text):
             self.handoffs.cancel(session, handoff)
             return GateDecision([t("utter_handoff_cancelled", lang)], forward=False,
                                 resume=True, language=lang, handoff_id=handoff.id)
-        return GateDecision([], forward=False, language=handoff.language,
+        replies = []
+        if handoff.status == "queued":  # nobody has read it yet: say so
+            replies = [self.handoffs.queued_text(session, handoff, handoff.language,
+                                                 waiting=True)]
+        return GateDecision(replies, forward=False, language=handoff.language,
                             handoff_id=handoff.id)
 
     # -- 2. handoff consent --------------------------------------------------------------

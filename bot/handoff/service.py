@@ -119,13 +119,16 @@ class HandoffService:
         return QueuePosition(ahead, (ahead + 1) * self.config.minutes_per_patient,
                              self.config.on_duty(self.clock.now()))
 
-    def queued_text(self, session: Session, handoff: Handoff, lang: str) -> str:
+    def queued_text(self, session: Session, handoff: Handoff, lang: str,
+                    waiting: bool = False) -> str:
+        """Where the patient is in the queue: on joining it, or (``waiting``) when the
+        patient writes before a doctor has claimed the handoff ("hello?")."""
         pos = self.position(session, handoff)
         params = {**self.hospital.params(lang), "department": self.department_name(
             handoff.department_id, lang), "ahead": pos.ahead, "wait": pos.wait_minutes,
             "hours": self.config.service_hours_text[lang]}
-        key = "utter_handoff_queued" if pos.on_duty else "utter_handoff_queued_off_duty"
-        return t(key, lang, **params)
+        key = "utter_handoff_waiting" if waiting else "utter_handoff_queued"
+        return t(key if pos.on_duty else f"{key}_off_duty", lang, **params)
 
     def cancel(self, session: Session, handoff: Handoff) -> None:
         handoff.status, handoff.ended_at = "cancelled", self.clock.now()

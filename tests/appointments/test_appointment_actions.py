@@ -14,6 +14,7 @@ from actions import appointments as act
 from bot.appointments.dates import WhenSpec
 from bot.store.appointment_models import Appointment, Slot
 from tests.appointments.conftest import make_tracker, patient, texts
+from tests.forms import answer
 
 MONDAY_AM = {"day": "2026-11-23", "session": "am", "at": None, "asap": False}
 USER = patient(1)
@@ -119,7 +120,7 @@ def test_unavailable_time_shows_alternatives(services) -> None:
                                             ("appt_phone", "不约了"), ("appt_when", "取消"),
                                             ("appt_confirm", "算了，不约了")])
 def test_stop_at_any_step_books_nothing(services, slot, stop) -> None:
-    _, result = validate(act.ValidateAppointmentForm(services), slot, stop, make_tracker())
+    _, result = answer(act.ValidateAppointmentForm(services), slot, stop)
     assert result["requested_slot"] is None and result["appt_confirm"] is False
     dispatcher, _ = run(act.ActionBookAppointment(services), make_tracker(
         {"appt_slot": "1", "appt_confirm": False, "appt_name": "张三", "appt_phone": "13812345678"}))

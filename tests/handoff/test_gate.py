@@ -109,9 +109,9 @@ def test_handoff_needs_its_own_consent_and_queues(gate: ConversationGate) -> Non
         handoff = s.get(Handoff, decision.handoff_id)
         assert (handoff.status, handoff.reason, handoff.department_id) == (
             "queued", "request_human", "cardiology")
-    # during the handoff the bot is silent; the message is in the transcript
+    # while no doctor has claimed it, the bot does not answer but says the patient waits
     decision, _ = say(gate, "我胸口还是闷")
-    assert (decision.forward, decision.replies) == (False, [])
+    assert not decision.forward and "正在等待" in decision.replies[0]
     assert gate.in_handoff(CH, ID)
 
 
@@ -201,6 +201,8 @@ def test_doctor_claims_replies_closes(db: Database) -> None:
     assert [h.id for h in service.visible(doctor)] == [handoff_id]
     joined = service.claim(doctor, handoff_id)
     assert "李" in joined.text
+    decision, _ = say(gate, "我血压有点高")  # a doctor is reading: the bot is silent
+    assert (decision.forward, decision.replies) == (False, [])
     reply = service.reply(doctor, handoff_id, "请测一下血压")
     assert (reply.channel, reply.external_id, reply.kind) == (CH, ID, "doctor")
     resume = service.close(doctor, handoff_id, "建议门诊随访")
@@ -211,7 +213,7 @@ def test_doctor_claims_replies_closes(db: Database) -> None:
             Message.conversation_id == f"{CH}:{ID}").order_by(Message.seq)).scalars()]
         handoff = s.get(Handoff, handoff_id)
         assert (handoff.status, handoff.close_note) == ("closed", "建议门诊随访")
-    assert roles[-3:] == ["system", "doctor", "bot"]
+    assert roles[-4:] == ["system", "patient", "doctor", "bot"]
 
 
 def test_withdraw_and_delete_my_data(db: Database) -> None:
@@ -259,3 +261,29 @@ def test_claim_timeout_is_configurable_and_bad_values_are_refused() -> None:
     for bad in ("abc", "0"):
         with pytest.raises(ConfigError, match="MEDBOT_HANDOFF_CLAIM_TIMEOUT_MINUTES"):
             load(bad)
+
+
+@pytest.mark.parametrize(("text", "lang"), [("算了 不用了", "zh"), ("算了吧", "zh"),
+                                            ("never mind", "en"), ("forget it", "en")])
+def test_an_exit_while_waiting_cancels_the_handoff(gate: ConversationGate, text, lang) -> None:
+    """Issue 15: "算了 不用了" in the doctor queue got no reply at all."""
+    consented(gate)
+    offer(gate)
+    say(gate, "同意")
+    decision, _ = say(gate, text, lang=lang)
+    assert decision.resume and not decision.forward and decision.replies
+    assert not gate.in_handoff(CH, ID)
+
+
+def test_hello_while_waiting_says_the_patient_is_waiting(gate: ConversationGate) -> None:
+    """Issue 15: "hello?" in the doctor queue got no reply at all."""
+    consented(gate)
+    offer(gate, department="cardiology")
+    say(gate, "同意")
+    decision, _ = say(gate, "hello?", lang="en")
+    assert not decision.forward and not decision.resume
+    [reply] = decision.replies
+    assert "等待" in reply and "取消" in reply  # in the handoff's language
+    assert gate.in_handoff(CH, ID)  # still queued: "hello?" is no exit
+    decision, _ = say(gate, "我还要等多久", lang="zh")
+    assert "前面还有0位" in decision.replies[0] or "服务时间" in decision.replies[0]

@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import revisits as act
 from tests.appointments.conftest import make_tracker, patient, texts
+from tests.forms import answer
 
 USER = patient(7)
 GOOD = {"revisit_condition": "hypertension", "revisit_red_flags": True,
@@ -129,8 +130,9 @@ def test_unclear_and_invalid_answers_reask(services) -> None:
 
 
 def test_stop_submits_nothing(services) -> None:
-    _, result = validate(services, "revisit_institution", "算了")
-    assert result["requested_slot"] is None
+    _, result = answer(act.ValidateRevisitForm(services), "revisit_institution", "算了")
+    assert result["requested_slot"] is None and result["revisit_confirm"] is False
+    assert result["revisit_institution"] is None
     dispatcher, events = run(act.ActionSubmitRevisit(services),
                              make_tracker({**GOOD, "revisit_confirm": False}))
     assert texts(dispatcher) == ["好的，已停止，复诊申请没有提交。"]
@@ -145,3 +147,27 @@ def test_service_rechecks_the_gate_on_submit(services) -> None:
     assert "超过了180天的有效期" in said[0] and "预约内分泌科" not in said[1]
     assert "心内科" in said[1]
     assert services.revisits.queue() == []
+
+
+@pytest.mark.parametrize("text", ["氨氯地平", "amlodipine 5mg", "5mg", "是的", "how much is parking"])
+def test_a_record_number_is_a_record_number(services, text) -> None:
+    """Issue 15: a medication name became a re-visit record number."""
+    said, result = answer(act.ValidateRevisitForm(services), "revisit_record_number", text)
+    assert result == {"revisit_record_number": None}
+    assert said[0]["response"] in ("utter_revisit_invalid_record_number", "utter_hospital_info")
+
+
+@pytest.mark.parametrize(("text", "number"), [("MZ2026001", "MZ2026001"),
+                                              ("病历号是MZ123", "MZ123"), ("123456", "123456")])
+def test_record_numbers_are_kept(services, text, number) -> None:
+    _, result = answer(act.ValidateRevisitForm(services), "revisit_record_number", text)
+    assert result == {"revisit_record_number": number}
+
+
+@pytest.mark.parametrize("text", ["算了", "不用了", "stop", "never mind"])
+def test_every_revisit_question_accepts_an_exit(services, text) -> None:
+    for slot in ("revisit_condition", "revisit_red_flags", "revisit_diagnosed_on",
+                 "revisit_drugs", "revisit_confirm"):
+        said, result = answer(act.ValidateRevisitForm(services), slot, text)
+        assert said == [] and result["requested_slot"] is None
+        assert result["revisit_confirm"] is False and result["form_exit"] == "revisit_form"

@@ -1,0 +1,71 @@
+"""Answers to the offers the bot makes ("需要我帮您预约神经内科吗？").
+
+An action that makes an offer records it in the ``offer_pending`` slot
+(``booking``: book ``triage_department``; ``emergency_info``: send the
+emergency address and phone). The patient's next message answers it: the
+yes/no is read from the words (:func:`bot.nlp.replies.read_offer_reply`,
+so "要", "好的", "no thanks", "不用了" work whatever the NLU made of them),
+and the NLU intent only decides when the words do not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.appointments.booking import ActionStartAppointment
+from actions.appointments.common import AppointmentAction
+from actions.handoff import ActionHandleFallback
+from actions.handoff import Services as HandoffServices
+from actions.info import ActionHospitalInfo
+from bot.hospital import HospitalInfo
+from bot.nlp.replies import read_offer_reply
+from bot.revisits.factory import Services
+
+OFFER_SLOT = "offer_pending"
+BOOKING, EMERGENCY_INFO = "booking", "emergency_info"
+_INTENT_ANSWER = {"affirm": True, "deny": False}
+
+
+class ActionAnswerOffer(AppointmentAction):
+    """Yes starts what was offered (booking with the department filled in); no
+    closes politely; an unclear message is handled as any other message."""
+
+    def __init__(self, services: Services | None = None,
+                 handoff: HandoffServices | None = None,
+                 hospital: HospitalInfo | None = None) -> None:
+        super().__init__(services)
+        self._handoff = handoff
+        self._hospital = hospital
+
+    def name(self) -> str:
+        return "action_answer_offer"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        offer = tracker.get_slot(OFFER_SLOT)
+        intent = self.latest_intent(tracker)
+        answer = read_offer_reply(self.latest_text(tracker))
+        if answer is None:
+            answer = _INTENT_ANSWER.get(intent or "")
+        done = [SlotSet(OFFER_SLOT, None)]
+        if answer is None or offer not in (BOOKING, EMERGENCY_INFO):
+            if intent in _INTENT_ANSWER:  # a yes/no with no offer open
+                dispatcher.utter_message(response="utter_anything_else")
+                return done
+            await ActionHandleFallback(self._handoff).run(dispatcher, tracker, domain)
+            return done
+        if not answer:
+            dispatcher.utter_message(response="utter_offer_declined_emergency"
+                                     if offer == EMERGENCY_INFO else "utter_offer_declined")
+            return done
+        if offer == EMERGENCY_INFO:
+            await ActionHospitalInfo(self._hospital).run(dispatcher, tracker, domain)
+            return done
+        # yes to the booking: the booking form starts with the suggested department
+        start = ActionStartAppointment(self._services)
+        events = start.start_events(tracker, tracker.get_slot("triage_department"))
+        return [*done, *events, FollowupAction("appointment_form")]
