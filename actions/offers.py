@@ -20,8 +20,8 @@ from actions.appointments.booking import ActionStartAppointment
 from actions.appointments.common import AppointmentAction
 from actions.handoff import ActionHandleFallback
 from actions.handoff import Services as HandoffServices
-from actions.info import ActionHospitalInfo
-from bot.hospital import HospitalInfo
+from actions.info import default_info_service
+from bot.info import HospitalInfoService
 from bot.nlp.replies import read_offer_reply
 from bot.revisits.factory import Services
 
@@ -36,7 +36,7 @@ class ActionAnswerOffer(AppointmentAction):
 
     def __init__(self, services: Services | None = None,
                  handoff: HandoffServices | None = None,
-                 hospital: HospitalInfo | None = None) -> None:
+                 hospital: HospitalInfoService | None = None) -> None:
         super().__init__(services)
         self._handoff = handoff
         self._hospital = hospital
@@ -62,8 +62,10 @@ class ActionAnswerOffer(AppointmentAction):
             dispatcher.utter_message(response="utter_offer_declined_emergency"
                                      if offer == EMERGENCY_INFO else "utter_offer_declined")
             return done
-        if offer == EMERGENCY_INFO:
-            await ActionHospitalInfo(self._hospital).run(dispatcher, tracker, domain)
+        if offer == EMERGENCY_INFO:  # where the emergency department is, how to reach it
+            reply = (self._hospital or default_info_service()).topic_reply(
+                "emergency", self.language(tracker))
+            dispatcher.utter_message(response=reply.response, **reply.params)
             return done
         # yes to the booking: the booking form starts with the suggested department
         start = ActionStartAppointment(self._services)

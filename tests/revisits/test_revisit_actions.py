@@ -154,7 +154,7 @@ def test_a_record_number_is_a_record_number(services, text) -> None:
     """Issue 15: a medication name became a re-visit record number."""
     said, result = answer(act.ValidateRevisitForm(services), "revisit_record_number", text)
     assert result == {"revisit_record_number": None}
-    assert said[0]["response"] in ("utter_revisit_invalid_record_number", "utter_hospital_info")
+    assert said[0]["response"] == "utter_revisit_invalid_record_number" or said[0]["response"].startswith("utter_hospital_")
 
 
 @pytest.mark.parametrize(("text", "number"), [("MZ2026001", "MZ2026001"),

@@ -41,7 +41,7 @@ def test_a_hospital_question_is_answered_and_the_question_asked_again(rules_tria
     assert d.ask() == "triage_red_flag"
     d.answer("医院停车方便吗？")
     said = [m.get("response") for m in d.said]
-    assert said[-2:] == ["utter_hospital_info", "utter_form_resume"]
+    assert said[-1] == "utter_form_resume" and any(r.startswith("utter_hospital_") for r in said)
     assert d.slots["triage_flag_answers"] == {}
     assert d.ask() == "triage_red_flag"
 
