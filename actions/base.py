@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import functools
 import logging
 from typing import Any
 
@@ -10,6 +11,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.forms import FormValidationAction
 
+from bot.errors import ConsentRequiredError
 from bot.identity import split_conversation_id
 from bot.nlp.replies import hospital_topic, is_exit, is_question
 from bot.settings import SUPPORTED_LANGUAGES
@@ -19,12 +21,35 @@ log = logging.getLogger(__name__)
 FORM_EXIT_SLOT = "form_exit"
 
 
+def _answers_consent_refusal(run):
+    """A service refused for lack of health-data consent (``bot.consent.guard``):
+    nothing was processed; the patient is told why, in their language."""
+    @functools.wraps(run)
+    async def wrapped(self, dispatcher, tracker, domain):
+        try:
+            return await run(self, dispatcher, tracker, domain)
+        except ConsentRequiredError as exc:
+            log.info("consent.refused action=%s", self.name())
+            dispatcher.utter_message(response=exc.message_key)
+            return []
+    wrapped.__consent_wrapped__ = True  # type: ignore[attr-defined]
+    return wrapped
+
+
 class MedbotAction(Action, abc.ABC):
     """Base class: ``name()`` stays abstract, so rasa_sdk does not register it.
 
     rasa_sdk instantiates actions without arguments; subclasses accept an
     optional service in their constructor so tests can pass their own.
+    Every ``run`` answers a ``ConsentRequiredError`` of the core with its
+    bilingual message (consent is enforced in the services, not per action).
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        run = cls.__dict__.get("run")
+        if run is not None and not getattr(run, "__consent_wrapped__", False):
+            cls.run = _answers_consent_refusal(run)  # type: ignore[method-assign]
 
     @abc.abstractmethod
     def name(self) -> str:  # pragma: no cover - abstract

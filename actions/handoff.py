@@ -16,8 +16,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import MedbotAction
-from bot.consent.rights import ERASE_SIGNAL, DataRightsService
-from bot.handoff.factory import consent_service, handoff_service
+from bot.consent.confirm import SensitiveActions
+from bot.consent.rights import DataRightsService
+from bot.handoff.factory import consent_service, handoff_service, sensitive_actions
 from bot.handoff.offers import HandoffOffers
 from bot.settings import Settings
 from bot.store.db import Database
@@ -29,6 +30,7 @@ FALLBACK_INTENT = "nlu_fallback"
 class Services:
     offers: HandoffOffers
     rights: DataRightsService
+    confirmations: SensitiveActions | None = None  # None: built from ``rights``' database
 
 
 @lru_cache(maxsize=1)
@@ -39,7 +41,8 @@ def default_services() -> Services:
     consent = consent_service(settings)
     handoffs = handoff_service(db, settings)
     return Services(HandoffOffers(consent, handoffs),
-                    DataRightsService(db, consent, handoffs.hospital))
+                    DataRightsService(db, consent, handoffs.hospital),
+                    sensitive_actions(db, settings, consent, handoffs.hospital))
 
 
 class HandoffAction(MedbotAction):
@@ -49,6 +52,12 @@ class HandoffAction(MedbotAction):
     @property
     def services(self) -> Services:
         return self._services or default_services()
+
+    @property
+    def confirmations(self) -> SensitiveActions:
+        services = self.services
+        return services.confirmations or sensitive_actions(
+            services.rights.db, None, services.rights.consent, services.rights.hospital)
 
 
 async def offer_handoff(offers: HandoffOffers, tracker: Tracker,
@@ -107,29 +116,34 @@ def consecutive_fallbacks(tracker: Tracker) -> int:
 
 
 class ActionWithdrawConsent(HandoffAction):
+    """Asks to confirm, naming what stops; the conversation gate runs it on a clear yes
+    to that question (``bot.consent.confirm``)."""
+
     def name(self) -> str:
         return "action_withdraw_consent"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
         channel, sender = self.identity(tracker)
-        outcome = await asyncio.to_thread(self.services.rights.withdraw, channel, sender,
-                                          self.language(tracker))
-        dispatcher.utter_message(text=outcome.text)
+        text = await asyncio.to_thread(self.confirmations.request_withdrawal, channel, sender,
+                                       self.language(tracker))
+        dispatcher.utter_message(text=text)
         return []
 
 
 class ActionDeleteMyData(HandoffAction):
+    """The core decides what the patient asked to delete: all data only on an explicit
+    phrase ("删除我的所有数据"), then confirmed; "删了吧" after a reminder was set means
+    that reminder; otherwise the patient is asked what to delete. The deletion runs in
+    the conversation gate on the answer (which also erases Rasa's tracker)."""
+
     def name(self) -> str:
         return "action_delete_my_data"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
         channel, sender = self.identity(tracker)
-        outcome = await asyncio.to_thread(self.services.rights.delete_my_data, channel, sender,
-                                          self.language(tracker))
-        dispatcher.utter_message(text=outcome.text)
-        # Rasa's tracker (every text and slot) is erased by the channel boundary after
-        # this turn; it would re-save anything deleted now.
-        dispatcher.utter_message(json_message=ERASE_SIGNAL)
+        text = await asyncio.to_thread(self.confirmations.request_erasure, channel, sender,
+                                       self.latest_text(tracker), self.language(tracker))
+        dispatcher.utter_message(text=text)
         return []

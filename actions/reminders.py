@@ -23,6 +23,7 @@ from actions.base import FORM_EXIT_SLOT, MedbotAction, MedbotFormValidation
 from actions.handoff import default_services as handoff_services
 from actions.handoff import offer_handoff
 from bot.errors import NotFoundError, ValidationError
+from bot.consent.confirm import SensitiveActions
 from bot.handoff.offers import HandoffOffers
 from bot.reminders import request, sig
 from bot.reminders.clock import service_clock
@@ -55,6 +56,7 @@ class Services:
     reminders: ReminderService
     readings: ReadingService
     offers: HandoffOffers | None = None  # None: the handoff feature's (actions.handoff)
+    confirmations: SensitiveActions | None = None  # None: the handoff feature's
 
 
 @lru_cache(maxsize=1)
@@ -290,6 +292,13 @@ class ActionCancelMedicationReminder(ReminderAction):
                        ("active", "utter_reminder_resumed") if _RESUME.search(text) else
                        ("cancelled", "utter_reminder_cancelled"))
         service, lang = self.services.reminders, self.language(tracker)
+        if status == "cancelled":  # irreversible: named, then confirmed (bot.consent.confirm)
+            confirmations = self.services.confirmations or handoff_services().confirmations
+            question = await asyncio.to_thread(confirmations.request_reminder_cancel,
+                                               *self.identity(tracker), self.drug_id(tracker),
+                                               lang)
+            dispatcher.utter_message(text=question)
+            return []
         try:
             views = await asyncio.to_thread(service.set_status, *self.identity(tracker), status,
                                             self.drug_id(tracker))

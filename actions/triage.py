@@ -150,7 +150,10 @@ class ActionTriageResult(MedbotAction):
             from bot.settings import Settings
             from bot.store.db import Database
 
-            self._service = TriageService(Database.from_settings(Settings.from_env()))
+            from bot.consent.guard import protect
+
+            # health-data consent is enforced on the store (bot.consent.guard)
+            self._service = TriageService(protect(Database.from_settings(Settings.from_env())))
         return self._service
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,

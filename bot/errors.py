@@ -58,3 +58,12 @@ class TrainingError(MedbotError):
 
 class ServiceError(MedbotError):
     """A child process or external service failed."""
+
+
+class ConsentRequiredError(PermissionDeniedError):
+    """A service that processes health information was called for a patient without
+    current health-data consent (never given, declined or withdrawn); nothing was
+    processed. Raised by ``bot.consent.guard`` for every such service."""
+
+    message_key = "utter_consent_required_service"
+

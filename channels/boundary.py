@@ -20,6 +20,7 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 from sanic import Blueprint
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.consent.guard import vital_interests
 from bot.consent.rights import ERASE_SIGNAL
 from bot.errors import MedbotError
 from bot.fallback import StoreDownFallback
@@ -117,6 +118,8 @@ class ChannelBoundary:
                     await message.output_channel.send_response(sender, {"text": text})
                 if decision.pause or decision.resume:
                     await self._set_paused(sender, decision.pause)
+                if decision.erase:  # delete-my-data confirmed: Rasa's copy goes too
+                    await self._erase_tracker(sender)
                 if not decision.forward:
                     return None
             try:
@@ -183,9 +186,15 @@ class ChannelBoundary:
         """Store the interrupt's decision as a TriageRecord (same engine as the interview)."""
         if self.triage is None:
             self.triage = TriageService(self.transcripts.db)
+        triage = self.triage
+
+        def record() -> None:
+            with vital_interests():  # emergency advice does not wait for consent
+                triage.assess_text(message.text or "", None, channel=self.channel,
+                                   conversation_id=message.sender_id)
+
         try:
-            await asyncio.to_thread(self.triage.assess_text, message.text or "", None,
-                                    channel=self.channel, conversation_id=message.sender_id)
+            await asyncio.to_thread(record)
         except SQLAlchemyError:
             log.exception("triage.record_failed channel=%s", self.channel)
 

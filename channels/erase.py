@@ -2,9 +2,11 @@
 
 ``delete_my_data`` runs in the action server, in the middle of a turn; Rasa
 saves the tracker at the end of that turn, re-inserting whatever was deleted
-before. So the action only signals (``bot.consent.rights.ERASE_SIGNAL``, a
-custom payload the channel boundary intercepts and never forwards) and the
-boundary erases the tracker here, after the turn, under the conversation's lock.
+before. So the erasure runs when the patient confirms it, in the conversation
+gate (``GateDecision.erase``, the message never reaches Rasa), or an action
+signals (``bot.consent.rights.ERASE_SIGNAL``, a custom payload the channel
+boundary intercepts and never forwards); either way the boundary erases the
+tracker here, under the conversation's lock.
 """
 
 from __future__ import annotations

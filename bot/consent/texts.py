@@ -33,6 +33,7 @@ class ShownText:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
 
+_EXPLICIT = re.compile(r"同意|拒绝|agree|consent|accept")
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
@@ -83,8 +84,14 @@ class ConsentTexts:
         entry = self._purposes[purpose]
         return ShownText(purpose, str(entry["version"]), lang, self._render(entry[lang], lang))
 
-    def parse(self, text: str) -> str | None:
-        return parse_decision(text, self._answers)
+    def parse(self, text: str, explicit_only: bool = False) -> str | None:
+        """The decision in ``text``; with ``explicit_only`` only one that names it
+        ("同意", "agree", "拒绝"), not a bare "yes"/"可以"/"不" (for a question asked
+        a few messages ago: that "yes" may answer something else)."""
+        decision = parse_decision(text, self._answers)
+        if decision and explicit_only and not _EXPLICIT.search(_norm(text)):
+            return None
+        return decision
 
 
 def parse_decision(text: str, answers: Mapping[str, set[str]]) -> str | None:
@@ -93,10 +100,26 @@ def parse_decision(text: str, answers: Mapping[str, set[str]]) -> str | None:
     Declines are checked first ("不同意" contains "同意").
     """
     norm = _norm(text)
-    if not norm:
-        return None
-    if norm in answers.get("declined", set()):
-        return "declined"
-    if norm in answers.get("granted", set()):
-        return "granted"
+    for candidate in dict.fromkeys((norm, _strip_fillers(norm))):
+        if not candidate:
+            continue
+        if candidate in answers.get("declined", set()):
+            return "declined"
+        if candidate in answers.get("granted", set()):
+            return "granted"
     return None
+
+
+# Words around an answer that carry no decision: "那算了 同意吧", "that's fine, agree".
+_LEADING = re.compile(r"^(?:那就|那么|那|算了|好吧|好的|好|行吧|行|嗯+|哦|噢|唉|还是|就|也|"
+                      r"(?:that s|that is|thats|it s|its) (?:fine|ok|okay|alright)|fine|ok|okay|"
+                      r"alright|well|then|so|oh|sure|yes|yeah)\s*")
+_TRAILING = re.compile(r"\s*(?:吧|呢|啊|呀|了|哈|吗|then|please|anyway)$")
+
+
+def _strip_fillers(norm: str) -> str:
+    previous = None
+    while previous != norm:
+        previous = norm
+        norm = _TRAILING.sub("", _LEADING.sub("", norm)).strip()
+    return norm

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from bot.consent.confirm import SensitiveActions
+from bot.consent.guard import protect
+from bot.consent.rights import DataRightsService
 from bot.consent.service import ConsentService
 from bot.consent.texts import RETENTION_YEARS_DEFAULT, ConsentTexts
 from bot.handoff.config import HandoffConfig
@@ -10,6 +13,7 @@ from bot.handoff.service import HandoffService
 from bot.hospital import HospitalInfo
 from bot.reminders.clock import service_clock
 from bot.reminders.readings import parse_reading
+from bot.reminders.service import ReminderService
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.triage.red_flags import default_screen
@@ -45,6 +49,26 @@ def handoff_service(db: Database, settings: Settings | None = None) -> HandoffSe
                           hospital=HospitalInfo.load(kb))
 
 
+def sensitive_actions(db: Database, settings: Settings | None = None,
+                      consent: ConsentService | None = None,
+                      hospital: HospitalInfo | None = None) -> SensitiveActions:
+    """Confirmed erasure, withdrawal and reminder cancellation (``bot.consent.confirm``)."""
+    from bot.reminders.clock import SystemClock
+    from bot.reminders.config import ReminderConfig
+    from bot.reminders.kb import default_drugs
+
+    kb = settings.knowledge_base_dir if settings else None
+    consent = consent or consent_service(settings)
+    rights = DataRightsService(db, consent, hospital or HospitalInfo.load(kb))
+    config = ReminderConfig.from_settings(settings) if settings else ReminderConfig()
+    return SensitiveActions(db, rights, ReminderService(db, SystemClock(), config,
+                                                        default_drugs()))
+
+
 def build_gate(db: Database, settings: Settings | None = None) -> ConversationGate:
-    return ConversationGate(db, consent_service(settings), handoff_service(db, settings),
-                            mentions_health)
+    protect(db)  # no health row without consent on the boundary's database either
+    consent = consent_service(settings)
+    handoffs = handoff_service(db, settings)
+    return ConversationGate(db, consent, handoffs, mentions_health,
+                            confirmations=sensitive_actions(db, settings, consent,
+                                                            handoffs.hospital))

@@ -2,7 +2,13 @@
 
 The channel boundary logs the patient's message and screens it for red flags
 first (emergency advice never waits for consent: PIPL art. 13(4), vital
-interests). Then ``ConversationGate.before_bot`` decides, in one transaction:
+interests). Then ``ConversationGate.before_bot`` decides:
+
+0. The answer to a pending confirmation ("really delete all your data?",
+   ``bot.consent.confirm``): only the very next message answers it; a clear
+   yes runs the action, a no keeps everything, anything else drops it.
+
+Then, in one transaction:
 
 1. An open handoff: the message is for the doctor (already in the transcript).
    "取消"/"cancel", or a message that is only an exit ("算了 不用了",
@@ -12,12 +18,14 @@ interests). Then ``ConversationGate.before_bot`` decides, in one transaction:
 2. A pending handoff consent question: "同意" records the consent and queues
    the handoff (position and wait, or the duty hours); "不同意" records the
    refusal and offers the phone number or an in-person visit; anything else
-   drops the question and goes to the bot.
+   goes to the bot and the question stays answerable for ``answer_window``
+   (after another message only by an explicit "同意"/"agree", not a bare "yes").
 3. Health-data consent (separate consent, PIPL art. 29): on first contact
    the privacy notice and the consent question are shown and the bot does not
    run until the patient decides. After "不同意" or a withdrawal, a message
    carrying health information (symptoms, readings) is not processed: the
-   patient is told why and asked again.
+   patient is told why and asked again; "我同意" later in the conversation still
+   answers (the services refuse without consent anyway: ``bot.consent.guard``).
 """
 
 from __future__ import annotations
@@ -25,10 +33,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.consent.confirm import SensitiveActions
 from bot.consent.service import ConsentService
 from bot.handoff.service import HandoffService
 from bot.hospital import HospitalInfo
@@ -36,8 +46,9 @@ from bot.i18n import t
 from bot.identity import conversation_id
 from bot.nlp.replies import is_exit
 from bot.store.db import Database
-from bot.store.handoff_models import Handoff
-from bot.store.models import Patient
+from bot.store.handoff_models import ConsentPrompt, Handoff
+from bot.reminders.clock import as_utc
+from bot.store.models import Patient, utcnow
 from bot.store.repositories import PatientRepository
 
 
@@ -57,13 +68,20 @@ class GateDecision:
     resume: bool = False
     language: str = "zh"
     handoff_id: int | None = None
+    erase: bool = False  # the patient's data was deleted: erase Rasa's tracker too
 
 
 class ConversationGate:
     def __init__(self, db: Database, consent: ConsentService, handoffs: HandoffService,
                  mentions_health: Callable[[str], bool],
-                 hospital: HospitalInfo | None = None) -> None:
+                 hospital: HospitalInfo | None = None,
+                 confirmations: SensitiveActions | None = None,
+                 clock: Callable[[], datetime] = utcnow,
+                 answer_window: timedelta = timedelta(minutes=30)) -> None:
         self.db = db
+        self.clock = clock
+        self.answer_window = answer_window
+        self.confirmations = confirmations
         self.consent = consent
         self.handoffs = handoffs
         self.mentions_health = mentions_health
@@ -83,6 +101,11 @@ class ConversationGate:
             lang: the message's own language, or ``None`` when it does not tell
                 (then the patient's conversation language is used).
         """
+        if self.confirmations is not None:  # 0. the answer to "really delete ...?"
+            resolution = self.confirmations.resolve(channel, external_id, text)
+            if resolution is not None:
+                return GateDecision(resolution.replies, forward=False,
+                                    language=resolution.language, erase=resolution.erase)
         with self.db.begin() as session:
             patient = self.patients.get_or_create(session, channel, external_id)
             lang = lang or patient.preferred_language or "zh"
@@ -121,16 +144,20 @@ class ConversationGate:
         prompt = self.consent.pending(session, patient.id, "handoff")
         if prompt is None:
             return None
-        answer = self.consent.texts.parse(text)
+        answer = self.consent.texts.parse(text, explicit_only=_moved_on(prompt))
         if answer is None:
-            self.consent.drop(session, prompt)
-            return None  # the patient moved on: the bot answers
+            if self.clock() - as_utc(prompt.created_at) > self.answer_window:
+                self.consent.drop(session, prompt)
+            else:
+                _mark_moved_on(prompt)
+            return None  # the bot answers; "我同意" later in the window still counts
         lang = prompt.language
         if answer == "declined":
             self.consent.answer(session, prompt, "declined", message_id)
             return GateDecision([t("utter_handoff_declined", lang, **self.hospital.params(lang))],
                                 forward=False, language=lang)
         context = json.loads(prompt.context_json or "{}")
+        context.pop(MOVED_ON, None)
         handoff = self.handoffs.start(session, patient, prompt.conversation_id, channel,
                                       context, lang)
         self.consent.answer(session, prompt, "granted", message_id, handoff.id)
@@ -145,7 +172,7 @@ class ConversationGate:
             return None
         prompt = self.consent.pending(session, patient.id, "health_data")
         if prompt is not None:
-            answer = self.consent.texts.parse(text)
+            answer = self.consent.texts.parse(text, explicit_only=_moved_on(prompt))
             lang = prompt.language if answer else lang
             if answer == "granted":
                 self.consent.answer(session, prompt, "granted", message_id)
@@ -156,13 +183,22 @@ class ConversationGate:
                 self.consent.answer(session, prompt, "declined", message_id)
                 return GateDecision([t("utter_consent_declined_health", lang)], forward=False,
                                     language=lang)
-            if status.decision is not None:  # decided before: not a first contact
-                self.consent.drop(session, prompt)
-            else:
+            if status.decision is None:  # first contact: nothing runs before the answer
                 shown = self.consent.ask(session, patient, conversation_id, "health_data", lang)
                 return GateDecision(
                     [t("utter_consent_please_answer", lang, **self.hospital.params(lang)),
                      shown.text], forward=False, language=lang)
+            _mark_moved_on(prompt)  # decided before: a later "我同意" still answers it
+        elif (status.decision is not None
+              and self.consent.texts.parse(text, explicit_only=True) == "granted"):
+            # "同意" after declining or withdrawing: the text they saw, if still current
+            shown = self.consent.ask(session, patient, conversation_id, "health_data", lang)
+            if shown.version == status.version:
+                prompt = self.consent.pending(session, patient.id, "health_data")
+                self.consent.answer(session, prompt, "granted", message_id)
+                return GateDecision([t("utter_consent_thanks", lang, version=shown.version)],
+                                    forward=False, language=lang)
+            return GateDecision([shown.text], forward=False, language=lang)
         if status.decision is None:  # first contact
             notice = self.consent.texts.notice(lang)
             shown = self.consent.ask(session, patient, conversation_id, "health_data", lang)
@@ -178,3 +214,16 @@ class ConversationGate:
         return session.execute(select(Handoff.id).where(Handoff.patient_id == patient.id)
                                .limit(1)).first() is not None
 
+
+
+MOVED_ON = "_moved_on"  # another message came in after the question was asked
+
+
+def _moved_on(prompt: ConsentPrompt) -> bool:
+    return bool(json.loads(prompt.context_json or "{}").get(MOVED_ON))
+
+
+def _mark_moved_on(prompt: ConsentPrompt) -> None:
+    context = json.loads(prompt.context_json or "{}")
+    context[MOVED_ON] = True
+    prompt.context_json = json.dumps(context, ensure_ascii=False)

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.consent.guard import ConsentCheck, HealthConsentGuard
 from bot.i18n import t
 from bot.outbound import OutboundMessage
 from bot.reminders.clock import as_utc
@@ -63,10 +64,11 @@ class ReminderJobs:
     """The job handlers of medication reminders and follow-up prompts."""
 
     def __init__(self, config: ReminderConfig, drugs: DrugCatalog,
-                 followup_kb: FollowupKB) -> None:
+                 followup_kb: FollowupKB, consent: ConsentCheck | None = None) -> None:
         self.config = config
         self.drugs = drugs
         self.followup_kb = followup_kb
+        self.consent = consent or HealthConsentGuard()
 
     def preload(self, session: Session, jobs: list[ScheduledJob]) -> None:
         """Load (and lock) the doses and reminders of a batch in two queries.
@@ -92,6 +94,10 @@ class ReminderJobs:
         if handler is None:
             log.error("scheduler.job.unknown_kind id=%s kind=%s", job.id, job.kind)
             return "failed", None
+        if job.kind != "notice" and not self.consent.granted(session, patient.id):
+            # no current health-data consent (declined or withdrawn): nothing is sent
+            log.info("scheduler.job.no_consent id=%s kind=%s", job.id, job.kind)
+            return "cancelled", None
         return handler(session, job, patient, now)
 
     def _late(self, job: ScheduledJob, now: datetime) -> bool:

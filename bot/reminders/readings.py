@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from bot.consent.guard import ConsentCheck, HealthConsentGuard
 from bot.errors import NotFoundError
 from bot.i18n import t
 from bot.nlp.values import too_long
@@ -162,12 +163,13 @@ class ReadingService:
     """Record readings, enrol in follow-up plans, summarise recent health data."""
 
     def __init__(self, db: Database, clock: Clock, config: ReminderConfig, kb: FollowupKB,
-                 planner: Planner | None = None) -> None:
+                 planner: Planner | None = None, consent: ConsentCheck | None = None) -> None:
         self.db = db
         self.clock = clock
         self.config = config
         self.kb = kb
         self.planner = planner or Planner(config.horizon, kb)
+        self.consent = consent or HealthConsentGuard()
         self.patients = PatientRepository()
 
     def record(self, channel: str, external_id: str, text: str) -> ReadingOutcome:
@@ -182,6 +184,7 @@ class ReadingService:
         now = self.clock.now()
         with self.db.begin() as session:
             patient = self.patients.get_or_create(session, channel, external_id)
+            self.consent.require(session, patient.id)
             session.add(Reading(
                 patient_id=patient.id, kind=reading.kind, systolic=reading.systolic,
                 diastolic=reading.diastolic, value=reading.value, unit=reading.unit,
@@ -213,6 +216,7 @@ class ReadingService:
         now = self.clock.now()
         with self.db.begin() as session:
             patient = self.patients.get_or_create(session, channel, external_id)
+            self.consent.require(session, patient.id)
             enrolment = session.execute(select(FollowupEnrolment).where(
                 FollowupEnrolment.patient_id == patient.id, FollowupEnrolment.plan_id == plan.id,
                 FollowupEnrolment.status == "active")).scalar_one_or_none()
@@ -237,6 +241,7 @@ class ReadingService:
         since = now - timedelta(days=days)
         with self.db.begin() as session:
             patient = self.patients.get(session, channel, external_id)
+            self.consent.require(session, patient.id if patient else None)
             pid = patient.id if patient else -1
             lines = {}
             for kind in ("bp", "glucose"):

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.consent.guard import ConsentCheck, HealthConsentGuard
 from bot.errors import NotFoundError, ValidationError
 from bot.i18n import t
 from bot.reminders import sig
@@ -93,12 +94,13 @@ class ReminderService:
     """Create, list, cancel, pause reminders; record taken/skipped/snoozed."""
 
     def __init__(self, db: Database, clock: Clock, config: ReminderConfig, drugs: DrugCatalog,
-                 planner: Planner | None = None) -> None:
+                 planner: Planner | None = None, consent: ConsentCheck | None = None) -> None:
         self.db = db
         self.clock = clock
         self.config = config
         self.drugs = drugs
         self.planner = planner or Planner(config.horizon)
+        self.consent = consent or HealthConsentGuard()
         self.patients = PatientRepository()
 
     # ------------------------------------------------------------------ parsing
@@ -169,6 +171,7 @@ class ReminderService:
         now = self.clock.now()
         with self.db.begin() as session:
             patient = self.patients.get_or_create(session, channel, external_id)
+            self.consent.require(session, patient.id)
             reminder = MedicationReminder(
                 patient_id=patient.id, drug_id=draft.drug_id, dose=draft.dose,
                 times_json=json.dumps(list(draft.times)), meal=draft.meal,
@@ -187,10 +190,50 @@ class ReminderService:
             patient = self.patients.get(session, channel, external_id)
             if patient is None:
                 return []
+            self.consent.require(session, patient.id)
             rows = session.execute(select(MedicationReminder).where(
                 MedicationReminder.patient_id == patient.id,
                 MedicationReminder.status.in_(("active", "paused")))
                 .order_by(MedicationReminder.id)).scalars()
+            return [_view(r) for r in rows]
+
+    def cancellable(self, channel: str, external_id: str, drug_id: str | None = None,
+                    created_since: datetime | None = None) -> list[ReminderView]:
+        """Active or paused reminders (of one drug, or created since a moment), newest
+        last. Needs no consent: stopping a reminder never does."""
+        with self.db.begin() as session:
+            patient = self.patients.get(session, channel, external_id)
+            if patient is None:
+                return []
+            stmt = select(MedicationReminder).where(
+                MedicationReminder.patient_id == patient.id,
+                MedicationReminder.status.in_(("active", "paused")))
+            if drug_id:
+                stmt = stmt.where(MedicationReminder.drug_id == drug_id)
+            if created_since is not None:
+                stmt = stmt.where(MedicationReminder.created_at >= created_since)
+            rows = session.execute(stmt.order_by(MedicationReminder.id)).scalars()
+            return [_view(r) for r in rows]
+
+    def cancel(self, channel: str, external_id: str,
+               reminder_ids: list[int]) -> list[ReminderView]:
+        """Cancel exactly these reminders of the patient (those still active or paused).
+
+        Raises:
+            NotFoundError: none of them is still active or paused.
+        """
+        now = self.clock.now()
+        with self.db.begin() as session:
+            patient = self.patients.get(session, channel, external_id)
+            rows = list(session.execute(select(MedicationReminder).where(
+                MedicationReminder.patient_id == (patient.id if patient else -1),
+                MedicationReminder.id.in_(reminder_ids or [-1]),
+                MedicationReminder.status.in_(("active", "paused")))).scalars())
+            if not rows:
+                raise NotFoundError("no reminder to cancel")
+            for reminder in rows:
+                reminder.status, reminder.updated_at = "cancelled", now
+                self._cancel_future(session, reminder.id, now)
             return [_view(r) for r in rows]
 
     def set_status(self, channel: str, external_id: str, status: str,
@@ -208,6 +251,8 @@ class ReminderService:
         current = ("paused",) if status == "active" else ("active", "paused")
         with self.db.begin() as session:
             patient = self.patients.get(session, channel, external_id)
+            if status == "active":  # resuming processes health information again
+                self.consent.require(session, patient.id if patient else None)
             stmt = select(MedicationReminder).where(
                 MedicationReminder.patient_id == (patient.id if patient else -1),
                 MedicationReminder.status.in_(current))
@@ -287,6 +332,7 @@ class ReminderService:
             patient = self.patients.get(session, channel, external_id)
             if patient is None:
                 raise NotFoundError("no dose awaiting a reply")
+            self.consent.require(session, patient.id)
             dose, reminder = self._outstanding(session, patient.id, drug_id, now,
                                                early=answer != "snoozed")
             zone = ZoneInfo(reminder.timezone)

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.appointments.interface import Clock, PatientRef, utc_now
 from bot.appointments.local import new_code
+from bot.consent.guard import ConsentCheck, HealthConsentGuard
 from bot.errors import ConflictError, ValidationError
 from bot.revisits.catalog import Catalog
 from bot.revisits.eligibility import Eligibility, EligibilityPolicy, Reason, RevisitDraft
@@ -72,8 +73,10 @@ class RevisitService:
 
     def __init__(self, db: Database, policy: EligibilityPolicy, drugs: Catalog, *,
                  clock: Clock = utc_now, timezone_name: str = "Asia/Shanghai",
-                 expected_response_hours: int = 24, screen: Screen | None = None) -> None:
+                 expected_response_hours: int = 24, screen: Screen | None = None,
+                 consent: ConsentCheck | None = None) -> None:
         self.db = db
+        self.consent = consent or HealthConsentGuard()
         self.policy = policy
         self.drugs = drugs
         self.clock = clock
@@ -114,6 +117,7 @@ class RevisitService:
             with self.db.begin() as session:
                 row_patient = self.patients.get_or_create(session, patient.channel,
                                                           patient.external_id)
+                self.consent.require(session, row_patient.id)
                 row = RevisitRequest(
                     code=new_code("R"), patient_id=row_patient.id,
                     condition_id=result.condition.id, department_id=result.condition.department,

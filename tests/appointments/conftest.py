@@ -81,11 +81,12 @@ def services(sqlite_db: Database, schedule: HospitalSchedule, clock: FakeClock):
     from bot.revisits.eligibility import EligibilityPolicy
     from bot.revisits.factory import Services
     from bot.revisits.service import RevisitService
+    from tests.consent_double import GRANTED
 
     load_schedule(sqlite_db, schedule, NOW)
     appointments = AppointmentService(LocalScheduling(sqlite_db, schedule), schedule, clock)
     revisits = RevisitService(sqlite_db, EligibilityPolicy(load_conditions(), 180), load_drugs(),
-                              clock=clock, expected_response_hours=24)
+                              clock=clock, expected_response_hours=24, consent=GRANTED)
     return Services(appointments, revisits, schedule, sqlite_db)
 
 

@@ -126,14 +126,16 @@ def test_declining_a_handoff_offers_phone_and_visit(gate: ConversationGate) -> N
         assert s.execute(select(func.count(Handoff.id))).scalar() == 0
 
 
-def test_other_reply_drops_the_handoff_question(gate: ConversationGate) -> None:
+def test_other_reply_goes_to_the_bot_and_keeps_the_handoff_question(
+        gate: ConversationGate) -> None:
+    """Issue 15: "我同意" a message later still answers it (tests/consent for the lapse)."""
     consented(gate)
     offer(gate)
     decision, _ = say(gate, "帮我预约明天的心内科")
     assert decision.forward
     with gate.db.begin() as s:
         assert s.execute(select(ConsentPrompt.status).where(
-            ConsentPrompt.purpose == "handoff")).scalar_one() == "dropped"
+            ConsentPrompt.purpose == "handoff")).scalar_one() == "pending"
     assert records(gate.db, "handoff") == []
 
 

@@ -21,6 +21,7 @@ from bot.reminders.readings import ReadingService
 from bot.reminders.service import ReminderService
 from bot.reminders.worker import Worker
 from bot.store.db import Database
+from tests.consent_double import GRANTED
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -84,7 +85,7 @@ class Stack:
                 return sent
 
 
-def make_stack(db: Database, start: datetime) -> Stack:
+def make_stack(db: Database, start: datetime, consent: object = GRANTED) -> Stack:
     clock = FakeClock(start)
     config = ReminderConfig()
     drugs, kb = default_drugs(), default_followup_kb()
@@ -93,9 +94,9 @@ def make_stack(db: Database, start: datetime) -> Stack:
     outbox = OutboxSender(db, clock)
     router = OutboundRouter({"wechat": sender, "rest": outbox})
     return Stack(db, clock, config, sender, outbox, router,
-                 ReminderService(db, clock, config, drugs, planner),
-                 ReadingService(db, clock, config, kb, planner),
-                 ReminderJobs(config, drugs, kb), planner)
+                 ReminderService(db, clock, config, drugs, planner, consent=consent),
+                 ReadingService(db, clock, config, kb, planner, consent=consent),
+                 ReminderJobs(config, drugs, kb, consent=consent), planner)
 
 
 @pytest.fixture

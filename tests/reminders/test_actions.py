@@ -24,7 +24,10 @@ from actions.reminders import (
     Services,
     ValidateMedicationReminderForm,
 )
+from bot.consent.confirm import SensitiveActions
+from bot.consent.rights import DataRightsService
 from bot.handoff.factory import consent_service, handoff_service
+from bot.hospital import HospitalInfo
 from bot.handoff.offers import HandoffOffers
 from bot.store.reminder_models import CareTeamFlag, MedicationReminder
 from tests.reminders.conftest import Stack, local
@@ -51,7 +54,15 @@ def run(action, t: Tracker) -> tuple[list[dict], dict[str, Any]]:
 @pytest.fixture
 def services(stack: Stack) -> Services:
     offers = HandoffOffers(consent_service(), handoff_service(stack.db))
-    return Services(stack.service, stack.readings, offers)
+    rights = DataRightsService(stack.db, consent_service(), HospitalInfo.load())
+    return Services(stack.service, stack.readings, offers,
+                    SensitiveActions(stack.db, rights, stack.service, clock=stack.clock.now))
+
+
+def reminders_with_status(stack: Stack, status: str) -> int:
+    with stack.db.begin() as s:
+        return s.execute(select(func.count()).select_from(MedicationReminder).where(
+            MedicationReminder.status == status)).scalar()
 
 
 def reminders(stack: Stack) -> int:
@@ -128,10 +139,15 @@ def test_pause_and_cancel(stack: Stack, services: Services) -> None:
     stack.service.create("wechat", SENDER, stack.service.draft("aspirin", "100mg", "qd"), "zh")
     messages, _ = run(ActionCancelMedicationReminder(services), tracker("暂停阿司匹林的提醒"))
     assert messages[0]["response"] == "utter_reminder_paused"
+    # cancelling is irreversible: named and confirmed first (issue 15; on main it ran at once)
     messages, _ = run(ActionCancelMedicationReminder(services), tracker("取消提醒"))
-    assert messages[0]["response"] == "utter_reminder_cancelled"
+    assert "请确认" in messages[0]["text"] and "阿司匹林" in messages[0]["text"]
+    assert reminders_with_status(stack, "paused") == 1
+    resolution = services.confirmations.resolve("wechat", SENDER, "确认")
+    assert resolution is not None and "已取消" in resolution.replies[0]
+    assert reminders_with_status(stack, "paused") == 0
     messages, _ = run(ActionCancelMedicationReminder(services), tracker("取消提醒"))
-    assert messages[0]["response"] == "utter_reminder_none_to_change"
+    assert "没有" in messages[0]["text"]
 
 
 def test_abnormal_bp_escalates_and_offers_a_doctor(stack: Stack, services: Services) -> None:

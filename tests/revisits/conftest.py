@@ -9,6 +9,7 @@ import pytest
 from bot.revisits.catalog import Catalog, load_conditions, load_drugs
 from bot.revisits.eligibility import EligibilityPolicy, Evidence, RevisitDraft
 from bot.revisits.service import RevisitService
+from tests.consent_double import GRANTED
 from tests.appointments.conftest import clock, schedule, services  # noqa: F401  (shared fixtures)
 
 TODAY = date(2026, 11, 22)
@@ -45,7 +46,7 @@ def policy(conditions) -> EligibilityPolicy:
 @pytest.fixture
 def revisit_service(db, policy, drugs) -> RevisitService:
     return RevisitService(db, policy, drugs, clock=lambda: NOW, screen=fake_screen,
-                          expected_response_hours=24)
+                          expected_response_hours=24, consent=GRANTED)
 
 
 def good_draft(**changes) -> RevisitDraft:
