@@ -56,7 +56,7 @@ _CURRENT = re.compile(
     r"现在|刚才|刚刚|正在|突然|一直|还在|今天|今早|今晚|昨晚|昨天|这两天|此刻|又|开始|以来"
     r"|\bnow\b|\bjust now\b|\bcurrently\b|\bsuddenly\b|\bstill\b|\btoday\b|\btonight\b"
     r"|\bthis (morning|afternoon|evening)\b|\bagain\b|\bat the moment\b|\bstarted\b"
-    r"|\bwoke up\b|\bright now\b|醒来|起床"
+    r"|\bwoke up\b|\bright now\b|\bsince\b|醒来|起床"
 )
 _INFO_QUESTION = re.compile(
     r"什么症状|哪些症状|症状是什么|症状有哪些|有什么表现|什么表现|有哪些表现|怎么预防|如何预防"
