@@ -178,7 +178,8 @@ class TriageEngine:
     def _safety_net(self, case: TriageCase, answers: dict[str, bool | None]) -> tuple[Bilingual, ...]:
         symptoms = set(case.symptoms)
         nets = [c.safety_net for c in self.knowledge.red_flags
-                if not answers.get(c.id) and symptoms & set(c.applies_to)]
+                if not answers.get(c.id) and symptoms & set(c.applies_to)
+                and not _ruled_out(c.requires, case)]
         nets = nets[:MAX_SAFETY_NET - 1]
         nets.append(self.knowledge.text("generic_safety_net"))
         return tuple(nets)
@@ -234,3 +235,13 @@ def _fmt(template: Bilingual, **params: Bilingual) -> Bilingual:
         template.zh.format(**{k: v.zh for k, v in params.items()}),
         template.en.format(**{k: v.en for k, v in params.items()}),
     )
+
+
+def _ruled_out(requires: dict, case: TriageCase) -> bool:
+    """The patient's sex or age rule a category out (no pregnancy note for a boy of
+    five, no baby-fever note for an adult), so its safety net is left out."""
+    if requires.get("pregnant") and (case.pregnant is False or case.sex == "male" or (
+            case.age_years is not None and not 10 <= case.age_years <= 55)):
+        return True
+    limit = requires.get("age_months_below")
+    return limit is not None and case.age_years is not None and case.age_years * 12 >= limit

@@ -79,7 +79,10 @@ _AGE_ZH_BABY = re.compile(rf"(?:宝宝|孩子|婴儿|女儿|儿子|闺女|小孩
 _AGE_EN = re.compile(rf"(?<![a-z0-9])({_EN_NUM})[- ]?({_alternation(_AGE_EN_UNITS)})[- ]old(?![a-z0-9])")
 # "9yo", "9 y/o", "9 y.o.", "18 m/o"
 _AGE_EN_SHORT = re.compile(rf"(?<![a-z0-9]){NOT_NEGATIVE}(\d{{1,3}}) ?(?:(y)(?:o|/o|\.o\.?)|(m)(?:/o|\.o\.?))(?![a-z])")
-_AGE_EN_STATED = re.compile(r"\b(?:i'?m|i am|aged?|age:?)\s+(\d{1,3})\b(?! (?:weeks|days|months|degrees|kg|cm))")
+_AGE_EN_STATED = re.compile(
+    r"\b(?:i'?m|i am|aged?|age:?|(?:son|daughter|kid|child|boy|girl|grandson|granddaughter)"
+    r" (?:is|who is|who's|,)|(?:he|she)(?:'s| is))\s+(\d{1,3})\b"
+    r"(?! ?(?:weeks|wks|days|months|mos|degrees|kg|cm|°|%|mmol|/|\.\d|:|am|pm|o'clock|minutes|mins|hours|times))")
 _NEWBORN = re.compile(r"新生儿|刚出生|newborn|new-born")
 # "宝宝刚满月", "才满月的孩子" (one month); "百天" (100 days)
 _AGE_ZH_MONTH_OLD = re.compile(r"(?:刚|才|刚刚)?满月(?!后)|(?<![一二两三四五六七八九十\d])百天")
@@ -225,7 +228,19 @@ _MILD = re.compile(
 )
 
 
+# a pain score: "7分", "7/10", "7 out of 10" (0-10)
+_SCORE = re.compile(r"(?<![\d.])(10|\d)\s*(?:分(?!钟)|/\s*10\b|out of 10\b)")
+
+
+def pain_score(text: str) -> int | None:
+    match = _SCORE.search(text)
+    return int(match.group(1)) if match else None
+
+
 def severity(scan: Scan) -> str | None:
+    score = pain_score(scan.text)
+    if score is not None:
+        return "mild" if score <= 3 else "moderate" if score <= 6 else "severe"
     for clause in scan.clauses:
         for match in _SEVERE.finditer(clause.text):
             if clause.status(match.start(), match.end()) == PRESENT:

@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.nlp.values import DECIMAL, too_long
+from bot.triage import facts
 from bot.triage.case import TriageCase, TriageResult
 from bot.triage.facts import MAX_AGE_YEARS, MAX_DURATION_DAYS
 from bot.triage.kb import Bilingual
@@ -82,6 +83,8 @@ def parse_answer(slot: str, text: str, triage: Triage) -> Any:
             return "female" if female else "male"
         return None
     case = triage.extract(text).case
+    if slot == "triage_age" and facts.pain_score(raw) is not None:
+        return None  # "7分" is a pain score, not an age: asked again
     if slot == "triage_age":
         if case.age_years is not None:
             return case.age_years
