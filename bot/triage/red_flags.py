@@ -194,11 +194,17 @@ def _related(category: RedFlagCategory) -> set[str]:
 
 def _supported(category: RedFlagCategory, scan: Scan, reading: Reading) -> bool:
     """A learned hit whose category is not clear (top probability under
-    :data:`_CLEAR`) needs evidence of that category: one of its symptoms or
+    :data:`_CLEAR`), or on a very short message, needs evidence of that category: one of its symptoms or
     features that the lexicon finds present or the symptom heads read."""
-    if reading.category_p >= _CLEAR:
+    if reading.category_p >= _CLEAR and not _short(scan.text):
         return True
     return bool((scan.present_ids() | set(reading.symptoms)) & _related(category))
+
+
+def _short(text: str) -> bool:
+    """A message of a few characters or words ("再见", "bye"): too little for the
+    layer to be trusted without evidence of the category."""
+    return len(re.findall(r"[\u3400-\u9fff]", text)) <= 4 and len(re.findall(r"[a-z]+", text)) <= 3
 
 
 def _contradicted(category: RedFlagCategory, scan: Scan) -> bool:

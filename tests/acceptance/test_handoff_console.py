@@ -204,7 +204,9 @@ def test_patient_consents_doctor_claims_replies_and_closes(
     offer = patient.say("我想找医生")
     assert "执业医生" in offer and "同意" in offer, offer
     assert "排队" in patient.say("同意"), "not queued after the handoff consent"
-    patient.say_expecting_silence("我头还是很痛，附上照片")
+    # queued, no doctor yet: the bot says the patient is waiting (issue 15), forwards it
+    waiting = patient.say("我头还是很痛，附上照片")
+    assert "等待" in waiting and "120" in waiting, waiting
     handoff_id = queued_handoff_id(db)
 
     password = f"Acc-{secrets.token_hex(8)}-9!"

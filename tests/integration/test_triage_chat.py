@@ -44,7 +44,8 @@ def test_urgent_triage_offers_a_doctor_and_consent_queues_the_handoff(
     assert "执业医生" in reply, reply  # urgent: the doctor offer with the consent text
     queued = say(service, sender, "同意")
     assert "排队" in queued and "心" in queued, queued
-    assert say(service, sender, "我还是不舒服") == ""  # the bot is silent for the doctor
+    waiting = say(service, sender, "我还是不舒服")  # no doctor yet: told they are waiting
+    assert "等待" in waiting and "120" in waiting, waiting
     assert "取消" in say(service, sender, "取消")
     assert "您好" in say(service, sender, "你好")  # the bot is back
 
