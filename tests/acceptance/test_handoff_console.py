@@ -87,15 +87,6 @@ class WeChatPatient:
             time.sleep(0.1)
         return "\n".join([reply.text or "", *self.pushed(start)]).strip()
 
-    def say_expecting_silence(self, text: str, wait: float = 5.0) -> None:
-        """Send ``text``; neither a passive reply nor a pushed one within ``wait`` s."""
-        start = len(self.api.sent)
-        reply = asyncio.run(self.sim.send(self.sim.text(self.openid, text)))
-        assert reply.status == 200, reply.body
-        assert reply.text is None, f"the bot answered during a handoff: {reply.text!r}"
-        time.sleep(wait)  # a slow turn's answer would come as a CS message
-        assert self.pushed(start) == [], "the bot answered during a handoff"
-
     def wait_pushed(self, start: int, needle: str, timeout: float = 10.0) -> str:
         """The first CS message since ``start`` that contains ``needle``."""
         deadline = time.monotonic() + timeout
