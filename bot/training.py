@@ -39,6 +39,7 @@ TRAINING_INPUTS = (
     # the graph components config.yml names (not the server launchers beside them)
     "components/__init__.py",
     "components/mixed_tokenizer.py",
+    "components/intent_guard.py",
     "bot/nlp",
     "nlu_data/generated",
 )

@@ -1,0 +1,47 @@
+"""Rasa graph component: out-of-scope look-alikes of irreversible intents.
+
+Runs after the intent classifier and before the ``FallbackClassifier``. When the
+top intent is one that starts something irreversible or sensitive and the message
+names only objects that are not ours ("cancel my Netflix subscription"), the
+prediction becomes ``nlu_fallback``; the decision is
+:func:`bot.nlp.intent_guard.overrule` (plain Python, tested without Rasa).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlp.intent_guard import overrule
+
+FALLBACK = "nlu_fallback"
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
+)
+class RiskyIntentGuard(GraphComponent):
+    """Turns a look-alike of a risky intent into ``nlu_fallback``."""
+
+    @classmethod
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage,
+               resource: Resource, execution_context: ExecutionContext) -> "RiskyIntentGuard":
+        return cls()
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            intent = message.get("intent") or {}
+            if overrule(message.get("text") or "", intent.get("name")):
+                confidence = float(intent.get("confidence") or 0.0)
+                message.set("intent", {"name": FALLBACK, "confidence": confidence},
+                            add_to_output=True)
+                ranking = [r for r in (message.get("intent_ranking") or [])
+                           if r.get("name") != FALLBACK]
+                message.set("intent_ranking", [{"name": FALLBACK, "confidence": confidence}]
+                            + ranking, add_to_output=True)
+        return messages

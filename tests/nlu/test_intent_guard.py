@@ -1,0 +1,74 @@
+"""The second look at risky intents (bot/nlp/intent_guard.py): look-alikes become
+out of scope, the patient's own requests never do."""
+
+from __future__ import annotations
+
+import glob
+import re
+
+import pytest
+import yaml
+
+from bot.nlp.intent_guard import RISKY_INTENTS, overrule
+from bot.settings import PROJECT_ROOT
+
+LOOK_ALIKES = [
+    ("cancel_appointment", "how do I cancel my gym membership"),
+    ("cancel_appointment", "帮我把滴滴专车取消了"),
+    ("reschedule_appointment", "move my dinner reservation at the hotel to friday"),
+    ("delete_my_data", "怎么删除相册里的照片"),
+    ("delete_my_data", "delete the photos on my iphone"),
+    ("delete_my_data", "你会删除你自己的记忆吗"),
+    ("withdraw_consent", "I take back what I said about pineapple on pizza, that statement was wrong"),
+    ("withdraw_consent", "帮我从银行提现五千"),
+    ("cancel_medication_reminder", "turn off the alarm for my football game"),
+    ("set_medication_reminder", "remind me to buy milk tonight"),
+    ("set_medication_reminder", "提醒我明天下午开会"),
+]
+OURS = [
+    ("cancel_appointment", "取消"), ("cancel_appointment", "cancel it"),
+    ("cancel_appointment", "取消我下周三的挂号，车坏了去不了"),
+    ("cancel_appointment", "cancel my appointment, my car broke down"),
+    ("reschedule_appointment", "my flight was moved, can I change my appointment to friday"),
+    ("delete_my_data", "删了吧"), ("delete_my_data", "delete my phone number"),
+    ("delete_my_data", "把我手机里存的病历资料也删掉"),
+    ("withdraw_consent", "撤回同意"), ("withdraw_consent", "I withdraw my consent, my son will handle it"),
+    ("cancel_medication_reminder", "删掉阿托伐他汀的闹钟"),
+    ("set_medication_reminder", "提醒我吃完晚饭吃二甲双胍"),
+    ("set_medication_reminder", "remind me to take my pills after dinner"),
+]
+
+
+@pytest.mark.parametrize("intent,text", LOOK_ALIKES)
+def test_look_alikes_are_out_of_scope(intent: str, text: str) -> None:
+    assert overrule(text, intent)
+
+
+@pytest.mark.parametrize("intent,text", OURS)
+def test_requests_about_our_things_keep_their_intent(intent: str, text: str) -> None:
+    assert not overrule(text, intent)
+
+
+def test_other_intents_are_never_touched() -> None:
+    assert not overrule("cancel my netflix", "book_appointment")
+    assert not overrule("cancel my netflix", None)
+
+
+def _examples(path: str) -> list[tuple[str, str]]:
+    data = yaml.safe_load(open(path, encoding="utf-8")) or {}
+    out = []
+    for block in data.get("nlu") or []:
+        for line in (block.get("examples") or "").splitlines():
+            if block.get("intent") and line.strip().startswith("- "):
+                text = re.sub(r"\[([^\]]*)\]\([^)]*\)|\[([^\]]*)\]\{[^}]*\}",
+                              lambda m: m.group(1) or m.group(2), line.strip()[2:])
+                out.append((block["intent"], text))
+    return out
+
+
+def test_no_training_or_heldout_request_is_overruled() -> None:
+    files = glob.glob(str(PROJECT_ROOT / "nlu_data" / "nlu" / "*.yml")) + glob.glob(
+        str(PROJECT_ROOT / "nlu_data" / "tests" / "nlu_heldout*.yml"))
+    overruled = [(i, t) for f in files for i, t in _examples(f)
+                 if i in RISKY_INTENTS and overrule(t, i)]
+    assert overruled == []
