@@ -20,7 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.kb.lexicon import ENTITY_PRIORITY, build_lexicon  # noqa: E402
+from bot.kb.lexicon import ENTITY_PRIORITY, JIEBA_FILE, build_lexicon  # noqa: E402
+from bot.nlp.segment import MixedSegmenter  # noqa: E402
+from bot.settings import PROJECT_ROOT  # noqa: E402
 
 _LATIN = re.compile(r"[a-z]")
 
@@ -43,11 +45,19 @@ def _matcher():
     return re.compile("|".join(parts), re.IGNORECASE), by_text
 
 
-def annotate(text: str, pattern: re.Pattern[str], by_text: dict[str, str]) -> str:
+def annotate(text: str, pattern: re.Pattern[str], by_text: dict[str, str],
+             segmenter: MixedSegmenter | None = None) -> str:
+    """``text`` with its terms marked; a term that does not start and end on a token
+    boundary of the project's tokenizer is left plain (DIET could not learn it)."""
     if "](" in text:
         return text
     out, last = [], 0
+    tokens = segmenter.segment(text) if segmenter else None
+    starts = {t.start for t in tokens} if tokens else None
+    ends = {t.end for t in tokens} if tokens else None
     for match in pattern.finditer(text):
+        if starts is not None and (match.start() not in starts or match.end() not in ends):
+            continue
         out.append(text[last:match.start()])
         out.append(f"[{match.group()}]({by_text[match.group().lower()]})")
         last = match.end()
@@ -56,6 +66,7 @@ def annotate(text: str, pattern: re.Pattern[str], by_text: dict[str, str]) -> st
 
 def main(paths: list[str]) -> None:
     pattern, by_text = _matcher()
+    segmenter = MixedSegmenter.from_dictionary_file(PROJECT_ROOT / JIEBA_FILE)
     for name in paths:
         path = Path(name)
         lines, changed = [], 0
@@ -63,7 +74,7 @@ def main(paths: list[str]) -> None:
             stripped = line.lstrip()
             if stripped.startswith("- ") and line.startswith("    "):
                 indent = line[: len(line) - len(stripped)]
-                new = indent + "- " + annotate(stripped[2:], pattern, by_text)
+                new = indent + "- " + annotate(stripped[2:], pattern, by_text, segmenter)
                 changed += new != line
                 line = new
             lines.append(line)
