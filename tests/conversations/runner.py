@@ -88,6 +88,9 @@ def load(paths: list[Path] | None = None) -> list[Conversation]:
             seen.add(name)
             turns = []
             for t in raw["turns"]:
+                if not isinstance(t.get("user"), str):
+                    raise ValueError(f"{path.name}:{name}: user turn {t.get('user')!r} is not a "
+                                     "string (quote yes/no/on/off and numbers in YAML)")
                 unknown = set(t) - _CHECK_KEYS
                 if unknown:
                     raise ValueError(f"{path.name}:{name}: unknown turn keys {sorted(unknown)}")
