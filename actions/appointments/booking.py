@@ -166,7 +166,7 @@ class ValidateAppointmentForm(SlotChoiceMixin, MedbotFormValidation, Appointment
             return {"appt_confirm": True}
         services = self.services
         change = dialogue.read_change(value or "", services.appointments.local_now(),
-                                      services.schedule)
+                                      services.schedule, tracker.get_slot("appt_department"))
         if change.any:
             return change.slot_updates(tracker.get_slot("appt_department"))
         answer = parse_confirmation(value or "")
