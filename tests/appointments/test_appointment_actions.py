@@ -223,3 +223,23 @@ def test_reschedule_in_english(services) -> None:
     assert texts(dispatcher, "en")[0].startswith("Rescheduled! New booking code")
     [new] = services.appointments.bookings(USER)
     assert new.slot.day.isoformat() == "2026-11-25" and new.code != booking.code
+
+
+@pytest.mark.parametrize("action", [act.ActionCancelAppointment, act.ActionRescheduleAppointment])
+@pytest.mark.parametrize("confirm", [False, None])
+def test_a_no_or_an_exit_says_which_booking_was_kept(services, action, confirm) -> None:
+    """Issue 15 item 3: "不" to "cancel it?" (or 算了) changes nothing and says what was kept."""
+    booking = _book(services)
+    dispatcher, events = run(action(services), make_tracker(
+        {"appt_target": booking.code, "appt_confirm": confirm}, sender=USER.external_id))
+    said = texts(dispatcher)
+    assert said[0] == "好的，已停止，没有做任何预约或更改。"
+    assert said[1].startswith("您的预约：") and booking.code in said[1]
+    assert services.appointments.bookings(USER) == [booking]
+    assert slots_of(events)["appt_target"] is None
+
+
+def test_a_stop_without_bookings_says_only_that_nothing_changed(services) -> None:
+    dispatcher, _ = run(act.ActionCancelAppointment(services), make_tracker(
+        {"appt_target": None, "appt_confirm": False}, sender=USER.external_id))
+    assert texts(dispatcher) == ["好的，已停止，没有做任何预约或更改。"]
