@@ -40,10 +40,13 @@ _IDENTIFIER = re.compile(r"^(?=[A-Za-z0-9-]*\d)[A-Za-z0-9-]{4,24}$|^[A-Z0-9]{6,2
 _SHORT_HAN_ANSWER = 4  # a Chinese name is 2-4 characters
 
 
-def says_little(text: str, answering: bool = False) -> bool:
+def says_little(text: str, answering: bool = False, settled: bool = False) -> bool:
     """Too little to switch an ongoing conversation to another language.
 
-    An id or code ("A7K3M9PQ", "BK-2024-17") never does. When the patient is
+    An id or code ("A7K3M9PQ", "BK-2024-17") never does. Once the conversation
+    has a language (``settled``: the patient wrote before), one English word
+    ("OK", "thanks", "BP 150/95") does not either; a first "hello" still
+    chooses English. When the patient is
     answering a question the bot asked (``answering``: a form's pending
     question), a bare short answer does not either: a name ("王芳" in an English
     conversation, "Kevin" or "Tom Li" in a Chinese one) or one or two words
@@ -53,10 +56,12 @@ def says_little(text: str, answering: bool = False) -> bool:
     s = (text or "").strip().strip(".,!?。，！？~")
     if _IDENTIFIER.match(s):
         return True
-    if not answering:
-        return False
     han = len(_HAN.findall(s))
     latin_words = _LATIN_WORD.findall(s)
+    if settled and han == 0 and len(latin_words) == 1:
+        return True
+    if not answering:
+        return False
     if han == 0:
         return len(latin_words) <= 2 and len(s) <= 24
     return not latin_words and han <= _SHORT_HAN_ANSWER and len(s) <= _SHORT_HAN_ANSWER + 2

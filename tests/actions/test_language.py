@@ -60,3 +60,14 @@ def test_an_id_never_flips_the_language(text) -> None:
 def test_a_real_sentence_in_a_form_still_switches(text, current, expected) -> None:
     assert slots(language_events(text, "inform", current, locked=False,
                                  answering=True)) == expected
+
+
+@pytest.mark.parametrize("text", ["OK", "thanks", "BP 150/95"])
+def test_one_english_word_in_a_chinese_conversation_keeps_chinese(text) -> None:
+    assert language_events(text, "thank", "zh", locked=False, settled=True) == []
+
+
+def test_a_first_hello_still_chooses_english() -> None:
+    assert slots(language_events("hello", "greet", "zh", locked=False)) == {"language": "en"}
+    assert slots(language_events("hello there, I need help", "greet", "zh", locked=False,
+                                 settled=True)) == {"language": "en"}
