@@ -189,3 +189,13 @@ def test_another_doctor_without_a_name_is_asked_again(services) -> None:
     _, slots = answer(act.ValidateAppointmentForm(services), "appt_confirm", "换个医生",
                       {**BOOKING_SLOTS, "appt_doctor": "card_wang"})
     assert slots["appt_doctor"] is None and slots["appt_slot"] is None
+
+
+@pytest.mark.parametrize(("text", "lang"), [("下周六上午可以吗？", "zh"),
+                                            ("can we come next saturday morning?", "en")])
+def test_a_date_put_as_a_question_is_the_answer(services, text, lang) -> None:
+    """Issue 15 item 6: even when the NLU takes it for hospital information."""
+    said, slots = answer(act.ValidateAppointmentForm(services), "appt_when", text,
+                         {"appt_department": "cardiology", "appt_doctor": "card_li"},
+                         lang=lang, intent="ask_hospital_info")
+    assert slots["appt_when"]["day"] is not None and "utter_form_resume" not in responses(said)
