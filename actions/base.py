@@ -124,12 +124,22 @@ class MedbotFormValidation(FormValidationAction, abc.ABC):
         value = tracker.slots_to_validate().get(requested)
         return requested if isinstance(value, str) and value.strip() else None
 
-    @staticmethod
-    def is_digression(text: str, tracker: Tracker) -> bool:
-        """A hospital-information question asked instead of an answer."""
+    def looks_like_answer(self, slot: str, text: str, tracker: Tracker) -> bool:
+        """Whether ``text`` answers the question at ``slot`` ("下周六上午可以吗？"
+        asked for the day); forms override it. Default: cannot tell."""
+        return False
+
+    def is_digression(self, text: str, tracker: Tracker, slot: str | None = None) -> bool:
+        """A hospital-information question asked instead of an answer.
+
+        A named topic (parking, fees, ...) is one; a question the NLU took for
+        hospital information is one only when it does not answer the question
+        asked (a date put as a question is the date)."""
         if hospital_topic(text) is not None:
             return True
-        return MedbotAction.latest_intent(tracker) == "ask_hospital_info" and is_question(text)
+        if MedbotAction.latest_intent(tracker) != "ask_hospital_info" or not is_question(text):
+            return False
+        return not (slot and self.looks_like_answer(slot, text, tracker))
 
     async def answer_digression(self, dispatcher, tracker: Tracker, domain) -> None:
         from actions.info import ActionHospitalInfo  # actions.info imports this module
@@ -153,7 +163,7 @@ class MedbotFormValidation(FormValidationAction, abc.ABC):
                 updates = {answered: None, **self.exit_updates, "requested_slot": None,
                            FORM_EXIT_SLOT: self.form_name()}
                 return [SlotSet(slot, value) for slot, value in updates.items()]
-            if self.is_digression(text, tracker):
+            if self.is_digression(text, tracker, answered):
                 log.info("form.digression form=%s slot=%s", self.form_name(), answered)
                 await self.answer_digression(dispatcher, tracker, domain)
                 dispatcher.utter_message(response="utter_form_resume")

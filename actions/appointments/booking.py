@@ -21,7 +21,12 @@ from actions.base import MedbotFormValidation
 from bot.appointments import dialogue
 from bot.appointments.dates import parse_when
 from bot.appointments.errors import SlotFullError
-from bot.appointments.patient import normalise_name, normalise_phone
+from bot.appointments.patient import (
+    name_in_text,
+    normalise_name,
+    normalise_phone,
+    phone_in_text,
+)
 from bot.errors import MedbotError, ValidationError
 from bot.revisits.answers import parse_confirmation, parse_yes_no
 from bot.revisits.factory import Services
@@ -60,6 +65,11 @@ class ActionStartAppointment(AppointmentAction):
         when = parse_when(text, services.appointments.local_now())
         if when is not None:
             events.append(SlotSet("appt_when", when.to_slot()))
+        name, phone = name_in_text(text), phone_in_text(text)  # "就诊人王秀英" said up front
+        if name:
+            events.append(SlotSet("appt_name", name))
+        if phone:
+            events.append(SlotSet("appt_phone", phone))
         events += [SlotSet("appt_suggested_department", None), SlotSet("offer_pending", None)]
         return events
 
@@ -166,7 +176,7 @@ class ValidateAppointmentForm(SlotChoiceMixin, MedbotFormValidation, Appointment
             return {"appt_confirm": True}
         services = self.services
         change = dialogue.read_change(value or "", services.appointments.local_now(),
-                                      services.schedule)
+                                      services.schedule, tracker.get_slot("appt_department"))
         if change.any:
             return change.slot_updates(tracker.get_slot("appt_department"))
         answer = parse_confirmation(value or "")

@@ -140,6 +140,18 @@ class ValidateAppointmentRescheduleForm(_ValidateChangeForm):
         return "validate_appointment_reschedule_form"
 
 
+async def say_kept(action: AppointmentAction, dispatcher, tracker, code: str | None) -> None:
+    """The patient stopped a cancel or reschedule: nothing changed, and the
+    booking that was kept is shown (the one chosen, else all of them)."""
+    dispatcher.utter_message(response="utter_appointment_stopped")
+    services, lang = action.services, action.language(tracker)
+    bookings = await asyncio.to_thread(services.appointments.bookings, action.patient(tracker))
+    kept = [b for b in bookings if b.code == code] or bookings
+    if kept:
+        dispatcher.utter_message(response="utter_appointment_list", bookings=dialogue
+                                 .booking_lines(kept, services.schedule, lang))
+
+
 class ActionCancelAppointment(AppointmentAction):
     def name(self) -> str:
         return "action_cancel_appointment"
@@ -147,7 +159,7 @@ class ActionCancelAppointment(AppointmentAction):
     async def run(self, dispatcher, tracker, domain) -> list[dict[str, Any]]:
         lang, code = self.language(tracker), tracker.get_slot("appt_target")
         if tracker.get_slot("appt_confirm") is not True or not code:
-            dispatcher.utter_message(response="utter_appointment_stopped")
+            await say_kept(self, dispatcher, tracker, code)
             return [SlotSet(slot, None) for slot in BOOK_SLOTS]
         try:
             booking = await asyncio.to_thread(self.services.appointments.cancel,
@@ -166,7 +178,7 @@ class ActionRescheduleAppointment(AppointmentAction):
         lang, services = self.language(tracker), self.services
         code, slot_id = tracker.get_slot("appt_target"), tracker.get_slot("appt_slot")
         if tracker.get_slot("appt_confirm") is not True or not code or not slot_id:
-            dispatcher.utter_message(response="utter_appointment_stopped")
+            await say_kept(self, dispatcher, tracker, code)
             return [SlotSet(slot, None) for slot in BOOK_SLOTS]
         try:
             booking = await asyncio.to_thread(services.appointments.reschedule,

@@ -132,6 +132,20 @@ class SlotChoiceMixin:
 
     exit_updates = {"appt_confirm": False}
 
+    def looks_like_answer(self, slot: str, text: str, tracker: Tracker) -> bool:
+        """A day or time, a choice from the list, a doctor or department named."""
+        if slot in ("appt_when", "appt_slot") and parse_when(
+                text, self.services.appointments.local_now()) is not None:
+            return True
+        if slot == "appt_slot":
+            options = tracker.get_slot("appt_options") or []
+            return dialogue.pick_option(text, len(options)) is not None
+        if slot in ("appt_department", "appt_doctor"):
+            schedule = self.services.schedule
+            return bool(schedule.match_department(text) or dialogue.match_doctor(
+                text, schedule, tracker.get_slot("appt_department")))
+        return False
+
     def within_horizon(self, when: WhenSpec) -> bool:
         """A day from today to the booking horizon (or no day given)."""
         today = self.services.appointments.local_now().date()

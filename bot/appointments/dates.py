@@ -68,8 +68,15 @@ def cn_number(text: str) -> int | None:
     return cn_int(text)
 
 
+# "帮我查一下下周三": 一下 ("a moment") before 下周 is no 下下周 (the week after next)
+_YIXIA = re.compile(r"(?<![周期拜])一下(?=下)")
+# "with Dr Sun next Wednesday": a doctor's name is no weekday ("Sun", "Mon")
+_DOCTOR_NAME = re.compile(r"(?<![a-z])(?:dr|doctor|prof)\.?\s+(?:mon|tue|wed|thu|fri|sat|sun)(?![a-z])")
+
+
 def _normalise(text: str) -> str:
-    return unicodedata.normalize("NFKC", text or "").lower().strip()
+    s = unicodedata.normalize("NFKC", text or "").lower().strip()
+    return _DOCTOR_NAME.sub(" ", _YIXIA.sub("", s))
 
 
 def _en(*words: str) -> str:

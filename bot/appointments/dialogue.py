@@ -75,10 +75,13 @@ class Change:
     doctor: bool = False
     name: bool = False
     phone: str | None = None
+    #: a doctor named in the message ("李医生", "with Dr Li"): the new doctor
+    doctor_id: str | None = None
 
     @property
     def any(self) -> bool:
-        return bool(self.when or self.department or self.doctor or self.name or self.phone)
+        return bool(self.when or self.department or self.doctor or self.name or self.phone
+                    or self.doctor_id)
 
     def slot_updates(self, current_department: str | None) -> dict[str, object]:
         """Form slot changes: cleared answers are asked again, then confirmation again."""
@@ -87,6 +90,8 @@ class Change:
             updates.update(appt_department=self.department, appt_doctor=None, appt_slot=None)
         if self.doctor:
             updates.update(appt_doctor=None, appt_slot=None)
+        if self.doctor_id:
+            updates.update(appt_doctor=self.doctor_id, appt_slot=None)
         if self.when:
             updates.update(appt_when=self.when.to_slot(), appt_slot=None)
         if self.name:
@@ -96,8 +101,14 @@ class Change:
         return updates
 
 
-def read_change(text: str, now_local: datetime, schedule: HospitalSchedule) -> Change:
-    """Read a requested change: a new time, department, doctor, name or phone."""
+def read_change(text: str, now_local: datetime, schedule: HospitalSchedule,
+                department_id: str | None = None) -> Change:
+    """Read a requested change: a new time, department, doctor, name or phone.
+
+    Every change the message carries is read: "不对，是下周四，李医生" is a new
+    day *and* a new doctor (of ``department_id``, the booking's department, or
+    of the department the message names).
+    """
     s = _norm(text)
     phone = None
     digits = re.search(r"\+?\d[\d\s-]{9,16}\d", s)
@@ -106,10 +117,13 @@ def read_change(text: str, now_local: datetime, schedule: HospitalSchedule) -> C
             phone = normalise_phone(digits.group(0))
         except ValidationError:
             phone = None
+    department = schedule.match_department(s)
+    doctor_id = match_doctor(s, schedule, department or department_id) \
+        if (department or department_id) else None
     return Change(when=None if phone else parse_when(s, now_local),
-                  department=schedule.match_department(s),
-                  doctor=bool(_CHANGE_DOCTOR.search(s)), name=bool(_CHANGE_NAME.search(s)),
-                  phone=phone)
+                  department=department,
+                  doctor=bool(_CHANGE_DOCTOR.search(s)) and doctor_id is None,
+                  name=bool(_CHANGE_NAME.search(s)), phone=phone, doctor_id=doctor_id)
 
 
 # -- rendering ---------------------------------------------------------------

@@ -80,6 +80,37 @@ def normalise_name(raw: str) -> str:
     return text
 
 
+# a patient's name said with a marker inside a longer request ("就诊人王秀英，挂心内科",
+# "my name is Helen Wang"): only after an explicit marker, and up to a boundary
+_NAME_IN_ZH = re.compile(r"(?:我叫|名字叫|名字是|姓名是|姓名[:：]|就诊人是|就诊人[:：]?|患者叫|患者是|病人叫|病人是)\s*"
+                         r"([\u4e00-\u9fff·]{2,5}?)(?=[，,。.；;！!\s]|$|想|要|挂|约|预约|看)")
+_NAME_IN_EN = re.compile(r"(?i:my name is|the patient is|patient'?s name is|patient name is|"
+                         r"patient[:：])\s+([A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+){0,2})")
+
+
+def name_in_text(text: str) -> str | None:
+    """The patient's name when a longer message states it with a marker
+    ("我叫王秀英，想挂心内科", "my name is Helen Wang, I need cardiology"), else None.
+    A name without a marker is not guessed: the form asks for it."""
+    raw = unicodedata.normalize("NFKC", text or "")[:200]
+    for pattern in (_NAME_IN_ZH, _NAME_IN_EN):
+        m = pattern.search(raw)
+        if m:
+            try:
+                return normalise_name(m[1])
+            except InvalidNameError:
+                return None
+    return None
+
+
+def phone_in_text(text: str) -> str | None:
+    """The one mainland mobile number a message carries, else None."""
+    try:
+        return normalise_phone(text)
+    except InvalidPhoneError:
+        return None
+
+
 def mask_phone(phone: str | None) -> str:
     """``13812345678`` -> ``138****5678``; anything else is fully masked."""
     if not phone:

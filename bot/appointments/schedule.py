@@ -55,7 +55,9 @@ class DepartmentSpec:
     synonyms: tuple[str, ...]
 
     def terms(self) -> list[str]:
-        return [self.names["zh"], self.names["en"], *self.synonyms]
+        """Names, synonyms and the id as words ("respiratory", "general practice"):
+        "Dr Zhao in respiratory" names the department."""
+        return [self.names["zh"], self.names["en"], *self.synonyms, self.id.replace("_", " ")]
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ code outside Rasa (channels, workers, CLI) renders the same entries with
 """
 
 from bot.i18n.catalog import Catalog, bilingual, default_catalog, t
-from bot.i18n.detect import detect_language, requested_language
+from bot.i18n.detect import detect_language, requested_language, says_little
 
-__all__ = ["Catalog", "bilingual", "default_catalog", "t", "detect_language", "requested_language"]
+__all__ = ["Catalog", "bilingual", "default_catalog", "t", "detect_language", "requested_language",
+           "says_little"]

@@ -36,6 +36,37 @@ def detect_language(text: str, default: str | None = None) -> str | None:
     return "zh" if han / 1.5 >= len(latin_words) else "en"
 
 
+_IDENTIFIER = re.compile(r"^(?=[A-Za-z0-9-]*\d)[A-Za-z0-9-]{4,24}$|^[A-Z0-9]{6,24}$")
+_SHORT_HAN_ANSWER = 4  # a Chinese name is 2-4 characters
+
+
+def says_little(text: str, answering: bool = False, settled: bool = False) -> bool:
+    """Too little to switch an ongoing conversation to another language.
+
+    An id or code ("A7K3M9PQ", "BK-2024-17") never does. Once the conversation
+    has a language (``settled``: the patient wrote before), one English word
+    ("OK", "thanks", "BP 150/95") does not either; a first "hello" still
+    chooses English. When the patient is
+    answering a question the bot asked (``answering``: a form's pending
+    question), a bare short answer does not either: a name ("王芳" in an English
+    conversation, "Kevin" or "Tom Li" in a Chinese one) or one or two words
+    ("any", "ok", "stop"). The conversation's language is kept; a real
+    sentence in the other language still switches it.
+    """
+    s = (text or "").strip().strip(".,!?。，！？~")
+    if _IDENTIFIER.match(s):
+        return True
+    han = len(_HAN.findall(s))
+    latin_words = _LATIN_WORD.findall(s)
+    if settled and han == 0 and len(latin_words) == 1:
+        return True
+    if not answering:
+        return False
+    if han == 0:
+        return len(latin_words) <= 2 and len(s) <= 24
+    return not latin_words and han <= _SHORT_HAN_ANSWER and len(s) <= _SHORT_HAN_ANSWER + 2
+
+
 def requested_language(text: str) -> str | None:
     """The language a patient explicitly asks for ("English please" -> "en")."""
     wants_en = bool(_WANTS_EN.search(text or ""))

@@ -34,3 +34,40 @@ def test_a_locked_choice_is_kept() -> None:
 
 def test_button_and_menu_payloads_keep_the_language() -> None:
     assert language_events("/ask_hospital_info", "ask_hospital_info", "zh", locked=False) == []
+
+
+@pytest.mark.parametrize(("text", "current"), [
+    ("王芳", "en"),        # a Chinese name as the answer in an English booking
+    ("Kevin", "zh"),       # an English name in a Chinese one
+    ("Tom Li", "zh"),
+    ("any", "zh"),
+    ("ok", "zh"),
+])
+def test_a_bare_answer_to_a_form_question_keeps_the_language(text, current) -> None:
+    """Issue 15 item 9: one word or a name does not flip the reply language."""
+    assert language_events(text, "inform", current, locked=False, answering=True) == []
+
+
+@pytest.mark.parametrize("text", ["A7K3M9PQ", "AKMNPQRS", "bk-2024-17"])
+def test_an_id_never_flips_the_language(text) -> None:
+    assert language_events(text, "inform", "zh", locked=False) == []
+
+
+@pytest.mark.parametrize(("text", "current", "expected"), [
+    ("算了还是说中文吧 妇产科 下周一上午", "en", {"language": "zh"}),
+    ("I would like to book cardiology", "zh", {"language": "en"}),
+])
+def test_a_real_sentence_in_a_form_still_switches(text, current, expected) -> None:
+    assert slots(language_events(text, "inform", current, locked=False,
+                                 answering=True)) == expected
+
+
+@pytest.mark.parametrize("text", ["OK", "thanks", "BP 150/95"])
+def test_one_english_word_in_a_chinese_conversation_keeps_chinese(text) -> None:
+    assert language_events(text, "thank", "zh", locked=False, settled=True) == []
+
+
+def test_a_first_hello_still_chooses_english() -> None:
+    assert slots(language_events("hello", "greet", "zh", locked=False)) == {"language": "en"}
+    assert slots(language_events("hello there, I need help", "greet", "zh", locked=False,
+                                 settled=True)) == {"language": "en"}

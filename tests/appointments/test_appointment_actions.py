@@ -223,3 +223,37 @@ def test_reschedule_in_english(services) -> None:
     assert texts(dispatcher, "en")[0].startswith("Rescheduled! New booking code")
     [new] = services.appointments.bookings(USER)
     assert new.slot.day.isoformat() == "2026-11-25" and new.code != booking.code
+
+
+@pytest.mark.parametrize("action", [act.ActionCancelAppointment, act.ActionRescheduleAppointment])
+@pytest.mark.parametrize("confirm", [False, None])
+def test_a_no_or_an_exit_says_which_booking_was_kept(services, action, confirm) -> None:
+    """Issue 15 item 3: "不" to "cancel it?" (or 算了) changes nothing and says what was kept."""
+    booking = _book(services)
+    dispatcher, events = run(action(services), make_tracker(
+        {"appt_target": booking.code, "appt_confirm": confirm}, sender=USER.external_id))
+    said = texts(dispatcher)
+    assert said[0] == "好的，已停止，没有做任何预约或更改。"
+    assert said[1].startswith("您的预约：") and booking.code in said[1]
+    assert services.appointments.bookings(USER) == [booking]
+    assert slots_of(events)["appt_target"] is None
+
+
+def test_a_stop_without_bookings_says_only_that_nothing_changed(services) -> None:
+    dispatcher, _ = run(act.ActionCancelAppointment(services), make_tracker(
+        {"appt_target": None, "appt_confirm": False}, sender=USER.external_id))
+    assert texts(dispatcher) == ["好的，已停止，没有做任何预约或更改。"]
+
+
+@pytest.mark.parametrize(("text", "name", "phone"), [
+    ("帮我妈挂心内科，就诊人是李桂兰，手机13812345678，明天上午", "李桂兰", "13812345678"),
+    ("my name is Helen Wang, book cardiology tomorrow morning", "Helen Wang", None),
+    ("我想挂明天上午心内科王医生的号", None, None),  # no name is guessed
+])
+def test_patient_name_and_phone_given_up_front_are_kept(services, text, name, phone) -> None:
+    """Issue 15 item 7: facts given up front (the patient's name) are not asked again."""
+    _, events = run(act.ActionStartAppointment(services),
+                    make_tracker(text=text, intent="book_appointment"))
+    slots = slots_of(events)
+    assert slots["appt_department"] == "cardiology"
+    assert slots["appt_name"] == name and slots["appt_phone"] == phone

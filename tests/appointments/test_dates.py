@@ -52,6 +52,12 @@ WED = datetime(2026, 11, 25, 9, 0)  # Wednesday
     ("next week, afternoon", WED, date(2026, 11, 30), "pm", None),
     ("下午", NOW, None, "pm", None),
     ("in the morning", NOW, None, "am", None),
+    # issue 15: "一下" (a moment) before 下周 is not 下下周; Dr Sun is no Sunday
+    ("帮我妈book一下下周三上午的cardiology", WED, date(2026, 12, 2), "am", None),
+    ("查一下下周三", NOW, date(2026, 11, 25), None, None),
+    ("下周一下午", WED, date(2026, 11, 30), "pm", None),
+    ("with Dr Sun next Wednesday morning for my mother", WED, date(2026, 12, 2), "am", None),
+    ("see a doctor tomorrow", NOW, date(2026, 11, 23), None, None),
 ])
 def test_expressions(text, now, day, session, at) -> None:
     spec = parse_when(text, now)

@@ -166,3 +166,36 @@ def test_book_appointment_after_the_offer_fills_the_offered_department(services)
     events = asyncio.run(act.ActionStartAppointment(services).run(dispatcher, tracker, {}))
     slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
     assert slots["appt_department"] == "neurology" and slots["offer_pending"] is None
+
+
+@pytest.mark.parametrize(("text", "lang", "doctor"), [
+    ("不对，是下周四，李医生", "zh", "card_li"),
+    ("no, it's next thursday, with Dr Li", "en", "card_li"),
+    ("换成李敏 下周四", "zh", "card_li"),
+])
+def test_a_correction_with_new_content_applies_both(services, text, lang, doctor) -> None:
+    """Issue 15 item 3: "不对，是下周四，李医生" changes the day *and* the doctor."""
+    slots_before = {**BOOKING_SLOTS, "appt_doctor": "card_wang", "appt_name": "陈淑芬",
+                    "appt_phone": "13800001234"}
+    _, slots = answer(act.ValidateAppointmentForm(services), "appt_confirm", text,
+                      slots_before, lang=lang)
+    assert slots["appt_doctor"] == doctor
+    assert slots["appt_when"]["day"] is not None and slots["appt_slot"] is None
+    assert slots["appt_confirm"] is None  # confirmed again after the new choice
+    assert "appt_name" not in slots and "appt_phone" not in slots  # kept
+
+
+def test_another_doctor_without_a_name_is_asked_again(services) -> None:
+    _, slots = answer(act.ValidateAppointmentForm(services), "appt_confirm", "换个医生",
+                      {**BOOKING_SLOTS, "appt_doctor": "card_wang"})
+    assert slots["appt_doctor"] is None and slots["appt_slot"] is None
+
+
+@pytest.mark.parametrize(("text", "lang"), [("下周六上午可以吗？", "zh"),
+                                            ("can we come next saturday morning?", "en")])
+def test_a_date_put_as_a_question_is_the_answer(services, text, lang) -> None:
+    """Issue 15 item 6: even when the NLU takes it for hospital information."""
+    said, slots = answer(act.ValidateAppointmentForm(services), "appt_when", text,
+                         {"appt_department": "cardiology", "appt_doctor": "card_li"},
+                         lang=lang, intent="ask_hospital_info")
+    assert slots["appt_when"]["day"] is not None and "utter_form_resume" not in responses(said)

@@ -35,6 +35,9 @@ def test_demo_timetable_is_consistent(schedule) -> None:
     assert schedule.match_department("endocrinology please") == "endocrinology"
     assert schedule.match_department("ENT") == "ent"
     assert schedule.match_department("随便") is None
+    # the id as a word: "Dr Zhao in respiratory" (issue 15 item 7)
+    assert schedule.match_department("see Dr Zhao in respiratory next week") == "respiratory"
+    assert schedule.match_department("rent a car") is None
 
 
 def test_load_is_idempotent(db, schedule) -> None:

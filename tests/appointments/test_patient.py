@@ -62,3 +62,16 @@ def test_booking_logs_are_masked(service, caplog) -> None:
     assert caplog.records
     assert "13812345678" not in caplog.text and "张三丰" not in caplog.text
     assert "138****5678" in caplog.text
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("我叫王秀英，想挂心内科", "王秀英"),
+    ("病人叫刘德华想看骨科", "刘德华"),
+    ("I want to book for my son, patient name is Tom Li", "Tom Li"),
+    ("the patient is my mother", None),
+    ("我想挂心内科下周三上午", None),
+    ("帮我挂号 我叫什么不重要", None),
+])
+def test_name_in_a_longer_message_only_after_a_marker(text, name) -> None:
+    from bot.appointments.patient import name_in_text
+    assert name_in_text(text) == name
