@@ -14,8 +14,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import FORM_EXIT_SLOT, MedbotAction, MedbotFormValidation
 from actions.handoff import default_services as handoff_services
 from actions.handoff import offer_handoff
+from actions.info import default_info_service
 from bot.appointments.bookable import BookableDepartments
 from bot.handoff.offers import HandoffOffers
+from bot.info import HospitalInfoService
 from bot.triage import interview
 from bot.triage.pipeline import Triage, default_triage
 from bot.triage.service import TriageService
@@ -34,13 +36,20 @@ def _slots(tracker: Tracker) -> dict[str, Any]:
 
 
 class ActionStartTriage(MedbotAction):
-    """Starts a fresh interview from the patient's description."""
+    """Starts a fresh interview from the patient's description, first answering a
+    hospital question asked with it ("孩子发烧，儿科急诊在哪")."""
+
+    def __init__(self, info: HospitalInfoService | None = None) -> None:
+        self._info = info
 
     def name(self) -> str:
         return "action_start_triage"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
+        info = self._info or default_info_service()
+        for reply in info.asked_alongside(self.latest_text(tracker), self.language(tracker)):
+            dispatcher.utter_message(response=reply.response, **reply.params)
         dispatcher.utter_message(response="utter_triage_intro")
         return [SlotSet("triage_text", self.latest_text(tracker)),
                 SlotSet("triage_flag_answers", {}), SlotSet("triage_asked_flag", None),

@@ -77,6 +77,16 @@ class HospitalInfoService:
                 replies.append(self.topic_reply(tid, lang))
         return replies
 
+    def asked_alongside(self, text: str, lang: str) -> list[InfoReply]:
+        """The answers to a hospital question asked inside another request
+        ("晚上孩子发烧，儿科急诊在哪"): one per topic named, only when the message
+        reads as a question; never the general card."""
+        from bot.nlp.replies import is_question
+
+        if not is_question(text):
+            return []
+        return self.answer(text, lang) if self.topics_of(text) else []
+
     def topic_reply(self, topic_id: str, lang: str) -> InfoReply:
         topic = self.topics.topics[topic_id]
         params = {**self.hospital.params(lang), "registration_fees": self.fee_list(lang)}

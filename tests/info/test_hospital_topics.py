@@ -185,3 +185,22 @@ def test_a_broken_topic_stops_loading(tmp_path: Path, change, message: str) -> N
 
 def test_topics_have_a_version() -> None:
     assert HospitalTopics.load().version
+
+
+@pytest.mark.parametrize(("text", "lang", "expected"), [
+    ("晚上孩子发烧，儿科急诊在哪", "zh", "急诊楼2楼"),
+    ("my son has a fever, where is the children's emergency?", "en", "2nd floor"),
+    ("头疼好几天了，挂号费多少钱", "zh", "挂号费"),
+])
+def test_a_hospital_question_asked_with_symptoms_is_answered(
+        info: HospitalInfoService, text: str, lang: str, expected: str) -> None:
+    replies = info.asked_alongside(text, lang)
+    assert replies and expected in replies[0].text(lang)
+
+
+@pytest.mark.parametrize("text", [
+    "孩子发烧了", "I have had a headache for three days", "胸口疼，出汗",
+    "头疼好几天了，怎么办",  # a question, but about no hospital topic
+])
+def test_symptoms_alone_get_no_hospital_answer(info: HospitalInfoService, text: str) -> None:
+    assert info.asked_alongside(text, "zh") == []

@@ -202,3 +202,12 @@ def test_domain_responses_have_exactly_zh_and_en():
         langs = [c["value"] for v in variations for c in v["condition"] if c["name"] == "language"]
         assert sorted(langs) == ["en", "zh"], key
         assert all("channel" not in v for v in variations), key
+
+
+def test_start_answers_a_hospital_question_asked_with_the_symptom(triage) -> None:
+    driver = Driver(triage, "zh")
+    said = driver.run(ActionStartTriage(), "晚上孩子发烧，儿科急诊在哪")
+    assert said[0]["response"] == "utter_hospital_topic"
+    assert "急诊楼2楼" in said[0]["answer"]
+    assert said[-1]["response"] == "utter_triage_intro"
+    assert driver.slots["triage_text"] == "晚上孩子发烧，儿科急诊在哪"
