@@ -37,6 +37,10 @@ _DENY_REST = re.compile(r"没有(其他|别的)(症状|不舒服)|其他(都|也
 # categories that cannot apply to one sex (the learned layer does not know it)
 _ONE_SEX = {"testicular_torsion": "male", "pregnancy_emergency": "female"}
 _FEVER_CATEGORIES = {"infant_fever"}
+# the signs that, with a fever, make the category (NICE NG143/NG51: rash, stiff neck,
+# confusion or drowsiness, fast breathing)
+_SIGN_BEYOND_FEVER = {"sepsis_meningitis_rash": frozenset({
+    "rash", "purpuric_spots", "neck_stiffness", "confusion", "shortness_of_breath"})}
 _WORDS = re.compile(r"[a-z]{2,}|[\u3400-\u9fff]")
 _CLEAR = 0.35  # a learned category this probable needs no further evidence
 
@@ -134,7 +138,10 @@ class RedFlagScreen:
         if reading.category_p < _CLEAR:  # its evidence is needed: read the symptoms
             reading = self.reading(scan)
         category = self.knowledge.red_flag(reading.category)
-        if _contradicted(category, scan) or not _supported(category, scan, reading):
+        if category.id in _SIGN_BEYOND_FEVER:
+            reading = self.reading(scan)  # the symptoms too
+        if (_contradicted(category, scan) or not _supported(category, scan, reading)
+                or not _sign_beyond_fever(category, scan, reading)):
             return None
         return category
 
@@ -206,6 +213,16 @@ def _supported(category: RedFlagCategory, scan: Scan, reading: Reading) -> bool:
     if reading.category_p >= _CLEAR and not _short(scan.text):
         return True
     return bool((scan.present_ids() | set(reading.symptoms)) & _related(category))
+
+
+def _sign_beyond_fever(category: RedFlagCategory, scan: Scan, reading: Reading) -> bool:
+    """A learned hit of a category defined by fever *and* a sign ("fever with a rash
+    that does not fade") needs a sign besides the fever: "a fever of 39 for six days"
+    alone is a doctor today, not 120."""
+    signs = _SIGN_BEYOND_FEVER.get(category.id)
+    if signs is None:
+        return True
+    return bool((scan.present_ids() | set(reading.symptoms)) & signs)
 
 
 def _short(text: str) -> bool:

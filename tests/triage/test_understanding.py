@@ -94,6 +94,9 @@ def test_learned_hit_fires_when_rules_do_not(triage, text):
     ("infant_fever", "宝宝5个月，烧到38.5"),                  # not under 3 months
     ("infant_fever", "宝宝6周，体温37.6"),                    # under 38
     ("testicular_torsion", "my daughter has sudden pain down there"),  # the other sex
+    # fever with a rash, but no rash or other sign: a doctor today, not 120
+    ("sepsis_meningitis_rash", "I've had a fever of 39 for six days and it's not going down"),
+    ("sepsis_meningitis_rash", "孩子烧39度了"),
 ])
 def test_facts_veto_a_learned_hit(triage, category, text):
     screen = _screen(triage, category)
@@ -126,3 +129,10 @@ def test_an_unreadable_model_file_is_refused(tmp_path):
     bad.write_bytes(b"not a pickle")
     with pytest.raises(Exception):  # noqa: B017 - any load error; the loader logs and falls back
         learned.load(bad)
+
+
+@pytest.mark.parametrize("text", ["孩子发烧 身上出了红疹", "fever and a rash all over, he is very sleepy",
+                                  "发烧39度 脖子硬 叫不太醒"])
+def test_a_learned_fever_category_fires_with_a_sign_besides_the_fever(triage, text):
+    screen = _screen(triage, "sepsis_meningitis_rash")
+    assert "sepsis_meningitis_rash" in [h.category for h in screen.hits(screen.scan(text))]
