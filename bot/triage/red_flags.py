@@ -215,6 +215,20 @@ def _supported(category: RedFlagCategory, scan: Scan, reading: Reading) -> bool:
     return bool((scan.present_ids() | set(reading.symptoms)) & _related(category))
 
 
+# "拿杯子一压就褪色了", "it fades when I press a glass on it": the rash blanches
+_BLANCHES_ZH = re.compile(r"(压|按|玻璃杯).{0,6}(?<![不没])(褪色|消退|变白|退了|就没了|就不见了)")
+_BLANCHES_EN = re.compile(r"\b(fades?|fading|blanch(es|ing)?|goes (white|away|pale))\b"
+                          r"(?= (under|with|when|if|after|on))")
+_NOT_BEFORE = re.compile(r"(n'?t|\bnot|\bnever|\bno)\s+(\w+\s+)?$")
+
+
+def _blanches(text: str) -> bool:
+    if _BLANCHES_ZH.search(text):
+        return True
+    return any(not _NOT_BEFORE.search(text[max(0, m.start() - 16):m.start()])
+               for m in _BLANCHES_EN.finditer(text))
+
+
 def _sign_beyond_fever(category: RedFlagCategory, scan: Scan, reading: Reading) -> bool:
     """A learned hit of a category defined by fever *and* a sign ("fever with a rash
     that does not fade") needs a sign besides the fever: "a fever of 39 for six days"
@@ -248,6 +262,8 @@ def _contradicted(category: RedFlagCategory, scan: Scan) -> bool:
             return True
         if facts.self_report(scan):
             return True
+    if category.id == "sepsis_meningitis_rash" and _blanches(scan.text):
+        return True  # the glass test was done and the rash fades
     sex = _ONE_SEX.get(category.id)
     if sex is not None:
         stated = facts.sex(scan)

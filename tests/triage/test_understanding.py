@@ -97,6 +97,9 @@ def test_learned_hit_fires_when_rules_do_not(triage, text):
     # fever with a rash, but no rash or other sign: a doctor today, not 120
     ("sepsis_meningitis_rash", "I've had a fever of 39 for six days and it's not going down"),
     ("sepsis_meningitis_rash", "孩子烧39度了"),
+    # the glass test done: the rash fades
+    ("sepsis_meningitis_rash", "女儿发烧 身上出了红疹 用杯子按一下就褪色了"),
+    ("sepsis_meningitis_rash", "fever and a red rash, but it fades when I press a glass on it"),
 ])
 def test_facts_veto_a_learned_hit(triage, category, text):
     screen = _screen(triage, category)
@@ -134,5 +137,12 @@ def test_an_unreadable_model_file_is_refused(tmp_path):
 @pytest.mark.parametrize("text", ["孩子发烧 身上出了红疹", "fever and a rash all over, he is very sleepy",
                                   "发烧39度 脖子硬 叫不太醒"])
 def test_a_learned_fever_category_fires_with_a_sign_besides_the_fever(triage, text):
+    screen = _screen(triage, "sepsis_meningitis_rash")
+    assert "sepsis_meningitis_rash" in [h.category for h in screen.hits(screen.scan(text))]
+
+
+@pytest.mark.parametrize("text", ["孩子发烧 身上出了红疹 按了不褪色", "fever and a rash that doesn't fade when pressed",
+                                  "high fever and a rash that dont fade when I press a glass"])
+def test_a_rash_that_does_not_fade_is_no_veto(triage, text):
     screen = _screen(triage, "sepsis_meningitis_rash")
     assert "sepsis_meningitis_rash" in [h.category for h in screen.hits(screen.scan(text))]
