@@ -83,8 +83,8 @@ def parse_answer(slot: str, text: str, triage: Triage) -> Any:
             return "female" if female else "male"
         return None
     case = triage.extract(text).case
-    if slot == "triage_age" and facts.pain_score(raw) is not None:
-        return None  # "7分" is a pain score, not an age: asked again
+    if slot in ("triage_age", "triage_duration") and facts.pain_score(raw) is not None:
+        return None  # "7分" is a pain score, not an age or 7 days: asked again
     if slot == "triage_age":
         if case.age_years is not None:
             return case.age_years

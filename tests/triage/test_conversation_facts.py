@@ -14,6 +14,13 @@ def test_a_pain_score_is_not_an_age(rules_triage, answer):
     assert interview.parse_answer("triage_severity", answer, rules_triage) == "severe"
 
 
+@pytest.mark.parametrize("answer", ["7分", "7/10", "7 out of 10"])
+def test_a_pain_score_is_not_a_duration(rules_triage, answer):
+    """"7分" to "how long has this been going on?" was read as 7 days (a bare number)."""
+    assert interview.parse_answer("triage_duration", answer, rules_triage) is None
+    assert interview.parse_answer("triage_duration", "7天", rules_triage) == 7.0
+
+
 def test_a_pain_score_in_the_description_is_a_severity_not_an_age(rules_triage):
     case = rules_triage.assess_text("我妈68岁，头疼，7分", "zh").case
     assert case.age_years == 68.0 and case.severity == "severe"
