@@ -71,3 +71,20 @@ def test_a_first_hello_still_chooses_english() -> None:
     assert slots(language_events("hello", "greet", "zh", locked=False)) == {"language": "en"}
     assert slots(language_events("hello there, I need help", "greet", "zh", locked=False,
                                  settled=True)) == {"language": "en"}
+
+
+@pytest.mark.parametrize(("text", "current"), [
+    ("ok 要", "zh"), ("no 不用", "zh"), ("没有 never diagnosed", "zh"), ("算了 cancel", "zh"),
+    ("ok 好的", "en"),
+])
+def test_a_short_code_mixed_reply_keeps_the_language(text, current) -> None:
+    """Issue 15 items 7 and 9: "ok 要" to "需要我帮您预约神经内科的门诊吗？" answered the
+    rest of the Chinese conversation in English."""
+    assert language_events(text, "affirm", current, locked=False, settled=True) == []
+
+
+def test_a_code_mixed_sentence_still_chooses_by_words() -> None:
+    assert slots(language_events("I have 头痛 since yesterday", "report_symptoms", "zh",
+                                 locked=False, settled=True)) == {"language": "en"}
+    assert slots(language_events("我想预约 cardiology 下周一上午", "book", "en",
+                                 locked=False, settled=True)) == {"language": "zh"}
