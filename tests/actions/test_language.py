@@ -88,3 +88,14 @@ def test_a_code_mixed_sentence_still_chooses_by_words() -> None:
                                  locked=False, settled=True)) == {"language": "en"}
     assert slots(language_events("我想预约 cardiology 下周一上午", "book", "en",
                                  locked=False, settled=True)) == {"language": "zh"}
+
+
+def test_a_name_the_nlu_took_for_switch_language_switches_nothing() -> None:
+    """"Emily Zhang" as the patient's name was read as switch_language and toggled
+    an English booking to Chinese (and locked it)."""
+    assert language_events("Emily Zhang", "switch_language", "en", locked=False,
+                           answering=True, settled=True) == []
+    assert slots(language_events("换个语言", "switch_language", "en", False)) == {
+        "language": "zh", "language_locked": True}
+    assert slots(language_events("change language please", "switch_language", "zh", False)) == {
+        "language": "en", "language_locked": True}
