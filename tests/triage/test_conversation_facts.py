@@ -42,3 +42,15 @@ def test_a_boy_gets_no_pregnancy_note(rules_triage, text, lang):
 @pytest.mark.parametrize("text", ["he's 5 minutes away", "she is 9/10 pain", "she's 38 weeks pregnant"])
 def test_numbers_that_are_not_ages(rules_triage, text):
     assert rules_triage.assess_text(text, "en").case.age_years is None
+
+
+def test_age_is_asked_before_pregnancy_and_settles_it(triage):
+    """"我眼睛痛", then "女": a 60-year-old woman was asked "could you be pregnant?"
+    before her age, and "60岁" was no answer to that (asked again)."""
+    slots: dict = {}
+    first = interview.assess(triage, "我眼睛痛", "zh", slots)
+    remaining = interview.questions(triage, first, slots)
+    assert remaining.index("triage_age") < remaining.index("triage_sex")
+    slots = {"triage_age": 60.0, "triage_sex": "female"}
+    later = interview.assess(triage, "我眼睛痛", "zh", slots)
+    assert "triage_pregnant" not in interview.questions(triage, later, slots)
