@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -26,6 +27,10 @@ from bot.triage.service import TriageService
 log = logging.getLogger(__name__)
 BOOKING_LEVELS = ("routine", "self_care")  # results whose next step offers a booking
 HANDOFF_OFFER = "handoff"  # the interview was left for a doctor; the gate reads the consent
+# the words of a request for a person, not only the NLU's intent ("male" was request_human)
+_ASKS_FOR_A_PERSON = re.compile(r"医生|大夫|人工|真人|客服|护士|专家|(?<![a-z])(?:doctor|dr|human|"
+                                r"person|people|someone|somebody|nurse|real|agent|operator|staff)"
+                                r"(?![a-z])", re.IGNORECASE)
 
 FACT_SLOTS = (*interview.FACT_SLOTS, interview.RED_FLAG_SLOT)
 # what utter_triage_next_<level> offers (actions/offers.py answers it)
@@ -94,7 +99,8 @@ class ValidateTriageForm(MedbotFormValidation, MedbotAction):
         answered = self.answered_slot(tracker)
         if answered is not None and self.latest_intent(tracker) == "request_human":
             text = tracker.slots_to_validate()[answered]
-            if not is_exit(text) and interview.parse_answer(answered, text, self.triage) is None:
+            if (_ASKS_FOR_A_PERSON.search(text) and not is_exit(text)
+                    and interview.parse_answer(answered, text, self.triage) is None):
                 log.info("triage.handoff_requested slot=%s", answered)
                 lang = self.language(tracker)
                 slots = _slots(tracker)

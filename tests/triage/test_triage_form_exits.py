@@ -123,3 +123,18 @@ def test_an_answer_is_read_even_if_the_nlu_thought_of_a_doctor(rules_triage, ser
 def _with_intent(tracker, intent):
     tracker.latest_message["intent"] = {"name": intent}
     return tracker
+
+
+def test_a_word_the_nlu_took_for_a_doctor_request_is_no_hand_off(rules_triage, service, monkeypatch):
+    """"male" answering "how bad is it?" was request_human to the NLU: no doctor offered."""
+    import tests.triage.test_triage_actions as ta
+
+    d = Driver(rules_triage, "en", service)
+    d.start("my stomach hurts")
+    slot = d.ask()
+    real = ta.tracker
+    monkeypatch.setattr(ta, "tracker", lambda slots, text, events=None: _with_intent(
+        real(slots, text, events), "request_human"))
+    d.answer("male" if slot != "triage_sex" else "blue")
+    assert d.slots.get("form_exit") is None and d.slots.get("offer_pending") is None
+    assert d.ask() == slot  # asked again, as any unreadable answer
