@@ -55,7 +55,7 @@ _MEDICATION = _words(
     "metformin", "aspirin",
 )
 _DATA = _words(
-    "数据", "信息", "资料", "记录", "隐私", "病历", "档案", "健康", "个人", "注销", "手机号", "电话", "号码",
+    "数据", "信息", "资料", "记录", "聊天", "隐私", "病历", "档案", "健康", "个人", "注销", "手机号", "电话", "号码",
     "住址", "地址", "身份证", "phone number", "number", "address", "id card",
     "data", "info", "information", "record", "records", "history", "profile", "personal",
     "everything about me", "health",
@@ -85,6 +85,7 @@ _FOREIGN = _words(
     "约会", "电影", "音乐", "歌", "邮件", "文件", "软件", "手机", "电脑", "宠物", "猫", "狗", "驱虫",
     "笑话", "那句话", "说的话", "观点", "评论", "买菜", "牛奶", "生日", "快递柜", "作业", "考试", "面试",
     "房租", "合同", "签证", "护照", "婚礼", "聚会", "饭局", "车", "保险单",
+    "消息", "撤回消息", "浇花", "养花", "花草", "植物", "电费", "水费", "燃气费", "话费",
     "记忆", "你自己", "你的感情",
     "instagram", "facebook", "tiktok", "twitter", "snapchat", "whatsapp", "netflix", "spotify",
     "youtube", "amazon", "uber", "lyft", "didi", "taxi", "cab", "ride", "flight", "flights", "train",
@@ -97,7 +98,7 @@ _FOREIGN = _words(
     "friend", "friends", "girlfriend", "boyfriend", "ex", "milk", "groceries", "birthday",
     "homework", "exam", "interview", "wedding", "party", "car", "tyre", "tire", "iphone", "phone",
     "laptop", "computer", "pineapple", "opinion", "your memory", "your own", "your feelings",
-    "mondays", "dmv", "passport", "visa",
+    "mondays", "dmv", "passport", "visa", "plant", "plants", "flowers", "garden", "bill", "bills",
 )
 
 

@@ -37,7 +37,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.outbound import OutboundError, OutboundRouter, SendResult
-from bot.reminders.clock import Clock, as_utc
+from bot.reminders.clock import Clock
 from bot.reminders.config import ReminderConfig
 from bot.reminders.jobs import KeyedMessage, ReminderJobs
 from bot.reminders.planner import Planner
@@ -214,9 +214,3 @@ class Worker:
             if result.claimed == 0:
                 stop.wait(idle)
         log.info("scheduler.worker.stopped id=%s", self.worker_id)
-
-
-def lag_seconds(job: ScheduledJob) -> float | None:
-    if job.sent_at is None:
-        return None
-    return (as_utc(job.sent_at) - as_utc(job.due_at)).total_seconds()

@@ -106,10 +106,5 @@ def load_drugs(kb_dir: Path | None = None) -> Catalog:
 
 
 @lru_cache(maxsize=1)
-def default_conditions() -> Catalog:
-    return load_conditions()
-
-
-@lru_cache(maxsize=1)
 def default_drugs() -> Catalog:
     return load_drugs()

@@ -29,6 +29,7 @@ from bot.errors import ValidationError
 from bot.settings import PROJECT_ROOT, Settings
 from bot.triage import facts
 from bot.triage.matcher import Scan
+from bot.triage.pinyin import PinyinReader
 from bot.triage.text import normalise, split_clauses
 from bot.triage.understanding import FORMAT, SUBJECTS, Cues, Example, Understanding
 
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 
 CORPUS_DIR = Path("nlu_data/triage")
 PREFIX = "understanding-"
-_CODE = ("bot/triage/understanding.py", "bot/triage/learned.py",
+_CODE = ("bot/triage/understanding.py", "bot/triage/learned.py", "bot/triage/pinyin.py",
          "knowledge_base/red_flags.yml", "knowledge_base/symptoms.yml")
 
 
@@ -125,10 +126,13 @@ def build(root: Path = PROJECT_ROOT, **options: Any) -> Understanding:
     if not examples:
         raise ValidationError(f"no training messages in {root / CORPUS_DIR}")
     started = time.monotonic()
-    rules = RedFlagScreen(knowledge)  # the same scope reading as in use
+    # toneless pinyin is read in characters, in training as in use
+    reader = PinyinReader.from_knowledge(knowledge, [e.text for e in examples])
+    rules = RedFlagScreen(knowledge, pinyin=reader)  # the same scope reading as in use
     scans = [rules.scan(e.text) for e in examples]
     examples = [replace(e, text=model_text(scan)) for e, scan in zip(examples, scans)]
     model = Understanding(**options).fit(examples, [cues(scan) for scan in scans])
+    model.pinyin = reader
     model.report["build_seconds"] = round(time.monotonic() - started, 1)
     return model
 

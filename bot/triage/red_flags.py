@@ -24,6 +24,7 @@ from bot.triage.case import RedFlagHit
 from bot.triage.kb import RedFlagCategory, TriageKnowledge, default_knowledge
 from bot.triage.learned import cues, default_model, light_scan, model_text
 from bot.triage.matcher import PhraseMatcher, Scan, scan_text
+from bot.triage.pinyin import PinyinReader
 from bot.triage.text import PRESENT
 from bot.triage.understanding import Reading, Understanding
 
@@ -45,9 +46,12 @@ class RedFlagScreen:
     understanding layer when one is given: a category fires when the rules
     **or** the learned layer fire (a miss is worse than a false alarm)."""
 
-    def __init__(self, knowledge: TriageKnowledge, model: Understanding | None = None) -> None:
+    def __init__(self, knowledge: TriageKnowledge, model: Understanding | None = None,
+                 pinyin: PinyinReader | None = None) -> None:
         self.knowledge = knowledge
         self.model = model
+        # toneless pinyin is read as characters first (built with the model)
+        self.pinyin = pinyin or getattr(model, "pinyin", None)
         self._last: tuple[str, Reading] | None = None
         phrases: dict[str, list[str]] = {s.id: list(s.phrases()) for s in knowledge.symptoms.values()}
         for fid, words in knowledge.features.items():
@@ -55,7 +59,10 @@ class RedFlagScreen:
         self.matcher = PhraseMatcher(phrases, knowledge.patterns)
 
     def scan(self, text: str) -> Scan:
-        return scan_text(text, self.matcher)
+        """The message matched against the phrases; a message typed in toneless
+        pinyin ("wo ba tu xue le") is read in characters (``bot.triage.pinyin``)."""
+        characters = self.pinyin.read(text) if self.pinyin is not None else None
+        return scan_text(characters or text, self.matcher)
 
     def reading(self, scan: Scan, full: bool = True) -> Reading | None:
         """The learned layer's reading of a scanned message (``None`` without a model);

@@ -76,7 +76,6 @@ _ANCHOR = re.compile(
     r"|kid|wife|husband|mum|mom|dad|father|mother|grandma|grandpa|friend|partner)\b"
 )
 _ZH_HISTORY_SUFFIX = re.compile(r"过(?!敏|来|去|了?一会|度|多|量|于|分|头|夜)")
-_HAN = re.compile(r"[\u3400-\u9fff]")
 
 
 def normalise(text: str) -> str:
@@ -197,7 +196,3 @@ _STRONG_INFO = re.compile(
     r"什么症状|哪些症状|有哪些早期症状|有什么表现|怎么预防|如何预防|科普|前兆|先兆|如果|万一|假如|遇到.{0,10}怎么办"
     r"|what are the (symptoms|signs)|warning signs|what (should|do|can) (i|we|you) do if|what to do if"
     r"|\bif (someone|somebody|a person|a child|a baby|your|you)\b")
-
-
-def has_han(text: str) -> bool:
-    return bool(_HAN.search(text))

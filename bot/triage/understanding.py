@@ -107,6 +107,8 @@ class Understanding:
         self.subjects: LogisticRegression | None = None
         self.report: dict[str, Any] = {}
         self.format = FORMAT
+        # the toneless-pinyin reader built with the model (bot.triage.pinyin), used by the screen
+        self.pinyin: Any = None
 
     # -- features ----------------------------------------------------------
     def _fit_features(self, texts: list[str], cues: list[Cues]) -> sparse.csr_matrix:

@@ -176,11 +176,6 @@ def mask(openid: str | None) -> str:
     return openid[:4] + "***" + openid[-2:] if len(openid) > 8 else "***"
 
 
-def metadata_of(message: Any) -> dict[str, Any]:
-    """What the connector passes to Rasa as ``UserMessage.metadata``."""
-    return {"message_id": getattr(message, "id", None), "msg_type": message.type}
-
-
 def open_request(config: Any, args: Mapping[str, str], body: bytes,
                  now: float | None = None) -> tuple[dict[str, str], bool]:
     """Verify and decode one POSTed callback.

@@ -24,6 +24,10 @@ LOOK_ALIKES = [
     ("cancel_medication_reminder", "turn off the alarm for my football game"),
     ("set_medication_reminder", "remind me to buy milk tonight"),
     ("set_medication_reminder", "提醒我明天下午开会"),
+    # seen on blind r2 after its first run (a WeChat message recalled, flowers watered)
+    ("withdraw_consent", "微信里发错的消息怎么撤回"),
+    ("set_medication_reminder", "每天傍晚提醒我给阳台的花草浇水"),
+    ("set_medication_reminder", "remind me to pay the electricity bill"),
 ]
 OURS = [
     ("cancel_appointment", "取消"), ("cancel_appointment", "cancel it"),
@@ -32,6 +36,7 @@ OURS = [
     ("reschedule_appointment", "my flight was moved, can I change my appointment to friday"),
     ("delete_my_data", "删了吧"), ("delete_my_data", "delete my phone number"),
     ("delete_my_data", "把我手机里存的病历资料也删掉"),
+    ("delete_my_data", "把我跟你的聊天消息都删了"),
     ("withdraw_consent", "撤回同意"), ("withdraw_consent", "I withdraw my consent, my son will handle it"),
     ("cancel_medication_reminder", "删掉阿托伐他汀的闹钟"),
     ("set_medication_reminder", "提醒我吃完晚饭吃二甲双胍"),
