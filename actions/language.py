@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -10,6 +11,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import MedbotAction
 from bot.i18n import detect_language, requested_language, says_little
+
+
+# what a request to switch says: a language, or the words of a switch ("切换语言")
+_TOGGLE = re.compile(r"语言|語言|中文|英文|英语|汉语|普通话|国语|切换|换成|换回|"
+                     r"(?<![a-z])(?:languages?|lang|english|chinese|mandarin|switch|change|"
+                     r"qie ?huan|zhong ?wen|ying ?wen|ying ?yu)(?![a-z])", re.IGNORECASE)
 
 
 def language_events(text: str, intent: str | None, current: str | None,
@@ -25,11 +32,13 @@ def language_events(text: str, intent: str | None, current: str | None,
     and so does one English word once the patient has written before
     (``settled``; :func:`bot.i18n.says_little`).
     """
-    if intent == "switch_language":
-        wanted = requested_language(text)
+    wanted = requested_language(text) if intent == "switch_language" else None
+    if intent == "switch_language" and _TOGGLE.search(text or ""):
         if wanted is None:  # "switch language" without saying which: toggle
             wanted = "en" if current == "zh" else "zh"
         return [SlotSet("language", wanted), SlotSet("language_locked", True)]
+    # otherwise the NLU's switch_language names no language and no switch ("Emily
+    # Zhang" as the patient's name): read as any other message
     if locked or text.startswith("/"):  # "/intent" payloads (buttons, menu clicks) say nothing
         return []
     if current and says_little(text, answering, settled):

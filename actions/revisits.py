@@ -26,7 +26,7 @@ from bot.revisits.answers import (
     is_none_answer,
     parse_confirmation,
     parse_past_date,
-    parse_yes_no,
+    parse_symptom_answer,
 )
 from bot.revisits.catalog import Condition
 from bot.revisits.eligibility import Evidence, Reason, RevisitDraft
@@ -45,6 +45,21 @@ MAX_TEXT = 200
 _RECORD_NUMBER = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{0,6}[-]?\d[A-Za-z0-9-]{2,31}(?![A-Za-z0-9])")
 MAX_RECORD_ANSWER = 60
 _DOSE = re.compile(r"\d\s*(?:mg|g|ml|iu|u|毫克|克|毫升|片|粒|单位)(?![a-z])", re.IGNORECASE)
+
+
+# "where were you diagnosed?" answered "nowhere": no in-person diagnosis to follow up
+_NEVER_DIAGNOSED = re.compile(
+    r"^(没有|无|没|没去过|不记得|忘了|none|no|nope|nowhere|never)[\s,，。.!！]*$|"
+    r"没(?:有)?(?:去|在|上)?(?:医院|线下|门诊)?(?:看过|看|确诊|诊断|检查|就诊)|未(?:确诊|就诊|诊断)|第一次|从来没|"
+    r"(?<![a-z])(?:never (?:been )?(?:diagnosed|seen|saw|went|been)|not (?:been )?diagnosed|"
+    r"haven'?t (?:been|seen|had)|first time|no diagnosis|not yet)(?![a-z])")
+
+
+def never_diagnosed(text: str) -> bool:
+    """The patient says there was no in-person diagnosis ("没有", "没去医院看过",
+    "never been diagnosed"): the online re-visit is refused, not asked again."""
+    text = (text or "").strip().lower()
+    return bool(text) and len(text) <= MAX_TEXT and bool(_NEVER_DIAGNOSED.search(text))
 
 
 def say_reasons(dispatcher: CollectingDispatcher, reasons: tuple[Reason, ...], lang: str) -> None:
@@ -116,7 +131,7 @@ class ValidateRevisitForm(MedbotFormValidation, RevisitAction):
             dispatcher.utter_message(text=hit.message(self.language(tracker)))
             return None, self._refuse(dispatcher, tracker,
                                       (Reason("utter_revisit_reason_red_flag"),))
-        answer = parse_yes_no(value or "")
+        answer = parse_symptom_answer(value or "")
         if answer is None:
             dispatcher.utter_message(response="utter_revisit_unclear_yes_no")
             return None, {slot: None}
@@ -145,14 +160,23 @@ class ValidateRevisitForm(MedbotFormValidation, RevisitAction):
 
     async def validate_revisit_institution(self, value, dispatcher, tracker, domain):
         text = (value or "").strip()
+        if never_diagnosed(text):  # "没有" / "没去医院看过": never a first visit online
+            return self._refuse(dispatcher, tracker, (self._no_evidence(tracker),))
         if not 2 <= len(text) <= MAX_TEXT:
             dispatcher.utter_message(response="utter_revisit_invalid_text")
             return {"revisit_institution": None}
         return {"revisit_institution": text}
 
+    def _no_evidence(self, tracker: Tracker) -> Reason:
+        condition = self.condition(tracker)
+        return Reason("utter_revisit_reason_no_evidence",
+                      {"condition": dict(condition.names) if condition else ""})
+
     async def validate_revisit_diagnosed_on(self, value, dispatcher, tracker, domain):
         revisits = self.services.revisits
         today = revisits.today()
+        if never_diagnosed(value or ""):
+            return self._refuse(dispatcher, tracker, (self._no_evidence(tracker),))
         day = parse_past_date(value or "", today)
         if day is None:
             dispatcher.utter_message(response="utter_revisit_invalid_date")

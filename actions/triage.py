@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -12,6 +13,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import FORM_EXIT_SLOT, MedbotAction, MedbotFormValidation
+from bot.nlp.replies import is_exit
 from actions.handoff import default_services as handoff_services
 from actions.handoff import offer_handoff
 from actions.info import default_info_service
@@ -24,6 +26,11 @@ from bot.triage.service import TriageService
 
 log = logging.getLogger(__name__)
 BOOKING_LEVELS = ("routine", "self_care")  # results whose next step offers a booking
+HANDOFF_OFFER = "handoff"  # the interview was left for a doctor; the gate reads the consent
+# the words of a request for a person, not only the NLU's intent ("male" was request_human)
+_ASKS_FOR_A_PERSON = re.compile(r"医生|大夫|人工|真人|客服|护士|专家|(?<![a-z])(?:doctor|dr|human|"
+                                r"person|people|someone|somebody|nurse|real|agent|operator|staff)"
+                                r"(?![a-z])", re.IGNORECASE)
 
 FACT_SLOTS = (*interview.FACT_SLOTS, interview.RED_FLAG_SLOT)
 # what utter_triage_next_<level> offers (actions/offers.py answers it)
@@ -59,10 +66,14 @@ class ActionStartTriage(MedbotAction):
 
 
 class ValidateTriageForm(MedbotFormValidation, MedbotAction):
-    """Decides which questions remain and reads each answer."""
+    """Decides which questions remain and reads each answer. Asking for a doctor
+    instead of answering ("我想找真人医生") leaves the interview and offers the
+    hand-off (consent asked), instead of repeating the question."""
 
-    def __init__(self, triage: Triage | None = None) -> None:
+    def __init__(self, triage: Triage | None = None,
+                 offers: HandoffOffers | None = None) -> None:
         self._triage = triage
+        self._offers = offers
 
     @property
     def triage(self) -> Triage:
@@ -83,6 +94,25 @@ class ValidateTriageForm(MedbotFormValidation, MedbotAction):
                 and tracker.get_slot(requested) is not None):
             needed.insert(1, requested)
         return needed
+
+    async def get_validation_events(self, dispatcher, tracker, domain):  # type: ignore[override]
+        answered = self.answered_slot(tracker)
+        if answered is not None and self.latest_intent(tracker) == "request_human":
+            text = tracker.slots_to_validate()[answered]
+            if (_ASKS_FOR_A_PERSON.search(text) and not is_exit(text)
+                    and interview.parse_answer(answered, text, self.triage) is None):
+                log.info("triage.handoff_requested slot=%s", answered)
+                lang = self.language(tracker)
+                slots = _slots(tracker)
+                result = interview.assess(self.triage, slots.get("triage_text") or "", lang,
+                                          slots).result
+                department = next((d for d in result.departments if d != "emergency"), None)
+                await offer_handoff(self._offers or handoff_services().offers, tracker,
+                                    dispatcher, "request_human", lang, department)
+                return [SlotSet(answered, None), SlotSet("requested_slot", None),
+                        SlotSet(FORM_EXIT_SLOT, self.form_name()),
+                        SlotSet("offer_pending", HANDOFF_OFFER)]
+        return await super().get_validation_events(dispatcher, tracker, domain)
 
     def _read(self, slot: str, value: Any, dispatcher: CollectingDispatcher,
               tracker: Tracker) -> dict[str, Any]:
@@ -168,9 +198,10 @@ class ActionTriageResult(MedbotAction):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
         if tracker.get_slot(FORM_EXIT_SLOT) == "triage_form":  # "算了": nothing assessed or kept
-            dispatcher.utter_message(response="utter_triage_stopped")
+            if tracker.get_slot("offer_pending") != HANDOFF_OFFER:  # else: consent asked last
+                dispatcher.utter_message(response="utter_triage_stopped")
             return [SlotSet(FORM_EXIT_SLOT, None), SlotSet("triage_text", None),
-                    *[SlotSet(slot, None) for slot in FACT_SLOTS]]
+                    SlotSet("offer_pending", None), *[SlotSet(slot, None) for slot in FACT_SLOTS]]
         lang = self.language(tracker)
         slots = _slots(tracker)
         text = slots.get("triage_text") or self.latest_text(tracker)

@@ -45,7 +45,8 @@ def says_little(text: str, answering: bool = False, settled: bool = False) -> bo
 
     An id or code ("A7K3M9PQ", "BK-2024-17") never does. Once the conversation
     has a language (``settled``: the patient wrote before), one English word
-    ("OK", "thanks", "BP 150/95") does not either; a first "hello" still
+    ("OK", "thanks", "BP 150/95") does not either, nor a short code-mixed reply
+    ("ok 要", "no 不用", "没有 never diagnosed"); a first "hello" still
     chooses English. When the patient is
     answering a question the bot asked (``answering``: a form's pending
     question), a bare short answer does not either: a name ("王芳" in an English
@@ -60,6 +61,8 @@ def says_little(text: str, answering: bool = False, settled: bool = False) -> bo
     latin_words = _LATIN_WORD.findall(s)
     if settled and han == 0 and len(latin_words) == 1:
         return True
+    if settled and 0 < han <= _SHORT_HAN_ANSWER and 0 < len(latin_words) <= 2:
+        return True  # a short code-mixed reply ("ok 要", "no 不用", "算了 cancel") says little
     if not answering:
         return False
     if han == 0:

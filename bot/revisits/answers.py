@@ -18,8 +18,11 @@ from bot.nlp.values import too_long
 
 _UNSURE = re.compile(r"不确定|不知道|不清楚|说不准|不好说|not sure|unsure|don'?t know|no idea|maybe")
 _YES_FIRST = re.compile(r"没问题|没错")
+# "还是老样子" (unchanged) is a no to "new or worse symptoms?": 还是 holds 是
 _NO = re.compile(r"没有|没|不是|不要|不用|不需要|不可以|不行|不对|不必|算了|^不|^否|^无|还好|一样|稳定|"
-                 r"正常|(?<![a-z])(no|nope|nah|none|nothing|not|negative|never)(?![a-z])")
+                 r"老样子|照旧|差不多|正常|(?<![a-z])(no|nope|nah|none|nothing|not|negative|never|"
+                 r"unchanged|same as (?:before|usual|always|last time)|about the same|"
+                 r"no change)(?![a-z])")
 _YES = re.compile(r"有|是|对|嗯|好|行|确定|确认|可以|需要|要|提交|加重|变重|更严重|"
                   r"(?<![a-z])(yes|yeah|yep|y|sure|correct|ok|okay|confirm|worse|go ahead|book it)"
                   r"(?![a-z])")
@@ -80,6 +83,19 @@ def is_none_answer(text: str) -> bool:
     return not too_long(text) and bool(_NONE.search(_norm(text)))
 
 
+# words that confirm an action but do not say whether a symptom is there ("确认" to
+# "any new symptoms?" is no "有")
+_ONLY_CONFIRM = re.compile(r"^(确认|确定|提交|好的?|行|可以|ok|okay|confirm(ed)?|submit|sure)[\s!！。.~]*$")
+
+
+def parse_symptom_answer(text: str) -> bool | None:
+    """:func:`parse_yes_no` for "do you have ...?" questions: a bare confirmation
+    ("确认", "ok") does not answer them (``None``: asked again)."""
+    if too_long(text) or _ONLY_CONFIRM.match(_norm(text)):
+        return None
+    return parse_yes_no(text)
+
+
 def parse_past_date(text: str, today: date) -> date | None:
     """A date in the past (or today) from ``text``; ``None`` when there is none."""
     if too_long(text):
@@ -99,6 +115,8 @@ def parse_past_date(text: str, today: date) -> date | None:
         if m[1]:
             count = 0.5 if m[1] == "半" else cn_number(m[1])
             unit = m[3]
+            if m[1] == "半" and unit == "年":  # half a year is six months (180 days), not 182.5
+                count, unit = 6, "月"
         else:
             count = _EN_WORDS.get(m[5]) or (int(m[5]) if m[5].isdigit() else None)
             unit = m[6]

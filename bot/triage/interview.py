@@ -83,8 +83,8 @@ def parse_answer(slot: str, text: str, triage: Triage) -> Any:
             return "female" if female else "male"
         return None
     case = triage.extract(text).case
-    if slot == "triage_age" and facts.pain_score(raw) is not None:
-        return None  # "7分" is a pain score, not an age: asked again
+    if slot in ("triage_age", "triage_duration") and facts.pain_score(raw) is not None:
+        return None  # "7分" is a pain score, not an age or 7 days: asked again
     if slot == "triage_age":
         if case.age_years is not None:
             return case.age_years
@@ -164,13 +164,20 @@ def questions(triage: Triage, assessment: Assessment, slots: Mapping[str, Any]) 
                 continue
             if case.sex is None and slots.get("triage_sex") is None:
                 continue  # asked through triage_sex below
-        if field == "sex" and case.pregnant is None and _matters(
+        if field == "sex" and case.pregnant is None and _may_be_pregnant(case) and _matters(
                 triage, replace(case, sex="female"), "pregnant", (True, False)):
+            if case.age_years is None and slots.get("triage_age") is None \
+                    and "triage_age" not in out:
+                out.append("triage_age")  # an age outside 10-55 settles pregnancy: asked first
             out.append(slot)
             continue
         if _matters(triage, case, field, values):
             out.append(slot)
     return out
+
+
+def _may_be_pregnant(case: TriageCase) -> bool:
+    return case.sex != "male" and (case.age_years is None or 10 <= case.age_years <= 55)
 
 
 def _matters(triage: Triage, case: TriageCase, field: str, values: tuple[Any, ...]) -> bool:

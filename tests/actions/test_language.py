@@ -71,3 +71,31 @@ def test_a_first_hello_still_chooses_english() -> None:
     assert slots(language_events("hello", "greet", "zh", locked=False)) == {"language": "en"}
     assert slots(language_events("hello there, I need help", "greet", "zh", locked=False,
                                  settled=True)) == {"language": "en"}
+
+
+@pytest.mark.parametrize(("text", "current"), [
+    ("ok 要", "zh"), ("no 不用", "zh"), ("没有 never diagnosed", "zh"), ("算了 cancel", "zh"),
+    ("ok 好的", "en"),
+])
+def test_a_short_code_mixed_reply_keeps_the_language(text, current) -> None:
+    """Issue 15 items 7 and 9: "ok 要" to "需要我帮您预约神经内科的门诊吗？" answered the
+    rest of the Chinese conversation in English."""
+    assert language_events(text, "affirm", current, locked=False, settled=True) == []
+
+
+def test_a_code_mixed_sentence_still_chooses_by_words() -> None:
+    assert slots(language_events("I have 头痛 since yesterday", "report_symptoms", "zh",
+                                 locked=False, settled=True)) == {"language": "en"}
+    assert slots(language_events("我想预约 cardiology 下周一上午", "book", "en",
+                                 locked=False, settled=True)) == {"language": "zh"}
+
+
+def test_a_name_the_nlu_took_for_switch_language_switches_nothing() -> None:
+    """"Emily Zhang" as the patient's name was read as switch_language and toggled
+    an English booking to Chinese (and locked it)."""
+    assert language_events("Emily Zhang", "switch_language", "en", locked=False,
+                           answering=True, settled=True) == []
+    assert slots(language_events("换个语言", "switch_language", "en", False)) == {
+        "language": "zh", "language_locked": True}
+    assert slots(language_events("change language please", "switch_language", "zh", False)) == {
+        "language": "en", "language_locked": True}

@@ -26,7 +26,7 @@ def test_yes_no(text, value) -> None:
     ("2026年9月1日", date(2026, 9, 1)), ("2026-09-01", date(2026, 9, 1)),
     ("9月1日", date(2026, 9, 1)), ("十二月一号", date(2025, 12, 1)),
     ("2026年8月", date(2026, 8, 1)), ("三个月前", date(2026, 8, 24)),
-    ("半年前", date(2026, 5, 24)), ("last month", date(2026, 10, 23)),
+    ("半年前", date(2026, 5, 26)), ("last month", date(2026, 10, 23)),
     ("2 weeks ago", date(2026, 11, 8)), ("two months ago", date(2026, 9, 23)),
     ("昨天", date(2026, 11, 21)), ("上上个月", date(2026, 9, 23)),
     ("whenever", None), ("2026年2月30日", None),
@@ -85,3 +85,26 @@ def test_overlong_answers_are_unclear() -> None:
     long_yes = "是的" * 200
     assert parse_yes_no(long_yes) is None and parse_confirmation(long_yes) is None
     assert is_none_answer("没有" * 200) is False
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("还是老样子", False), ("老样子", False), ("跟以前差不多", False), ("same as before", False),
+    ("unchanged", False), ("about the same", False), ("是有点加重", True),
+])
+def test_unchanged_is_no_new_or_worse_symptoms(text, value) -> None:
+    """Issue 15 item 8: "还是老样子" (unchanged) was read as worse (还是 holds 是)."""
+    assert parse_yes_no(text) is value
+
+
+def test_half_a_year_ago_is_six_months() -> None:
+    """Issue 15 item 8: "半年前" was 182 days, just past the 180-day limit."""
+    assert (TODAY - parse_past_date("半年前", TODAY)).days == 180
+
+
+@pytest.mark.parametrize("text", ["确认", "确定", "ok", "confirm", "好的"])
+def test_a_bare_confirmation_does_not_say_a_symptom_is_there(text) -> None:
+    """Issue 15 item 8: "确认" to "any new or worse symptoms?" was read as "有"."""
+    from bot.revisits.answers import parse_symptom_answer
+
+    assert parse_symptom_answer(text) is None
+    assert parse_symptom_answer("没有") is False and parse_symptom_answer("有") is True

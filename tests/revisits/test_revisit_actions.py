@@ -171,3 +171,28 @@ def test_every_revisit_question_accepts_an_exit(services, text) -> None:
         said, result = answer(act.ValidateRevisitForm(services), slot, text)
         assert said == [] and result["requested_slot"] is None
         assert result["revisit_confirm"] is False and result["form_exit"] == "revisit_form"
+
+
+@pytest.mark.parametrize("answer_text", ["没有", "没去医院看过", "之前没看过医生，第一次", "never been diagnosed"])
+def test_no_prior_in_person_diagnosis_is_refused_not_stored(services, answer_text) -> None:
+    """Issue 15 harmful: "没有" to "where were you diagnosed?" was stored as the
+    institution; a first visit is never done online: refused, with the reason."""
+    dispatcher, result = validate(services, "revisit_institution", answer_text,
+                                  slots={"revisit_condition": "hypertension"})
+    assert result["revisit_outcome"] == "not_eligible" and result["requested_slot"] is None
+    assert "revisit_institution" not in result
+    assert "线下确诊" in texts(dispatcher)[0] or "in-person" in texts(dispatcher)[0]
+
+
+def test_a_hospital_name_is_still_an_institution(services) -> None:
+    assert validate(services, "revisit_institution", "北京协和医院")[1] == {
+        "revisit_institution": "北京协和医院"}
+
+
+def test_unchanged_and_confirm_answers_to_new_symptoms(services) -> None:
+    """Issue 15 item 8: "还是老样子" is no; "确认" is not "有" (asked again)."""
+    assert validate(services, "revisit_new_symptoms", "还是老样子")[1] == {
+        "revisit_new_symptoms": False}
+    dispatcher, result = validate(services, "revisit_new_symptoms", "确认")
+    assert result == {"revisit_new_symptoms": None}
+    assert "有" in texts(dispatcher)[0]

@@ -14,6 +14,13 @@ def test_a_pain_score_is_not_an_age(rules_triage, answer):
     assert interview.parse_answer("triage_severity", answer, rules_triage) == "severe"
 
 
+@pytest.mark.parametrize("answer", ["7分", "7/10", "7 out of 10"])
+def test_a_pain_score_is_not_a_duration(rules_triage, answer):
+    """"7分" to "how long has this been going on?" was read as 7 days (a bare number)."""
+    assert interview.parse_answer("triage_duration", answer, rules_triage) is None
+    assert interview.parse_answer("triage_duration", "7天", rules_triage) == 7.0
+
+
 def test_a_pain_score_in_the_description_is_a_severity_not_an_age(rules_triage):
     case = rules_triage.assess_text("我妈68岁，头疼，7分", "zh").case
     assert case.age_years == 68.0 and case.severity == "severe"
@@ -35,3 +42,15 @@ def test_a_boy_gets_no_pregnancy_note(rules_triage, text, lang):
 @pytest.mark.parametrize("text", ["he's 5 minutes away", "she is 9/10 pain", "she's 38 weeks pregnant"])
 def test_numbers_that_are_not_ages(rules_triage, text):
     assert rules_triage.assess_text(text, "en").case.age_years is None
+
+
+def test_age_is_asked_before_pregnancy_and_settles_it(triage):
+    """"我眼睛痛", then "女": a 60-year-old woman was asked "could you be pregnant?"
+    before her age, and "60岁" was no answer to that (asked again)."""
+    slots: dict = {}
+    first = interview.assess(triage, "我眼睛痛", "zh", slots)
+    remaining = interview.questions(triage, first, slots)
+    assert remaining.index("triage_age") < remaining.index("triage_sex")
+    slots = {"triage_age": 60.0, "triage_sex": "female"}
+    later = interview.assess(triage, "我眼睛痛", "zh", slots)
+    assert "triage_pregnant" not in interview.questions(triage, later, slots)

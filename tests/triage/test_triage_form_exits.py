@@ -60,3 +60,81 @@ def test_the_result_records_its_offer(triage, service, first, answers, offer):
     d.ask()
     d.finish()
     assert d.slots["offer_pending"] == offer
+
+
+@pytest.mark.parametrize(("lang", "first", "ask_doctor"), [
+    ("zh", "我妈胃疼", "我想找真人医生"), ("en", "my stomach hurts", "can I talk to a real doctor")])
+def test_asking_for_a_doctor_leaves_the_interview_and_asks_consent(
+        rules_triage, service, monkeypatch, lang, first, ask_doctor):
+    """Issue 15 item 5 (dead ends): "我想找真人医生" inside the interview was read as an
+    unreadable answer and the question repeated; now the doctor is offered (consent
+    asked, naming what is shared) and the question is not asked again."""
+    from sqlalchemy import select
+
+    import tests.triage.test_triage_actions as ta
+    from actions.triage import ValidateTriageForm
+    from bot.handoff.factory import consent_service, handoff_service
+    from bot.handoff.offers import HandoffOffers
+    from bot.store.handoff_models import ConsentPrompt
+
+    d = Driver(rules_triage, lang, service)
+    d.start(first)
+    slot = d.ask()
+    assert slot is not None
+    real = ta.tracker
+
+    def asking_for_a_human(slots, text, events=None):
+        tracker = real(slots, text, events)
+        tracker.latest_message["intent"] = {"name": "request_human"}
+        return tracker
+
+    monkeypatch.setattr(ta, "tracker", asking_for_a_human)
+    offers = HandoffOffers(consent_service(), handoff_service(service.db))
+    d.slots[slot] = ask_doctor
+    d.run(ValidateTriageForm(rules_triage, offers), ask_doctor,
+          [{"event": "slot", "name": slot, "value": ask_doctor}])
+    assert d.slots["requested_slot"] is None and d.slots["form_exit"] == "triage_form"
+    assert d.slots["offer_pending"] == "handoff" and d.slots.get(slot) is None
+    texts = " ".join(m.get("text") or "" for m in d.said)
+    assert ("转接医生前请确认" if lang == "zh" else "Please confirm before we connect you") in texts
+    assert d.ask() is None  # the interview question is not repeated
+    d.finish()
+    said = [m.get("response") for m in d.said]
+    assert "utter_triage_stopped" not in said and "utter_triage_result" not in said
+    assert d.slots["offer_pending"] is None and d.slots["form_exit"] is None
+    with service.db.begin() as session:  # the gate reads the answer to this question
+        prompts = session.execute(select(ConsentPrompt)).scalars().all()
+        assert [p.purpose for p in prompts if p.purpose == "handoff"] == ["handoff"]
+
+
+def test_an_answer_is_read_even_if_the_nlu_thought_of_a_doctor(rules_triage, service, monkeypatch):
+    import tests.triage.test_triage_actions as ta
+
+    d = Driver(rules_triage, "zh", service)
+    d.start("我妈胃疼")
+    assert d.ask() == "triage_age"
+    real = ta.tracker
+    monkeypatch.setattr(ta, "tracker", lambda slots, text, events=None: _with_intent(
+        real(slots, text, events), "request_human"))
+    d.answer("68岁")
+    assert d.slots["triage_age"] == 68.0 and d.slots.get("form_exit") is None
+
+
+def _with_intent(tracker, intent):
+    tracker.latest_message["intent"] = {"name": intent}
+    return tracker
+
+
+def test_a_word_the_nlu_took_for_a_doctor_request_is_no_hand_off(rules_triage, service, monkeypatch):
+    """"male" answering "how bad is it?" was request_human to the NLU: no doctor offered."""
+    import tests.triage.test_triage_actions as ta
+
+    d = Driver(rules_triage, "en", service)
+    d.start("my stomach hurts")
+    slot = d.ask()
+    real = ta.tracker
+    monkeypatch.setattr(ta, "tracker", lambda slots, text, events=None: _with_intent(
+        real(slots, text, events), "request_human"))
+    d.answer("male" if slot != "triage_sex" else "blue")
+    assert d.slots.get("form_exit") is None and d.slots.get("offer_pending") is None
+    assert d.ask() == slot  # asked again, as any unreadable answer
