@@ -7,6 +7,7 @@ age, sex, pregnancy, duration, severity and temperature from
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot.i18n.detect import detect_language
@@ -85,6 +86,10 @@ def _learned_symptoms(reading: Reading | None, scan: Scan, not_learned: frozense
     if reading is None:
         return ()
     mentioned = {m.id for m in scan.mentions}
+    if mentioned and _bare(scan.text):
+        # "肚子疼", "我眼睛痛": the lexicon read the whole complaint; what the heads
+        # add to a few words is their neighbours in the corpus (diarrhoea, red eye)
+        return ()
     out = []
     for symptom, _ in sorted(reading.symptoms.items(), key=lambda kv: -kv[1]):
         if symptom in mentioned or symptom in not_learned:
@@ -93,6 +98,11 @@ def _learned_symptoms(reading: Reading | None, scan: Scan, not_learned: frozense
             continue
         out.append(symptom)
     return tuple(out)
+
+
+def _bare(text: str) -> bool:
+    """A complaint of a few words: at most 6 Chinese characters and 4 English words."""
+    return len(re.findall(r"[\u3400-\u9fff]", text)) <= 6 and len(re.findall(r"[a-z]+", text)) <= 4
 
 
 def _subject(reading: Reading | None, scan: Scan) -> str | None:

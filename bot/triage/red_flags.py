@@ -37,6 +37,10 @@ _DENY_REST = re.compile(r"没有(其他|别的)(症状|不舒服)|其他(都|也
 # categories that cannot apply to one sex (the learned layer does not know it)
 _ONE_SEX = {"testicular_torsion": "male", "pregnancy_emergency": "female"}
 _FEVER_CATEGORIES = {"infant_fever"}
+# any word of a pregnancy ("怀孕", "孕32周", "胎动", "expecting", "30 weeks along")
+_PREGNANCY_CUE = re.compile(r"孕|胎|妊娠|待产|预产期|羊水|见红|停经|例假|月经|大姨妈|\d{1,2}\s*周(?!岁)"
+                            r"|pregnan|expecting|\bweeks? along\b|\b\d{1,2} ?(weeks|wks)\b|\bdue date\b"
+                            r"|\bbump\b|\bwaters?\b|\bperiod\b|\bectopic\b")
 # the signs that, with a fever, make the category (NICE NG143/NG51: rash, stiff neck,
 # confusion or drowsiness, fast breathing)
 _SIGN_BEYOND_FEVER = {"sepsis_meningitis_rash": frozenset({
@@ -262,6 +266,9 @@ def _contradicted(category: RedFlagCategory, scan: Scan) -> bool:
             return True
         if facts.self_report(scan):
             return True
+    if category.requires.get("pregnant") and not _PREGNANCY_CUE.search(scan.text) \
+            and not facts.pregnancy(scan)[0]:
+        return True  # a pregnancy emergency in a message that says nothing of a pregnancy
     if category.id == "sepsis_meningitis_rash" and _blanches(scan.text):
         return True  # the glass test was done and the rash fades
     sex = _ONE_SEX.get(category.id)

@@ -146,3 +146,15 @@ def test_a_learned_fever_category_fires_with_a_sign_besides_the_fever(triage, te
 def test_a_rash_that_does_not_fade_is_no_veto(triage, text):
     screen = _screen(triage, "sepsis_meningitis_rash")
     assert "sepsis_meningitis_rash" in [h.category for h in screen.hits(screen.scan(text))]
+
+
+@pytest.mark.parametrize(("text", "vetoed"), [
+    ("眼睛看东西模糊", True),  # blurred vision, nothing about a pregnancy
+    ("my vision is blurry", True),
+    ("怀孕32周 头很疼 眼睛看东西模糊", False),
+    ("my wife is 34 weeks, bad headache and blurry vision", False),
+])
+def test_a_learned_pregnancy_emergency_needs_a_pregnancy(triage, text, vetoed):
+    screen = _screen(triage, "pregnancy_emergency")
+    hits = [h.category for h in screen.hits(screen.scan(text))]
+    assert ("pregnancy_emergency" not in hits) is vetoed
