@@ -14,6 +14,7 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import MedbotAction
+from actions.offers import EMERGENCY_INFO, OFFER_SLOT
 from bot.triage.red_flags import screen
 
 
@@ -27,7 +28,8 @@ class ActionRedFlagInterrupt(MedbotAction):
         if hit is None:
             return []
         dispatcher.utter_message(text=hit.message(self.language(tracker)))
-        events: list[dict[str, Any]] = []
+        dispatcher.utter_message(response="utter_triage_next_emergency")  # the offer
+        events: list[dict[str, Any]] = [SlotSet(OFFER_SLOT, EMERGENCY_INFO)]
         if tracker.active_loop.get("name"):
             events += [ActiveLoop(None), SlotSet("requested_slot", None)]
         return events

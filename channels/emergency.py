@@ -26,7 +26,7 @@ from rasa.shared.core.events import (
 from sanic import Blueprint, Sanic
 
 from bot.errors import ServiceError
-from bot.i18n import detect_language
+from bot.i18n import detect_language, t
 from bot.triage.case import RedFlagHit
 from bot.triage.red_flags import default_screen as load_screen
 from bot.triage.red_flags import screen as default_screen
@@ -34,6 +34,8 @@ from bot.triage.red_flags import screen as default_screen
 log = logging.getLogger(__name__)
 
 INTERRUPT_ACTION = "action_red_flag_interrupt"
+EMERGENCY_OFFER = "utter_triage_next_emergency"  # "... I can send you the emergency address"
+OFFER_SLOT, EMERGENCY_INFO = "offer_pending", "emergency_info"  # as in actions/offers.py
 INTERRUPT_INTENT = "report_symptoms"
 
 Screen = Callable[[str], "RedFlagHit | None"]
@@ -114,7 +116,8 @@ class EmergencyInterrupt:
                 )
                 lang = conversation_language(message.text or "", tracker.get_slot("language"),
                                              bool(tracker.get_slot("language_locked")))
-                advice = hit.message(lang)
+                # the advice, and the offer to send the emergency entrance ("好的" answers it)
+                advice = f"{hit.message(lang)}\n{t(EMERGENCY_OFFER, lang)}"
                 await message.output_channel.send_response(sender, {"text": advice})
                 sent = True
                 tracker.update_with_events(self._events(message, hit, lang, advice, tracker),
@@ -157,5 +160,6 @@ class EmergencyInterrupt:
         return events + [
             ActionExecuted(INTERRUPT_ACTION),
             BotUttered(advice, {"red_flag": hit.category}),
+            SlotSet(OFFER_SLOT, EMERGENCY_INFO),  # answered by action_answer_offer
             ActionExecuted("action_listen"),
         ]

@@ -27,6 +27,7 @@ slots:
   language_locked: {type: bool, initial_value: false, influence_conversation: false,
                     mappings: [{type: custom}]}
   requested_slot: {type: any, mappings: [{type: custom}]}
+  offer_pending: {type: text, influence_conversation: false, mappings: [{type: custom}]}
 forms:
   appointment_form: {required_slots: []}
 actions: [action_red_flag_interrupt]
@@ -109,7 +110,10 @@ async def test_red_flag_answers_before_the_bot_and_cancels_a_form(
     assert seen == []  # the bot never ran
     [reply] = out.messages
     assert "120" in reply["text"]
+    # it offers the emergency entrance, and the tracker holds the offer for "好的"
+    assert any(w in reply["text"] for w in ("急诊的地址和电话", "emergency address"))
     tracker = agent.processor.trackers["rest:p2"]
+    assert tracker.get_slot("offer_pending") == "emergency_info"
     assert tracker.active_loop_name is None
     assert tracker.latest_action_name == "action_listen"
     assert tracker.latest_message.parse_data["red_flag"]
