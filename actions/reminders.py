@@ -47,6 +47,12 @@ _FOLLOWUP = re.compile(r"测血压|量血压|测血糖|量血糖|随访|监测|f
 # ``form_exit`` when the reminder was refused before its form asked anything (no
 # health-data consent): the form ends at once and nothing more is said
 NO_CONSENT_EXIT = "medication_reminder_form:no_consent"
+# ``form_exit`` when the message was about existing reminders, not a new one ("pause my
+# valsartan reminder", read as set_medication_reminder): answered, the form ends at once
+ANSWERED_EXIT = "medication_reminder_form:answered"
+_ENDED_AT_START = (NO_CONSENT_EXIT, ANSWERED_EXIT)
+_ABOUT_REMINDERS = re.compile(r"提醒|\breminders?\b")
+_PAUSE_OR_RESUME = re.compile(r"暂停|先停|恢复|\bpause\b|\bresume\b|turn .* back on")
 # After the yes/no answer to "确认保存吗？" the bot waits for the patient. The rules
 # that run save/discard are conditioned on ``reminder_pending``, which these actions
 # clear, so no policy was sure of the next action: the core fallback then said
@@ -137,6 +143,13 @@ class ActionStartMedicationReminder(ReminderAction):
         except ConsentRequiredError as exc:
             dispatcher.utter_message(response=exc.message_key)
             return events + [SlotSet(FORM_EXIT_SLOT, NO_CONSENT_EXIT)]
+        low = text.lower()
+        if (_ABOUT_REMINDERS.search(low) and _PAUSE_OR_RESUME.search(low)
+                and not sig.parse_dose(text)):
+            # "pause my valsartan reminder" is about a reminder that exists: pause or
+            # resume it (the form would ask for a dose and swallow every answer)
+            await ActionCancelMedicationReminder(self._services).run(dispatcher, tracker, domain)
+            return events + [SlotSet(FORM_EXIT_SLOT, ANSWERED_EXIT)]
         drug = self.drug_id(tracker)
         if not drug and _FOLLOWUP.search(text.lower()):
             # "提醒我每周测血压": a measurement follow-up, not a medicine; the form then
@@ -159,7 +172,7 @@ class ValidateMedicationReminderForm(MedbotFormValidation, ReminderAction):
     async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: dict[str, Any]) -> list[str]:
         if (tracker.get_slot("reminder_pending") == "followup"
-                or tracker.get_slot(FORM_EXIT_SLOT) == NO_CONSENT_EXIT):
+                or tracker.get_slot(FORM_EXIT_SLOT) in _ENDED_AT_START):
             return []  # nothing to ask: the form ends at once
         return domain_slots
 
@@ -174,7 +187,7 @@ class ValidateMedicationReminderForm(MedbotFormValidation, ReminderAction):
         """
         events = await super().get_extraction_events(dispatcher, tracker, domain)
         if (tracker.get_slot("reminder_pending") == "followup" or not self.latest_text(tracker)
-                or tracker.get_slot(FORM_EXIT_SLOT) == NO_CONSENT_EXIT):
+                or tracker.get_slot(FORM_EXIT_SLOT) in _ENDED_AT_START):
             return events
         asked = tracker.get_slot("requested_slot")
         # the asked slot holds this message's own answer (validated as such); the
@@ -224,7 +237,7 @@ class ActionConfirmMedicationReminder(ReminderAction):
         return "action_confirm_medication_reminder"
 
     async def run(self, dispatcher, tracker, domain):
-        if tracker.get_slot(FORM_EXIT_SLOT) == NO_CONSENT_EXIT:  # refused, already said why
+        if tracker.get_slot(FORM_EXIT_SLOT) in _ENDED_AT_START:  # already answered
             return [SlotSet(FORM_EXIT_SLOT, None), *(SlotSet(slot, None) for slot in DRAFT_SLOTS),
                     LISTEN]
         if tracker.get_slot(FORM_EXIT_SLOT) == "medication_reminder_form":  # "算了"

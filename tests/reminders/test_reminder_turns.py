@@ -11,6 +11,7 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.reminders import (
+    ANSWERED_EXIT,
     NO_CONSENT_EXIT,
     ActionConfirmMedicationReminder,
     ActionDiscardMedicationReminder,
@@ -123,3 +124,31 @@ def test_save_refused_when_consent_was_withdrawn_after_the_draft(real: Stack) ->
     assert [m["response"] for m in messages] == ["utter_consent_required_service"]
     assert slots_of(events)["reminder_draft"] is None and listens(events)
     assert reminders(real) == 0
+
+
+def test_pause_or_resume_read_as_a_new_reminder_changes_the_existing_one(
+        stack: Stack, services: Services) -> None:  # noqa: F811
+    """"pause my valsartan reminder" (NLU: set_medication_reminder) started the form,
+    which asked for a dose and then took "my reminders" for one."""
+    stack.service.create("wechat", SENDER, stack.service.draft("缬沙坦", "80mg", "每天早上7点"),
+                         "en")
+    messages, events = events_of(ActionStartMedicationReminder(services),
+                                 tracker("pause my valsartan reminder", lang="en",
+                                         entities=[{"entity": "drug", "value": "valsartan"}]))
+    assert [m["response"] for m in messages] == ["utter_reminder_paused"]
+    assert slots_of(events)["form_exit"] == ANSWERED_EXIT
+    assert [v.status for v in stack.service.list("wechat", SENDER)] == ["paused"]
+    messages, events = events_of(ActionConfirmMedicationReminder(services),
+                                 tracker("x", slots_of(events)))
+    assert messages == [] and listens(events)
+    messages, _ = events_of(ActionStartMedicationReminder(services), tracker("恢复提醒"))
+    assert [m["response"] for m in messages] == ["utter_reminder_resumed"]
+    assert [v.status for v in stack.service.list("wechat", SENDER)] == ["active"]
+
+
+def test_a_new_reminder_naming_a_dose_is_never_taken_for_a_pause(
+        stack: Stack, services: Services) -> None:  # noqa: F811
+    messages, events = events_of(ActionStartMedicationReminder(services),
+                                 tracker("提醒我恢复吃缬沙坦80mg 每天早上7点"))
+    assert messages == [] and "form_exit" not in slots_of(events)
+    assert slots_of(events)["reminder_dose"]
