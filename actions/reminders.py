@@ -51,8 +51,16 @@ NO_CONSENT_EXIT = "medication_reminder_form:no_consent"
 # valsartan reminder", read as set_medication_reminder): answered, the form ends at once
 ANSWERED_EXIT = "medication_reminder_form:answered"
 _ENDED_AT_START = (NO_CONSENT_EXIT, ANSWERED_EXIT)
-_ABOUT_REMINDERS = re.compile(r"提醒|\breminders?\b")
-_PAUSE_OR_RESUME = re.compile(r"暂停|先停|恢复|\bpause\b|\bresume\b|turn .* back on")
+_ABOUT_REMINDERS = re.compile(r"提醒|(?<![a-z])reminders?(?![a-z])")
+_PAUSE_OR_RESUME = re.compile(r"暂停|先停|恢复|(?<![a-z])(?:pause|resume)(?![a-z])|turn .* back on")
+
+
+def _pauses_a_reminder(text: str) -> bool:
+    """"pause my valsartan reminder", "恢复提醒": about an existing reminder (no dose named)."""
+    low = text.lower()
+    return bool(_ABOUT_REMINDERS.search(low) and _PAUSE_OR_RESUME.search(low)
+                and not sig.parse_dose(text))
+
 # After the yes/no answer to "确认保存吗？" the bot waits for the patient. The rules
 # that run save/discard are conditioned on ``reminder_pending``, which these actions
 # clear, so no policy was sure of the next action: the core fallback then said
@@ -143,9 +151,7 @@ class ActionStartMedicationReminder(ReminderAction):
         except ConsentRequiredError as exc:
             dispatcher.utter_message(response=exc.message_key)
             return events + [SlotSet(FORM_EXIT_SLOT, NO_CONSENT_EXIT)]
-        low = text.lower()
-        if (_ABOUT_REMINDERS.search(low) and _PAUSE_OR_RESUME.search(low)
-                and not sig.parse_dose(text)):
+        if _pauses_a_reminder(text):
             # "pause my valsartan reminder" is about a reminder that exists: pause or
             # resume it (the form would ask for a dose and swallow every answer)
             await ActionCancelMedicationReminder(self._services).run(dispatcher, tracker, domain)
@@ -352,6 +358,10 @@ class _DoseAnswer(ReminderAction):
 
     async def run(self, dispatcher, tracker, domain):
         service, lang = self.services.reminders, self.language(tracker)
+        if self.answer == "snoozed" and _pauses_a_reminder(self.latest_text(tracker)):
+            # "先pause一下缬沙坦的reminder" is no snooze of a dose: pause the reminder
+            return await ActionCancelMedicationReminder(self._services).run(
+                dispatcher, tracker, domain)
         snooze = None
         try:
             if self.answer == "snoozed":

@@ -16,6 +16,7 @@ from actions.reminders import (
     ActionConfirmMedicationReminder,
     ActionDiscardMedicationReminder,
     ActionSaveMedicationReminder,
+    ActionSnoozeReminder,
     ActionStartMedicationReminder,
     Services,
     ValidateMedicationReminderForm,
@@ -152,3 +153,15 @@ def test_a_new_reminder_naming_a_dose_is_never_taken_for_a_pause(
                                  tracker("提醒我恢复吃缬沙坦80mg 每天早上7点"))
     assert messages == [] and "form_exit" not in slots_of(events)
     assert slots_of(events)["reminder_dose"]
+
+
+def test_pause_read_as_a_snooze_pauses_the_reminder(stack: Stack,
+                                                    services: Services) -> None:  # noqa: F811
+    """"先pause一下缬沙坦的reminder" (NLU: snooze_reminder) answered "no reminder waiting"."""
+    stack.service.create("wechat", SENDER, stack.service.draft("缬沙坦", "80mg", "每天早上7点"),
+                         "zh")
+    messages, _ = events_of(ActionSnoozeReminder(services), tracker("先pause一下缬沙坦的reminder"))
+    assert [m["response"] for m in messages] == ["utter_reminder_paused"]
+    assert [v.status for v in stack.service.list("wechat", SENDER)] == ["paused"]
+    messages, _ = events_of(ActionSnoozeReminder(services), tracker("半小时后再提醒我"))
+    assert [m["response"] for m in messages] == ["utter_dose_none_outstanding"]
