@@ -358,8 +358,9 @@ class _DoseAnswer(ReminderAction):
 
     async def run(self, dispatcher, tracker, domain):
         service, lang = self.services.reminders, self.language(tracker)
-        if self.answer == "snoozed" and _pauses_a_reminder(self.latest_text(tracker)):
-            # "先pause一下缬沙坦的reminder" is no snooze of a dose: pause the reminder
+        if _pauses_a_reminder(self.latest_text(tracker)):
+            # "先pause一下缬沙坦的reminder" (read as a snooze or a skip) answers no dose:
+            # it pauses the reminder
             return await ActionCancelMedicationReminder(self._services).run(
                 dispatcher, tracker, domain)
         snooze = None

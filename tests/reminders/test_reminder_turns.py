@@ -15,6 +15,7 @@ from actions.reminders import (
     NO_CONSENT_EXIT,
     ActionConfirmMedicationReminder,
     ActionDiscardMedicationReminder,
+    ActionRecordDoseSkipped,
     ActionSaveMedicationReminder,
     ActionSnoozeReminder,
     ActionStartMedicationReminder,
@@ -155,7 +156,7 @@ def test_a_new_reminder_naming_a_dose_is_never_taken_for_a_pause(
     assert slots_of(events)["reminder_dose"]
 
 
-def test_pause_read_as_a_snooze_pauses_the_reminder(stack: Stack,
+def test_pause_read_as_a_dose_answer_pauses_the_reminder(stack: Stack,
                                                     services: Services) -> None:  # noqa: F811
     """"先pause一下缬沙坦的reminder" (NLU: snooze_reminder) answered "no reminder waiting"."""
     stack.service.create("wechat", SENDER, stack.service.draft("缬沙坦", "80mg", "每天早上7点"),
@@ -165,3 +166,5 @@ def test_pause_read_as_a_snooze_pauses_the_reminder(stack: Stack,
     assert [v.status for v in stack.service.list("wechat", SENDER)] == ["paused"]
     messages, _ = events_of(ActionSnoozeReminder(services), tracker("半小时后再提醒我"))
     assert [m["response"] for m in messages] == ["utter_dose_none_outstanding"]
+    messages, _ = events_of(ActionRecordDoseSkipped(services), tracker("resume 缬沙坦提醒"))
+    assert [m["response"] for m in messages] == ["utter_reminder_resumed"]
