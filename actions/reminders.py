@@ -16,13 +16,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import FORM_EXIT_SLOT, MedbotAction, MedbotFormValidation
 from actions.handoff import default_services as handoff_services
 from actions.handoff import offer_handoff
-from bot.errors import NotFoundError, ValidationError
+from bot.errors import ConsentRequiredError, NotFoundError, ValidationError
 from bot.consent.confirm import SensitiveActions
 from bot.handoff.offers import HandoffOffers
 from bot.reminders import request, sig
@@ -44,6 +44,29 @@ _RESUME = re.compile(r"恢复|继续提醒|resume|restart|turn .* back on")
 _FOLLOWUP = re.compile(r"测血压|量血压|测血糖|量血糖|随访|监测|follow[- ]?up|check my (?:blood )?"
                        r"(?:pressure|sugar|glucose)|(?:blood pressure|bp|glucose|sugar) (?:check|"
                        r"reading|monitoring)")
+# ``form_exit`` when the reminder was refused before its form asked anything (no
+# health-data consent): the form ends at once and nothing more is said
+NO_CONSENT_EXIT = "medication_reminder_form:no_consent"
+# ``form_exit`` when the message was about existing reminders, not a new one ("pause my
+# valsartan reminder", read as set_medication_reminder): answered, the form ends at once
+ANSWERED_EXIT = "medication_reminder_form:answered"
+_ENDED_AT_START = (NO_CONSENT_EXIT, ANSWERED_EXIT)
+_ABOUT_REMINDERS = re.compile(r"提醒|(?<![a-z])reminders?(?![a-z])")
+_PAUSE_OR_RESUME = re.compile(r"暂停|先停|恢复|(?<![a-z])(?:pause|resume)(?![a-z])|turn .* back on")
+
+
+def _pauses_a_reminder(text: str) -> bool:
+    """"pause my valsartan reminder", "恢复提醒": about an existing reminder (no dose named)."""
+    low = text.lower()
+    return bool(_ABOUT_REMINDERS.search(low) and _PAUSE_OR_RESUME.search(low)
+                and not sig.parse_dose(text))
+
+# After the yes/no answer to "确认保存吗？" the bot waits for the patient. The rules
+# that run save/discard are conditioned on ``reminder_pending``, which these actions
+# clear, so no policy was sure of the next action: the core fallback then said
+# "抱歉，我没太明白" after "已保存" and reverted the turn, leaving the draft pending
+# for the next "yes" (issue 15 item 7). The turn ends here, explicitly.
+LISTEN = FollowupAction("action_listen")
 _MEASURES = (("bp", re.compile(r"血压|blood pressure|\bbp\b|pressure")),
              ("glucose", re.compile(r"血糖|glucose|sugar")))
 
@@ -122,6 +145,17 @@ class ActionStartMedicationReminder(ReminderAction):
                   domain: dict[str, Any]) -> list[EventType]:
         text = self.latest_text(tracker)
         events = [SlotSet(slot, None) for slot in DRAFT_SLOTS]
+        try:  # no consent: say so now, not after the patient answered every question
+            await asyncio.to_thread(self.services.reminders.require_consent,
+                                    *self.identity(tracker))
+        except ConsentRequiredError as exc:
+            dispatcher.utter_message(response=exc.message_key)
+            return events + [SlotSet(FORM_EXIT_SLOT, NO_CONSENT_EXIT)]
+        if _pauses_a_reminder(text):
+            # "pause my valsartan reminder" is about a reminder that exists: pause or
+            # resume it (the form would ask for a dose and swallow every answer)
+            await ActionCancelMedicationReminder(self._services).run(dispatcher, tracker, domain)
+            return events + [SlotSet(FORM_EXIT_SLOT, ANSWERED_EXIT)]
         drug = self.drug_id(tracker)
         if not drug and _FOLLOWUP.search(text.lower()):
             # "提醒我每周测血压": a measurement follow-up, not a medicine; the form then
@@ -143,8 +177,9 @@ class ValidateMedicationReminderForm(MedbotFormValidation, ReminderAction):
 
     async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: dict[str, Any]) -> list[str]:
-        if tracker.get_slot("reminder_pending") == "followup":
-            return []
+        if (tracker.get_slot("reminder_pending") == "followup"
+                or tracker.get_slot(FORM_EXIT_SLOT) in _ENDED_AT_START):
+            return []  # nothing to ask: the form ends at once
         return domain_slots
 
     async def get_extraction_events(self, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -157,7 +192,8 @@ class ValidateMedicationReminderForm(MedbotFormValidation, ReminderAction):
         value of an earlier, abandoned request is carried into this one.
         """
         events = await super().get_extraction_events(dispatcher, tracker, domain)
-        if tracker.get_slot("reminder_pending") == "followup" or not self.latest_text(tracker):
+        if (tracker.get_slot("reminder_pending") == "followup" or not self.latest_text(tracker)
+                or tracker.get_slot(FORM_EXIT_SLOT) in _ENDED_AT_START):
             return events
         asked = tracker.get_slot("requested_slot")
         # the asked slot holds this message's own answer (validated as such); the
@@ -207,6 +243,9 @@ class ActionConfirmMedicationReminder(ReminderAction):
         return "action_confirm_medication_reminder"
 
     async def run(self, dispatcher, tracker, domain):
+        if tracker.get_slot(FORM_EXIT_SLOT) in _ENDED_AT_START:  # already answered
+            return [SlotSet(FORM_EXIT_SLOT, None), *(SlotSet(slot, None) for slot in DRAFT_SLOTS),
+                    LISTEN]
         if tracker.get_slot(FORM_EXIT_SLOT) == "medication_reminder_form":  # "算了"
             dispatcher.utter_message(response="utter_reminder_discarded")
             return [SlotSet(FORM_EXIT_SLOT, None), *(SlotSet(slot, None) for slot in DRAFT_SLOTS)]
@@ -238,12 +277,15 @@ class ActionSaveMedicationReminder(ReminderAction):
                                                   draft, lang)
         except ReminderInputError as exc:
             self.fail(dispatcher, exc)
-            return reset
+            return [*reset, LISTEN]
+        except ConsentRequiredError as exc:  # withdrawn since the draft: nothing saved
+            dispatcher.utter_message(response=exc.message_key)
+            return [*reset, LISTEN]
         zone = ZoneInfo(service.config.timezone)
         first_text = first.astimezone(zone).strftime("%m-%d %H:%M") if first else "-"
         dispatcher.utter_message(response="utter_reminder_saved", first=first_text,
                                  drug=service.describe(view, lang)["drug"])
-        return reset
+        return [*reset, LISTEN]
 
 
 class ActionDiscardMedicationReminder(ReminderAction):
@@ -255,7 +297,7 @@ class ActionDiscardMedicationReminder(ReminderAction):
             dispatcher.utter_message(response="utter_reminder_discarded")
         else:
             dispatcher.utter_message(response="utter_ok")
-        return [SlotSet(slot, None) for slot in DRAFT_SLOTS]
+        return [*(SlotSet(slot, None) for slot in DRAFT_SLOTS), LISTEN]
 
 
 class ActionListMedicationReminders(ReminderAction):
@@ -316,6 +358,11 @@ class _DoseAnswer(ReminderAction):
 
     async def run(self, dispatcher, tracker, domain):
         service, lang = self.services.reminders, self.language(tracker)
+        if _pauses_a_reminder(self.latest_text(tracker)):
+            # "先pause一下缬沙坦的reminder" (read as a snooze or a skip) answers no dose:
+            # it pauses the reminder
+            return await ActionCancelMedicationReminder(self._services).run(
+                dispatcher, tracker, domain)
         snooze = None
         try:
             if self.answer == "snoozed":
@@ -417,11 +464,11 @@ class ActionEnrolFollowup(ReminderAction):
                 tracker.get_slot("followup_plan") or "", lang)
         except NotFoundError:
             dispatcher.utter_message(response="utter_followup_no_plan")
-            return reset
+            return [*reset, LISTEN]
         dispatcher.utter_message(response="utter_followup_enrolled",
                                  plan=plan.name.get(lang, plan.id),
                                  first=first.strftime("%m-%d %H:%M") if first else "-")
-        return reset
+        return [*reset, LISTEN]
 
 
 class ActionShowHealthSummary(ReminderAction):

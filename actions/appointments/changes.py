@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import re
 from typing import Any
 
 from rasa_sdk.events import FollowupAction, SlotSet
@@ -20,6 +21,8 @@ from actions.base import MedbotFormValidation
 from bot.appointments import dialogue
 from bot.appointments.dates import parse_when
 from bot.appointments.errors import SlotFullError
+from bot.consent.confirm import SensitiveActions
+from bot.handoff.factory import sensitive_actions
 from bot.errors import MedbotError
 from bot.revisits.answers import parse_confirmation
 from bot.revisits.factory import Services
@@ -40,16 +43,27 @@ class ActionListAppointments(AppointmentAction):
         return []
 
 
+# "cancel my appointment" names one; "cancel it" right after a reminder does not
+_NAMES_APPOINTMENT = re.compile(r"预约|挂号|挂的号|就诊|门诊|复诊|(?<![a-z])(?:appointments?|"
+                                r"bookings?|visits?|slots?)(?![a-z])")
+
+
 class _StartChange(AppointmentAction):
     """Starts the cancel/reschedule form, only when the patient has a booking."""
 
     form = ""
+    #: the confirmation service (``bot.consent.confirm``); None: the handoff feature's
+    confirmations: SensitiveActions | None = None
 
     async def run(self, dispatcher, tracker, domain) -> list[dict[str, Any]]:
         bookings = await asyncio.to_thread(self.services.appointments.bookings,
                                            self.patient(tracker))
         events = [SlotSet(slot, None) for slot in BOOK_SLOTS]
         if not bookings:
+            question = await self._recent_reminder_question(tracker)
+            if question:  # "cancel it" right after setting a reminder means the reminder
+                dispatcher.utter_message(text=question)
+                return events
             dispatcher.utter_message(response="utter_appointment_list_empty")
             return events
         text = self.latest_text(tracker).lower()
@@ -63,6 +77,21 @@ class _StartChange(AppointmentAction):
         if when is not None and self.form == "appointment_reschedule_form":
             events.append(SlotSet("appt_when", when.to_slot()))
         return [*events, FollowupAction(self.form)]
+
+    async def _recent_reminder_question(self, tracker) -> str | None:
+        """With no booking, "cancel it" (no appointment named) right after a reminder was
+        set asks to confirm cancelling that reminder (as "删了吧" does)."""
+        if (self.form != "appointment_cancel_form"
+                or _NAMES_APPOINTMENT.search(self.latest_text(tracker).lower())):
+            return None
+        from actions.handoff import default_services as handoff_services
+
+        confirmations = self.confirmations
+        if confirmations is None:  # injected services (tests) bring their own database
+            confirmations = (sensitive_actions(self.services.db) if self._services is not None
+                             else handoff_services().confirmations)
+        return await asyncio.to_thread(confirmations.request_recent_reminder_cancel,
+                                       *self.identity(tracker), self.language(tracker))
 
 
 class ActionStartCancelAppointment(_StartChange):

@@ -98,15 +98,22 @@ class SensitiveActions:
         if is_explicit_erasure(text):
             return self._ask(channel, external_id, lang, DELETE_ALL, {}, t(
                 "utter_confirm_delete_all", lang, years=self.rights.years))
+        return (self.request_recent_reminder_cancel(channel, external_id, lang)
+                or t("utter_delete_what", lang))
+
+    def request_recent_reminder_cancel(self, channel: str, external_id: str,
+                                       lang: str) -> str | None:
+        """"删了吧" / "cancel it" right after a reminder was set: ask to confirm deleting
+        *that* reminder; ``None`` when none was set in the last ``recent``."""
         since = self.clock() - self.recent
         recent = self.reminders.cancellable(channel, external_id, created_since=since)
-        if recent:
-            latest = recent[-1]
-            return self._ask(channel, external_id, lang, CANCEL_REMINDERS,
-                             {"reminder_ids": [latest.id]},
-                             t("utter_confirm_delete_recent_reminder", lang,
-                               items=self._items([latest], lang)))
-        return t("utter_delete_what", lang)
+        if not recent:
+            return None
+        latest = recent[-1]
+        return self._ask(channel, external_id, lang, CANCEL_REMINDERS,
+                         {"reminder_ids": [latest.id]},
+                         t("utter_confirm_delete_recent_reminder", lang,
+                           items=self._items([latest], lang)))
 
     def request_withdrawal(self, channel: str, external_id: str, lang: str) -> str:
         with self.db.begin() as session:

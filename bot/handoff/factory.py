@@ -61,8 +61,10 @@ def sensitive_actions(db: Database, settings: Settings | None = None,
     consent = consent or consent_service(settings)
     rights = DataRightsService(db, consent, hospital or HospitalInfo.load(kb))
     config = ReminderConfig.from_settings(settings) if settings else ReminderConfig()
-    return SensitiveActions(db, rights, ReminderService(db, SystemClock(), config,
-                                                        default_drugs()))
+    # the service clock (MEDBOT_CLOCK_OFFSET): "just set" and the answer window are
+    # measured on the clock the reminders were created with
+    clock = service_clock(settings) if settings else SystemClock()
+    return SensitiveActions(db, rights, ReminderService(db, clock, config, default_drugs()))
 
 
 def build_gate(db: Database, settings: Settings | None = None) -> ConversationGate:

@@ -157,6 +157,18 @@ class ReminderService:
                 "meal": meal_text(draft.meal, lang), "course": course}
 
     # ------------------------------------------------------------------ reminders
+    def require_consent(self, channel: str, external_id: str) -> None:
+        """Refuse before a reminder is drafted when the patient has no current
+        health-data consent (declined, withdrawn, or never asked): the patient is told
+        why at once, not after answering every question of the form.
+
+        Raises:
+            ConsentRequiredError: no current health-data consent.
+        """
+        with self.db.begin() as session:
+            patient = self.patients.get(session, channel, external_id)
+            self.consent.require(session, patient.id if patient else None)
+
     def create(self, channel: str, external_id: str, draft: ReminderDraft, language: str,
                tz: str | None = None) -> tuple[ReminderView, datetime | None]:
         """Save a reminder and plan its first doses; returns it and its first dose (UTC)."""

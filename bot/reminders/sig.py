@@ -66,6 +66,8 @@ class Schedule:
 
 _MEAL_AFTER = re.compile(r"饭后|餐后|吃完饭|after (?:meals?|food|eating|breakfast|dinner)|\bpc\b")
 _MEAL_BEFORE = re.compile(r"饭前|餐前|空腹|before (?:meals?|food|eating|breakfast)|\bac\b")
+_BEFORE_OR_AFTER = re.compile(r"(?<![a-z])(?:before or after|after or before)(?![a-z])")
+_ALTERNATIVE = re.compile(r"还是|或者|或是|[?？]|吗|(?<![a-z])(?:or|whether)(?![a-z])")
 _BEDTIME = re.compile(r"睡前|睡觉前|临睡|before (?:bed|sleep)|at bedtime|bedtime|\bqn\b|\bqhs\b|"
                       r"\bhs\b")
 _INTERVAL = re.compile(rf"每隔?\s*({NUM})\s*(?:个)?小时|every\s+(-?\d+|{'|'.join(_EN_NUMBERS)})"
@@ -224,6 +226,11 @@ def parse_schedule(text: str) -> Schedule | None:
         s = re.sub(rf"\b{re.escape(dotted)}\.?(?![a-z])", code, s)
     if _NOT_DAILY.search(s):
         raise ValidationError("only daily schedules are supported", field="frequency")
+    if _BEFORE_OR_AFTER.search(s) or (_MEAL_AFTER.search(s) and _MEAL_BEFORE.search(s)
+                                      and _ALTERNATIVE.search(s)):
+        # "饭前还是饭后吃?", "before or after food?": a question, not a schedule (it was
+        # read as 08:30 after a meal); the form asks again
+        raise ValidationError("asks whether before or after a meal", field="meal")
     meal = ("bedtime" if _BEDTIME.search(s) else "after_meal" if _MEAL_AFTER.search(s)
             else "before_meal" if _MEAL_BEFORE.search(s) else None)
     explicit = _explicit_times(s)

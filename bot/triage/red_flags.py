@@ -249,6 +249,32 @@ def _short(text: str) -> bool:
     return len(re.findall(r"[\u3400-\u9fff]", text)) <= 4 and len(re.findall(r"[a-z]+", text)) <= 3
 
 
+# A message that is only a request about the patient's consent, data or reminders ("I
+# want to withdraw my consent", "I want to delete all my data", "我要撤回同意",
+# "把提醒都删了"): the learned layer read "I want to withdraw ..." as suicidal intent and
+# "把提醒都删了" as an overdose (issue 15 conversations). Whole message only: anything
+# more ("... and end my life", "药都吃了") is read as usual.
+_RIGHTS_REQUEST = re.compile(
+    r"^(?:(?:i|we)\s+(?:really\s+)?(?:want|wanna|would like|'d like|need)\s+(?:to\s+)?|"
+    r"i'?d like to\s+|please\s+|can you\s+|could you\s+|i\s+)?"
+    r"(?:withdraw|revoke|cancel|take back|delete|erase|remove|wipe|clear)\s+"
+    r"(?:all\s+(?:of\s+)?)?(?:my\s+|the\s+)?(?:personal\s+|health\s+)?"
+    r"(?:consent|agreement|data|information|info|records|account)"
+    r"(?:\s+(?:please|now|thanks|thank you))?$|"
+    r"^(?:我要|我想|请|帮我|麻烦)?(?:撤回|撤销|收回|取消)(?:我的)?(?:全部|所有)?(?:的)?同意(?:吧|了)?$|"
+    r"^(?:(?:i|we)\s+(?:want|would like|'d like|need)\s+to\s+|please\s+)?"
+    r"(?:delete|cancel|remove|stop|turn off|clear)\s+(?:all\s+(?:of\s+)?)?(?:my\s+|the\s+)?"
+    r"(?:medication\s+|medicine\s+|pill\s+)?reminders?(?:\s+please)?$|"
+    r"^(?:我要|我想|请|帮我|麻烦)?把?(?:我的|我|药的|吃药的)?(?:所有|全部)?(?:的)?(?:用药|吃药)?提醒"
+    r"(?:都|全|全部)?(?:删了|删掉|删除|取消|取消掉|关了|关掉)(?:吧|了|掉)?$|"
+    r"^(?:我要|我想|请|帮我|麻烦)?(?:删除|删掉|取消|关掉)(?:我的)?(?:所有|全部)?(?:的)?(?:用药|吃药)?提醒(?:吧)?$")
+
+
+def _rights_request(text: str) -> bool:
+    s = re.sub(r"[\s,.!?;:，。！？；：、]+", " ", text.casefold()).strip()
+    return bool(_RIGHTS_REQUEST.match(s))
+
+
 def _contradicted(category: RedFlagCategory, scan: Scan) -> bool:
     """Facts the rules read that veto a learned hit: every clause is a question,
     a hypothetical or about the past (a veto when the category's own words are
@@ -257,6 +283,8 @@ def _contradicted(category: RedFlagCategory, scan: Scan) -> bool:
     38 °C or an age of 3 months or more for a baby's fever; the other sex."""
     if not any(clause.status(0, len(clause.text)) == PRESENT for clause in scan.clauses):
         return True  # only questions, hypotheticals and the past
+    if _rights_request(scan.text):
+        return True  # a consent or data request, nothing about the patient's health
     if category.id in _FEVER_CATEGORIES:
         stated, temperature = facts.temperature_c(scan), facts.reported_temperature(scan)
         age = facts.age_years(scan)

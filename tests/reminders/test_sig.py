@@ -106,6 +106,15 @@ def test_impossible_schedules_are_errors(text: str) -> None:
         parse_schedule(text)
 
 
+@pytest.mark.parametrize("text", ["饭前还是饭后吃?", "饭前吃还是饭后吃", "饭后吃还是饭前吃啊",
+                                  "before or after food?", "should I take it before or after meals?"])
+def test_a_question_about_meals_is_no_schedule(text: str) -> None:
+    """Issue 15 item 6: "饭前还是饭后吃?" asked at the schedule question was saved as
+    08:30 after a meal; it is refused, so the form asks again."""
+    with pytest.raises(ValidationError):
+        parse_schedule(text)
+
+
 @pytest.mark.parametrize(("text", "start", "end"), [
     ("吃14天", TODAY, date(2026, 12, 5)),
     ("一天两次，吃两周", TODAY, date(2026, 12, 5)),

@@ -51,6 +51,33 @@ def test_brief_controls_are_not_emergencies(text):
     assert screen(text) is None
 
 
+@pytest.mark.parametrize("text", [
+    "I want to withdraw my consent", "I want to withdraw consent",
+    "I want to delete all my data", "please delete all my data", "我要撤回同意",
+    "把提醒都删了", "把药的提醒都删了", "delete all my reminders",
+])
+def test_consent_and_data_requests_are_not_emergencies(text):
+    """Issue 15 conversations: the learned layer read "I want to withdraw my consent"
+    as suicidal intent and "把提醒都删了" as an overdose, so the patient got crisis
+    advice instead of the confirmation."""
+    assert screen(text) is None
+
+
+@pytest.mark.parametrize("text", [
+    "I want to delete my data and kill myself", "I want to withdraw from everything and die",
+    "I want to kill myself", "我不想活了",
+])
+def test_only_a_bare_data_request_is_vetoed(text):
+    hit = screen(text)
+    assert hit is not None and hit.category == "suicidal_intent"
+
+
+@pytest.mark.parametrize("text", ["把药都吃了", "我一次把一瓶药都吃了"])
+def test_pills_all_taken_is_still_an_overdose(text):
+    hit = screen(text)
+    assert hit is not None and hit.category == "poisoning_overdose"
+
+
 def test_brief_positive_is_cardiac():
     hit = screen("我想挂下周的心内科，刚才胸口压着疼还一直出汗", "zh")
     assert isinstance(hit, RedFlagHit)
