@@ -89,11 +89,22 @@ class ActionOfferHandoff(HandoffAction):
 class ActionHandleFallback(HandoffAction):
     """Out of scope: the usual answer, and a doctor offer after two in a row."""
 
+    def __init__(self, services: Services | None = None, reminders: Any = None) -> None:
+        super().__init__(services)
+        self._reminders = reminders  # actions.reminders.Services (default: the process's)
+
     def name(self) -> str:
         return "action_handle_fallback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
+        from actions.reminders import ActionCancelMedicationReminder, pauses_a_reminder
+
+        if pauses_a_reminder(self.latest_text(tracker)):
+            # "resume reminders", "恢复提醒" the NLU was unsure of: about an existing
+            # reminder, answered as such (never "I didn't get that")
+            return await ActionCancelMedicationReminder(self._reminders).run(
+                dispatcher, tracker, domain)
         if consecutive_fallbacks(tracker) >= 2:
             await offer_handoff(self.services.offers, tracker, dispatcher, "fallbacks",
                                 self.language(tracker))

@@ -55,7 +55,7 @@ _ABOUT_REMINDERS = re.compile(r"提醒|(?<![a-z])reminders?(?![a-z])")
 _PAUSE_OR_RESUME = re.compile(r"暂停|先停|恢复|(?<![a-z])(?:pause|resume)(?![a-z])|turn .* back on")
 
 
-def _pauses_a_reminder(text: str) -> bool:
+def pauses_a_reminder(text: str) -> bool:
     """"pause my valsartan reminder", "恢复提醒": about an existing reminder (no dose named)."""
     low = text.lower()
     return bool(_ABOUT_REMINDERS.search(low) and _PAUSE_OR_RESUME.search(low)
@@ -151,7 +151,7 @@ class ActionStartMedicationReminder(ReminderAction):
         except ConsentRequiredError as exc:
             dispatcher.utter_message(response=exc.message_key)
             return events + [SlotSet(FORM_EXIT_SLOT, NO_CONSENT_EXIT)]
-        if _pauses_a_reminder(text):
+        if pauses_a_reminder(text):
             # "pause my valsartan reminder" is about a reminder that exists: pause or
             # resume it (the form would ask for a dose and swallow every answer)
             await ActionCancelMedicationReminder(self._services).run(dispatcher, tracker, domain)
@@ -358,7 +358,7 @@ class _DoseAnswer(ReminderAction):
 
     async def run(self, dispatcher, tracker, domain):
         service, lang = self.services.reminders, self.language(tracker)
-        if _pauses_a_reminder(self.latest_text(tracker)):
+        if pauses_a_reminder(self.latest_text(tracker)):
             # "先pause一下缬沙坦的reminder" (read as a snooze or a skip) answers no dose:
             # it pauses the reminder
             return await ActionCancelMedicationReminder(self._services).run(

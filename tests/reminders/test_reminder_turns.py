@@ -168,3 +168,18 @@ def test_pause_read_as_a_dose_answer_pauses_the_reminder(stack: Stack,
     assert [m["response"] for m in messages] == ["utter_dose_none_outstanding"]
     messages, _ = events_of(ActionRecordDoseSkipped(services), tracker("resume 缬沙坦提醒"))
     assert [m["response"] for m in messages] == ["utter_reminder_resumed"]
+
+
+def test_resume_the_nlu_was_unsure_of_resumes_the_reminder(stack: Stack,
+                                                          services: Services) -> None:  # noqa: F811
+    """"resume reminders" fell to nlu_fallback: "I didn't get that" instead of resuming."""
+    from actions.handoff import ActionHandleFallback
+
+    stack.service.create("wechat", SENDER, stack.service.draft("缬沙坦", "80mg", "每天早上7点"),
+                         "zh")
+    fallback = ActionHandleFallback(reminders=services)
+    messages, _ = events_of(fallback, tracker("pause my reminders", lang="en"))
+    assert [m["response"] for m in messages] == ["utter_reminder_paused"]
+    messages, _ = events_of(fallback, tracker("resume reminders", lang="en"))
+    assert [m["response"] for m in messages] == ["utter_reminder_resumed"]
+    assert [v.status for v in stack.service.list("wechat", SENDER)] == ["active"]
