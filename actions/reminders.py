@@ -55,6 +55,18 @@ _ABOUT_REMINDERS = re.compile(r"提醒|(?<![a-z])reminders?(?![a-z])")
 _PAUSE_OR_RESUME = re.compile(r"暂停|先停|恢复|(?<![a-z])(?:pause|resume)(?![a-z])|turn .* back on")
 
 
+# "my reminders", "我的提醒": a request to see them, naming no medicine, dose or time
+_LISTS_REMINDERS = re.compile(
+    r"^\s*(?:(?:show|list|see|view|check)(?: me)?\s+)?(?:all\s+)?(?:my\s+)?(?:medication\s+|medicine\s+|"
+    r"pill\s+|meds?\s+)?reminders(?:\s+(?:please|pls|plz))?\s*[?？!.。]*\s*$"
+    r"|^\s*(?:查看|看看|看一下)?(?:我的|我有哪些|有哪些)(?:用药)?提醒(?:吧|呢)?\s*[?？]?\s*$")
+
+
+def lists_reminders(text: str) -> bool:
+    """"my reminders", "show me my reminders", "我的提醒": the list, not a new reminder."""
+    return bool(_LISTS_REMINDERS.search((text or "").lower()))
+
+
 def pauses_a_reminder(text: str) -> bool:
     """"pause my valsartan reminder", "恢复提醒": about an existing reminder (no dose named)."""
     low = text.lower()
@@ -155,6 +167,10 @@ class ActionStartMedicationReminder(ReminderAction):
             # "pause my valsartan reminder" is about a reminder that exists: pause or
             # resume it (the form would ask for a dose and swallow every answer)
             await ActionCancelMedicationReminder(self._services).run(dispatcher, tracker, domain)
+            return events + [SlotSet(FORM_EXIT_SLOT, ANSWERED_EXIT)]
+        if lists_reminders(text):
+            # "my reminders" the NLU took for a new reminder: the list, not the form
+            await ActionListMedicationReminders(self._services).run(dispatcher, tracker, domain)
             return events + [SlotSet(FORM_EXIT_SLOT, ANSWERED_EXIT)]
         drug = self.drug_id(tracker)
         if not drug and _FOLLOWUP.search(text.lower()):

@@ -183,3 +183,15 @@ def test_resume_the_nlu_was_unsure_of_resumes_the_reminder(stack: Stack,
     messages, _ = events_of(fallback, tracker("resume reminders", lang="en"))
     assert [m["response"] for m in messages] == ["utter_reminder_resumed"]
     assert [v.status for v in stack.service.list("wechat", SENDER)] == ["active"]
+
+
+@pytest.mark.parametrize("text", ["my reminders", "show me my reminders", "我的提醒"])
+def test_my_reminders_read_as_a_new_reminder_lists_them(stack: Stack, services: Services,  # noqa: F811
+                                                       text: str) -> None:
+    """"my reminders" (NLU: set_medication_reminder at 0.52) started the form and asked
+    which medicine to remind about."""
+    stack.service.create("wechat", SENDER, stack.service.draft("缬沙坦", "80mg", "每天早上7点"),
+                         "en")
+    messages, events = events_of(ActionStartMedicationReminder(services), tracker(text, lang="en"))
+    assert [m["response"] for m in messages] == ["utter_reminder_list"]
+    assert slots_of(events)["form_exit"] == ANSWERED_EXIT
