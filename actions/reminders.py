@@ -53,8 +53,6 @@ ANSWERED_EXIT = "medication_reminder_form:answered"
 _ENDED_AT_START = (NO_CONSENT_EXIT, ANSWERED_EXIT)
 _ABOUT_REMINDERS = re.compile(r"提醒|(?<![a-z])reminders?(?![a-z])")
 _PAUSE_OR_RESUME = re.compile(r"暂停|先停|恢复|(?<![a-z])(?:pause|resume)(?![a-z])|turn .* back on")
-
-
 # "my reminders", "我的提醒": a request to see them, naming no medicine, dose or time
 _LISTS_REMINDERS = re.compile(
     r"^\s*(?:(?:show|list|see|view|check)(?: me)?\s+)?(?:all\s+)?(?:my\s+)?(?:medication\s+|medicine\s+|"
@@ -72,6 +70,7 @@ def pauses_a_reminder(text: str) -> bool:
     low = text.lower()
     return bool(_ABOUT_REMINDERS.search(low) and _PAUSE_OR_RESUME.search(low)
                 and not sig.parse_dose(text))
+
 
 # After the yes/no answer to "确认保存吗？" the bot waits for the patient. The rules
 # that run save/discard are conditioned on ``reminder_pending``, which these actions

@@ -7,7 +7,6 @@ age, sex, pregnancy, duration, severity and temperature from
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from bot.i18n.detect import detect_language
@@ -15,6 +14,7 @@ from bot.triage import facts
 from bot.triage.case import RedFlagHit, TriageCase, Vitals
 from bot.triage.matcher import Scan
 from bot.triage.red_flags import RedFlagScreen
+from bot.triage.text import few_words
 from bot.triage.understanding import Reading
 
 _IMPLIES_PREGNANCY = {"reduced_fetal_movement", "water_breaking"}
@@ -86,7 +86,7 @@ def _learned_symptoms(reading: Reading | None, scan: Scan, not_learned: frozense
     if reading is None:
         return ()
     mentioned = {m.id for m in scan.mentions}
-    if mentioned and _bare(scan.text):
+    if mentioned and few_words(scan.text, han=6, latin=4):
         # "肚子疼", "我眼睛痛": the lexicon read the whole complaint; what the heads
         # add to a few words is their neighbours in the corpus (diarrhoea, red eye)
         return ()
@@ -98,11 +98,6 @@ def _learned_symptoms(reading: Reading | None, scan: Scan, not_learned: frozense
             continue
         out.append(symptom)
     return tuple(out)
-
-
-def _bare(text: str) -> bool:
-    """A complaint of a few words: at most 6 Chinese characters and 4 English words."""
-    return len(re.findall(r"[\u3400-\u9fff]", text)) <= 6 and len(re.findall(r"[a-z]+", text)) <= 4
 
 
 def _subject(reading: Reading | None, scan: Scan) -> str | None:

@@ -25,7 +25,7 @@ from bot.triage.kb import RedFlagCategory, TriageKnowledge, default_knowledge
 from bot.triage.learned import cues, default_model, light_scan, model_text
 from bot.triage.matcher import PhraseMatcher, Scan, scan_text
 from bot.triage.pinyin import PinyinReader
-from bot.triage.text import PRESENT
+from bot.triage.text import PRESENT, few_words
 from bot.triage.understanding import Reading, Understanding
 
 log = logging.getLogger(__name__)
@@ -246,7 +246,7 @@ def _sign_beyond_fever(category: RedFlagCategory, scan: Scan, reading: Reading) 
 def _short(text: str) -> bool:
     """A message of a few characters or words ("再见", "bye"): too little for the
     layer to be trusted without evidence of the category."""
-    return len(re.findall(r"[\u3400-\u9fff]", text)) <= 4 and len(re.findall(r"[a-z]+", text)) <= 3
+    return few_words(text, han=4, latin=3)
 
 
 # A message that is only a request about the patient's consent, data or reminders ("I

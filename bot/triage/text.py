@@ -196,3 +196,9 @@ _STRONG_INFO = re.compile(
     r"什么症状|哪些症状|有哪些早期症状|有什么表现|怎么预防|如何预防|科普|前兆|先兆|如果|万一|假如|遇到.{0,10}怎么办"
     r"|what are the (symptoms|signs)|warning signs|what (should|do|can) (i|we|you) do if|what to do if"
     r"|\bif (someone|somebody|a person|a child|a baby|your|you)\b")
+
+
+def few_words(text: str, han: int, latin: int) -> bool:
+    """At most ``han`` Chinese characters and ``latin`` English words ("再见", "肚子疼", "bye")."""
+    return (len(re.findall(r"[\u3400-\u9fff]", text)) <= han
+            and len(re.findall(r"[a-z]+", text)) <= latin)
