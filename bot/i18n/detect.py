@@ -6,6 +6,12 @@ import re
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
+# Function words: pronouns, particles, auxiliaries and the verbs of a request.
+_ZH_FUNCTION = re.compile(r"[我你他她您的了吗呢吧啊要想帮请把给让能会在]|可以|一下|怎么|什么")
+_EN_FUNCTION = frozenset(
+    "i me my mine you your he she his her we our they their it its is am are was were be been "
+    "have has had do does did can could would will should please want need the a an to of for "
+    "with since and but in on at this that what how when where why".split())
 
 # "English please", "说英文", "can you speak Chinese", "请说中文", "切换到英语" ...
 _WANTS_EN = re.compile(
@@ -31,8 +37,15 @@ def detect_language(text: str, default: str | None = None) -> str | None:
         return "en"
     if not latin_words:
         return "zh"
-    # Mixed: compare word counts (a Chinese word is ~1.5 characters); a tie
-    # goes to Chinese, the hospital's first language.
+    # Mixed: the language that gives the sentence its grammar is the patient's
+    # ("我要withdraw consent", "帮我cancel明天的appointment": English nouns in a
+    # Chinese sentence; "I have 头痛 since yesterday": the reverse). Only when the
+    # function words do not tell, compare word counts (a Chinese word is ~1.5
+    # characters); a tie goes to Chinese, the hospital's first language.
+    zh_frame = len(_ZH_FUNCTION.findall(text))
+    en_frame = sum(1 for word in latin_words if word.lower() in _EN_FUNCTION)
+    if zh_frame != en_frame:
+        return "zh" if zh_frame > en_frame else "en"
     return "zh" if han / 1.5 >= len(latin_words) else "en"
 
 

@@ -79,6 +79,12 @@ def test_duplicate_response_keys_across_files_are_refused(tmp_path: Path) -> Non
     ("hello", "en"),
     ("帮我book明天cardiology的号", "zh"),
     ("I have 头痛 since yesterday", "en"),
+    # the grammar decides, not the number of English words
+    ("我要withdraw consent", "zh"),
+    ("帮我cancel明天的appointment", "zh"),
+    ("我想 book an appointment", "zh"),
+    ("can you 帮我 cancel", "en"),
+    ("my son 发烧 since last night", "en"),
     ("血压150/95", "zh"),
     ("BP 150/95", "en"),
     ("150/95", None),
