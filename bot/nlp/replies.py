@@ -24,14 +24,14 @@ from bot.revisits.answers import parse_yes_no
 
 # Ways of saying "stop this": the message must consist of these (and fillers) only.
 _EXIT = re.compile(
-    r"算了|退出|停止|结束|别弄了|没事了|先这样|不必了|"
+    r"算了|退出|停止|结束|别弄了|没事了|先这样|不必了|不要(?:这个|这条|这些)|"
     r"先?不(?:用|要|需要|约|挂|预约|挂号|办|弄|问|看|申请|设|设置|提醒|填|做|继续|聊)了|"
     r"(?<![a-z])(?:stop(?: it| this| that| now)?|quit|exit|abort|never ?mind|nvm|forget (?:it|about it)|"
     r"i'?m done|leave it|don'?t bother|not now|let'?s stop)(?![a-z])")
 _CANCEL = re.compile(r"取消|(?<![a-z])cancel(?: it| this| that)?(?![a-z])")
 # words that may surround an exit without adding content ("那算了吧", "ok never mind thanks")
 _FILLER = re.compile(
-    r"那就|那|还是|就|我|吧|了|啊|呀|哦|噢|嗯|哈|呢|谢谢|谢了|好的|好|"
+    r"那就|那|还是|就|我|吧|了|啊|呀|哦|噢|嗯|哈|呢|谢谢|谢了|好的|好|不对|"
     r"(?<![a-z])(?:please|pls|ok|okay|oh|actually|just|thanks|thank you|thx|then|"
     r"i|let'?s|um+|uh+|hmm+|well|no|sorry|you know what)(?![a-z])")
 _NOISE = re.compile(r"[\W_]+")

@@ -12,7 +12,7 @@ from bot.nlp.replies import hospital_topic, is_exit, is_question, read_offer_rep
 @pytest.mark.parametrize("text", [
     "算了", "算了 不用了", "那算了吧", "算了，不约了", "不用了谢谢", "不要了", "退出", "停止", "结束了",
     "先不用了", "取消", "stop", "Stop please", "STOP!", "never mind", "Nevermind.", "forget it",
-    "ok never mind thanks", "cancel", "I'm done", "quit",
+    "ok never mind thanks", "cancel", "I'm done", "quit", "不对 不要这个", "不要这个了",
 ])
 def test_a_message_that_is_only_an_exit_exits(text: str) -> None:
     assert is_exit(text)
@@ -21,7 +21,8 @@ def test_a_message_that_is_only_an_exit_exits(text: str) -> None:
 @pytest.mark.parametrize("text", [
     "算了还是说中文吧 妇产科 下周一上午",  # issue 15: the rest must not be dropped
     "算了，改成下周四", "不对，是下周四，李医生", "stop taking aspirin?", "没有", "不用", "no", "no thanks",
-    "张三", "hello?", "", "   ", "cancel my appointment on Monday",
+    "张三", "hello?", "", "   ", "cancel my appointment on Monday", "不对",
+    "不要这个药 换成阿司匹林",
 ])
 def test_a_message_with_content_is_no_exit(text: str) -> None:
     assert not is_exit(text)
