@@ -197,17 +197,31 @@ _DUR_WORDS = ((re.compile(r"半天|今天早上|今早|今天上午|since this m
               (re.compile(r"好几个月|几个月|for months"), 90.0))
 
 
+def _age_spans(text: str) -> list[tuple[int, int]]:
+    """Where the message states an age ("宝宝九个月", "baby is 9 months"): such a
+    number of months is how old the patient is, not how long the illness lasted."""
+    return [match.span() for pattern in (_AGE_ZH_SMALL, _AGE_ZH_BORN, _AGE_ZH_BABY, _AGE_EN,
+                                         _AGE_EN_IS, _AGE_EN_SHORT)
+            for match in pattern.finditer(text)]
+
+
 def duration_days(scan: Scan) -> float | None:
     """Longest duration stated, in days (ages and gestations are skipped; a duration
     over 120 years counts as not stated)."""
     values: list[float] = []
+    ages = _age_spans(scan.text)
+
+    def is_age(match: re.Match[str]) -> bool:
+        return any(start < match.end() and match.start() < end for start, end in ages)
+
     for match in _DUR_ZH.finditer(scan.text):
         number = cn_number(match.group(1))
-        if number is not None:
+        if number is not None and not is_age(match):
             values.append(number * _UNIT_DAYS[match.group(2)])
     for match in _DUR_EN.finditer(scan.text):
         number = _en_number(match.group(1))
-        if number is not None and not re.search(r"weeks pregnant", scan.text[match.start():match.end() + 10]):
+        if number is not None and not is_age(match) and \
+                not re.search(r"weeks pregnant", scan.text[match.start():match.end() + 10]):
             values.append(number * _UNIT_DAYS[match.group(2)])
     for pattern, days in _DUR_WORDS:
         if pattern.search(scan.text):

@@ -154,8 +154,11 @@ def split_clauses(text: str) -> list[Clause]:
     clauses: list[Clause] = []
     anchored = bool(_ANCHOR.search(text))  # the message is about someone
     pos = 0
-    for sep in [*_CLAUSE_SPLIT.finditer(text), None]:
+    for sep in sorted([*_CLAUSE_SPLIT.finditer(text), *_trailing_questions(text)],
+                      key=lambda match: match.start()) + [None]:
         end = sep.start() if sep else len(text)
+        if end < pos:
+            continue
         raw = text[pos:end]
         stripped = raw.strip()
         if stripped:
@@ -168,6 +171,27 @@ def split_clauses(text: str) -> list[Clause]:
             clauses.append(clause)
         pos = sep.end() if sep else len(text)
     return clauses
+
+
+_HAN_SPACE = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
+
+
+def _trailing_questions(text: str) -> list[re.Match[str]]:
+    """Spaces that end a statement before a practical question in WeChat style,
+    where a space is the comma: "闪了腰 下背疼 能贴膏药吗" says the back hurts and
+    then asks; the question must not turn the symptoms into a question. An
+    information question ("中风 有什么症状") stays one clause."""
+    cuts = []
+    pos = 0
+    for chunk in re.split(r"[,!?;:。！？；\n]", text):
+        question = _ZH_QUESTION.search(chunk)
+        if question and not (_INFO_QUESTION.search(chunk) or _STRONG_INFO.search(chunk)):
+            spaces = [m for m in _HAN_SPACE.finditer(chunk) if m.end() <= question.start()]
+            if spaces and not _ZH_QUESTION.search(chunk[:spaces[-1].start()]):
+                cuts.append(re.compile(re.escape(spaces[-1].group())).match(
+                    text, pos + spaces[-1].start()))
+        pos += len(chunk) + 1
+    return cuts
 
 
 def _continues_history(previous: Clause, clause: Clause) -> bool:

@@ -53,6 +53,13 @@ POSITIVE = [
     # child with fever for five days (read from 烧了N天 and 最高)
     ("孩子3岁，烧了五天了，最高39，还能玩", "urgent", "fever_five_days"),
     ("my 3 year old has had a fever for 5 days, up to 39", "urgent", "fever_five_days"),
+    # sudden floaters (retinal tear)
+    ("我48岁，今天早上突然右眼前好多黑影飘来飘去", "urgent", "sudden_floaters"),
+    ("I'm 48 and suddenly this morning I've got loads of floaters in my right eye", "urgent",
+     "sudden_floaters"),
+    # the youngest babies
+    ("宝宝4个月大，有点鼻塞", "routine", "infant_needs_doctor"),
+    ("my 4 month old has a blocked nose", "routine", "infant_needs_doctor"),
 ]
 
 # (message, level, rule that must not fire): the near miss of each rule
@@ -81,6 +88,11 @@ NEAR_MISS = [
     ("孩子3岁，昨天开始发烧，最高38.5，精神挺好", "self_care", "fever_five_days"),
     ("my 3 year old has had a fever since last night, up to 38.5, playing happily", "self_care",
      "fever_five_days"),
+    ("我48岁，眼前有飞蚊症好多年了，没什么变化", "routine", "sudden_floaters"),
+    ("I'm 48 and have had a few floaters for years, no change", "routine", "sudden_floaters"),
+    ("宝宝10个月，鼻塞流清鼻涕，吃奶睡觉都正常", "self_care", "infant_needs_doctor"),
+    ("my 10 month old has a runny nose, feeding and sleeping normally", "self_care",
+     "infant_needs_doctor"),
 ]
 
 

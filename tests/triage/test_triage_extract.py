@@ -57,6 +57,29 @@ def test_duration(triage, text, days):
     assert case(triage, text).duration_days == pytest.approx(days)
 
 
+@pytest.mark.parametrize("text, age, days", [
+    ("宝宝九个月 鼻子塞 有点清鼻涕", 0.74, None), ("baby is 9 months, blocked nose", 0.74, None),
+    ("宝宝九个月 发烧两天了", 0.74, 2), ("my 9 month old has had a cough for 3 days", 0.74, 3),
+])
+def test_an_age_is_not_also_a_duration(triage, text, age, days):
+    c = case(triage, text)
+    assert c.age_years == pytest.approx(age, abs=0.01)
+    assert c.duration_days == (None if days is None else pytest.approx(days))
+
+
+@pytest.mark.parametrize("text, symptom", [
+    ("昨天搬箱子闪了腰 下背疼 能贴膏药吗", "back_pain"),
+    ("孩子拉肚子 一天三次 要不要吃药", "diarrhea"),
+])
+def test_a_practical_question_after_the_symptoms_keeps_them(triage, text, symptom):
+    assert symptom in case(triage, text).symptoms
+
+
+@pytest.mark.parametrize("text", ["中风 有什么症状", "心梗 前兆是什么"])
+def test_an_information_question_stays_a_question(triage, text):
+    assert not case(triage, text).symptoms
+
+
 @pytest.mark.parametrize("text, severity", [
     ("疼得厉害", "severe"), ("unbearable pain", "severe"), ("有点头疼", "mild"),
     ("a bit of a headache", "mild"), ("头疼", None),
