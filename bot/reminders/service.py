@@ -123,7 +123,11 @@ class ReminderService:
         try:
             schedule = sig.parse_schedule(text)
         except ValidationError as exc:
-            raise ReminderInputError("utter_reminder_error_schedule", text.strip()[:40]) from exc
+            # a question about meals gets its answer (the leaflet, the pharmacist), not
+            # "I couldn't read the times"
+            key = ("utter_reminder_meal_question" if exc.params.get("field") == "meal"
+                   else "utter_reminder_error_schedule")
+            raise ReminderInputError(key, text.strip()[:40]) from exc
         if schedule is None:
             raise ReminderInputError("utter_reminder_error_schedule", text.strip()[:40])
         return schedule

@@ -52,6 +52,9 @@ def test_confirmation_in_plain_words(stack: Stack) -> None:
     ("二甲双胍", "一点点", "每天三次", "utter_reminder_error_dose"),
     ("二甲双胍", "500mg", "有空就吃", "utter_reminder_error_schedule"),
     ("二甲双胍", "500mg", "每7小时一次", "utter_reminder_error_schedule"),
+    # a question about meals is answered (leaflet, pharmacist), not called unreadable
+    ("二甲双胍", "500mg", "饭前还是饭后吃?", "utter_reminder_meal_question"),
+    ("metformin", "500mg", "before or after food?", "utter_reminder_meal_question"),
     ("二甲双胍", "500mg", "每天两次 从12月5日到12月1日", "utter_reminder_error_course"),
 ])
 def test_bad_input_is_a_clear_error_and_writes_nothing(stack: Stack, drug: str, dose: str,
