@@ -86,7 +86,7 @@ _FOREIGN = _words(
     "笑话", "那句话", "说的话", "观点", "评论", "买菜", "牛奶", "生日", "快递柜", "作业", "考试", "面试",
     "房租", "合同", "签证", "护照", "婚礼", "聚会", "饭局", "车", "保险单",
     "消息", "撤回消息", "浇花", "养花", "花草", "植物", "电费", "水费", "燃气费", "话费",
-    "记忆", "你自己", "你的感情",
+    "记忆", "你自己", "你的感情", "自拍", "截图",
     "instagram", "facebook", "tiktok", "twitter", "snapchat", "whatsapp", "netflix", "spotify",
     "youtube", "amazon", "uber", "lyft", "didi", "taxi", "cab", "ride", "flight", "flights", "train",
     "hotel", "airbnb", "restaurant", "table for", "gym", "membership",
@@ -99,6 +99,7 @@ _FOREIGN = _words(
     "homework", "exam", "interview", "wedding", "party", "car", "tyre", "tire", "iphone", "phone",
     "laptop", "computer", "pineapple", "opinion", "your memory", "your own", "your feelings",
     "mondays", "dmv", "passport", "visa", "plant", "plants", "flowers", "garden", "bill", "bills",
+    "selfie", "selfies", "screenshot", "screenshots",
 )
 
 

@@ -28,6 +28,9 @@ LOOK_ALIKES = [
     ("withdraw_consent", "微信里发错的消息怎么撤回"),
     ("set_medication_reminder", "每天傍晚提醒我给阳台的花草浇水"),
     ("set_medication_reminder", "remind me to pay the electricity bill"),
+    # seen on blind r3 after its first run (a selfie deleted)
+    ("delete_my_data", "delete那张selfie"),
+    ("delete_my_data", "把刚才那张自拍删了"),
 ]
 OURS = [
     ("cancel_appointment", "取消"), ("cancel_appointment", "cancel it"),
