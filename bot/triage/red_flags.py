@@ -45,6 +45,18 @@ _PREGNANCY_CUE = re.compile(r"孕|胎|妊娠|待产|预产期|羊水|见红|停�
 # confusion or drowsiness, fast breathing)
 _SIGN_BEYOND_FEVER = {"sepsis_meningitis_rash": frozenset({
     "rash", "purpuric_spots", "neck_stiffness", "confusion", "shortness_of_breath"})}
+# a torsion is of a testicle: the learned layer also reads "sudden, really painful" about an eye
+_GENITAL_CUE = re.compile(r"睾丸|蛋蛋|阴囊|下体|下面|小鸡鸡|裆|腹股沟|卵蛋|蛋疼|蛋痛"
+                          r"|testic|\bballs?\b|scrot|groin|\bnuts\b|privates|down there|willy|crotch")
+# a headache the patient knows ("my usual migraines", "老毛病") is no thunderclap unless they
+# say it is different or the worst
+_KNOWN_HEADACHE = re.compile(r"老毛病|老样子|跟以前一样|和以前一样|又犯了|经常头疼|经常偏头痛|偏头痛又"
+                             r"|\b(?:my|the) usual\b|same as (?:always|usual)|\bas usual\b|\bmy migraines\b"
+                             r"|\brecurrent\b")
+_UNLIKE_BEFORE = re.compile(r"不一样|从没|从来没|最厉害|最疼|最痛|最严重|炸|\bworst\b|\bdifferent\b|\bnever had\b")
+# black stools are expected on iron or bismuth
+_BLACK_STOOL_EXPLAINED = re.compile(r"铁剂|补铁|铁片|硫酸亚铁|琥珀酸亚铁|多糖铁|铋|\biron\b|bismuth|pepto")
+_VOMITED_BLOOD = re.compile(r"吐血|吐了?[^,，。;；]{0,4}血|呕血|咖啡|vomit\w*[^.;]{0,20}blood|coffee")
 _WORDS = re.compile(r"[a-z]{2,}|[\u3400-\u9fff]")
 _CLEAR = 0.35  # a learned category this probable needs no further evidence
 
@@ -299,6 +311,14 @@ def _contradicted(category: RedFlagCategory, scan: Scan) -> bool:
         return True  # a pregnancy emergency in a message that says nothing of a pregnancy
     if category.id == "sepsis_meningitis_rash" and _blanches(scan.text):
         return True  # the glass test was done and the rash fades
+    if category.id == "testicular_torsion" and not _GENITAL_CUE.search(scan.text):
+        return True
+    if category.id == "thunderclap_headache" and _KNOWN_HEADACHE.search(scan.text) \
+            and not _UNLIKE_BEFORE.search(scan.text):
+        return True
+    if category.id == "gi_bleeding" and _BLACK_STOOL_EXPLAINED.search(scan.text) \
+            and not _VOMITED_BLOOD.search(scan.text):
+        return True
     sex = _ONE_SEX.get(category.id)
     if sex is not None:
         stated = facts.sex(scan)

@@ -60,6 +60,16 @@ POSITIVE = [
     # the youngest babies
     ("宝宝4个月大，有点鼻塞", "routine", "infant_needs_doctor"),
     ("my 4 month old has a blocked nose", "routine", "infant_needs_doctor"),
+    # pain that moved from the navel to the lower right (appendicitis)
+    ("肚子疼 昨晚是肚脐周围 现在跑到右下边了", "urgent", "right_lower_abdominal_pain"),
+    ("tummy pain started round my belly button and has moved down to the bottom right", "urgent",
+     "right_lower_abdominal_pain"),
+    # a mild sprain you can walk on
+    ("我30岁，崴了一下脚 有点肿 走路没问题", "self_care", "mild_sprain_walking"),
+    ("I'm 30, rolled my ankle, a bit swollen but I can walk on it fine", "self_care",
+     "mild_sprain_walking"),
+    # a tight band on both sides after a day of meetings
+    ("我40岁，开了一天会 头两边发紧", "self_care", "tension_type_headache"),
 ]
 
 # (message, level, rule that must not fire): the near miss of each rule
@@ -93,6 +103,8 @@ NEAR_MISS = [
     ("宝宝10个月，鼻塞流清鼻涕，吃奶睡觉都正常", "self_care", "infant_needs_doctor"),
     ("my 10 month old has a runny nose, feeding and sleeping normally", "self_care",
      "infant_needs_doctor"),
+    ("我30岁，崴了脚 有点肿 骨头按着疼 能走", "urgent", "mild_sprain_walking"),
+    ("I'm 30, rolled my ankle, a bit swollen and I can't walk on it", "urgent", "mild_sprain_walking"),
 ]
 
 

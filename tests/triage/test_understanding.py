@@ -158,3 +158,25 @@ def test_a_learned_pregnancy_emergency_needs_a_pregnancy(triage, text, vetoed):
     screen = _screen(triage, "pregnancy_emergency")
     hits = [h.category for h in screen.hits(screen.scan(text))]
     assert ("pregnancy_emergency" not in hits) is vetoed
+
+
+@pytest.mark.parametrize(("category", "text", "vetoed"), [
+    # a torsion is of a testicle
+    ("testicular_torsion", "right eye suddenly really painful and red", True),
+    ("testicular_torsion", "右眼突然胀得很疼", True),
+    ("testicular_torsion", "my son woke up with sudden pain in his balls", False),
+    ("testicular_torsion", "儿子蛋蛋突然很疼", False),
+    # a headache the patient knows is no thunderclap, unless it is unlike the others
+    ("thunderclap_headache", "my usual migraines, 3-4 a month lately, same as always", True),
+    ("thunderclap_headache", "偏头痛老毛病又犯了 跟以前一样", True),
+    ("thunderclap_headache", "I get migraines but this is the worst headache of my life", False),
+    ("thunderclap_headache", "老毛病偏头痛 但这次不一样 一下子炸开一样疼", False),
+    # black stools on iron
+    ("gi_bleeding", "stools have been black since I started iron tablets, otherwise well", True),
+    ("gi_bleeding", "吃了补铁的药 大便发黑", True),
+    ("gi_bleeding", "on iron tablets but I vomited blood this morning", False),
+])
+def test_facts_veto_learned_look_alikes(triage, category, text, vetoed):
+    screen = _screen(triage, category)
+    hits = [h.category for h in screen.hits(screen.scan(text))]
+    assert (category not in hits) is vetoed
