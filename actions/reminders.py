@@ -22,11 +22,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import FORM_EXIT_SLOT, MedbotAction, MedbotFormValidation
 from actions.handoff import default_services as handoff_services
 from actions.handoff import offer_handoff
-from bot.errors import ConsentRequiredError, NotFoundError, ValidationError
+from bot.clock import service_clock
 from bot.consent.confirm import SensitiveActions
+from bot.errors import ConsentRequiredError, NotFoundError, ValidationError
 from bot.handoff.offers import HandoffOffers
 from bot.reminders import request, sig
-from bot.reminders.clock import service_clock
 from bot.reminders.config import ReminderConfig
 from bot.reminders.kb import default_drugs, default_followup_kb
 from bot.reminders.planner import Planner

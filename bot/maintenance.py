@@ -23,11 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.clock import Clock
 from bot.errors import ConfigError
 from bot.fallback import SpoolReplay
 from bot.handoff.service import HandoffService
 from bot.outbound import OutboundError, OutboundMessage, OutboundRouter
-from bot.reminders.clock import Clock
 from bot.reminders.jobs import KeyedMessage
 from bot.reminders.planner import add_job
 from bot.retention import RetentionService

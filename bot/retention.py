@@ -43,8 +43,8 @@ from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from bot.clock import as_utc
 from bot.errors import ConfigError
-from bot.reminders.clock import as_utc
 from bot.retention_rules import ERASED_PREFIX, RULES, erase_patient, purge_rule
 from bot.settings import Settings
 from bot.store.anchors import AnchorLog

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -28,11 +28,11 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from bot.clock import Clock, SystemClock, as_utc
 from bot.console import throttle as limits
 from bot.console.throttle import DatabaseThrottle, LoginThrottle
 from bot.errors import ConflictError, NotFoundError, ValidationError
 from bot.kb import load_kb_file
-from bot.reminders.clock import Clock, SystemClock
 from bot.store.db import Database
 from bot.store.handoff_models import StaffAccount, StaffSession
 
@@ -42,13 +42,6 @@ ROLES = ("doctor", "admin")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 256
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
-
-
-def as_utc(moment: datetime | None) -> datetime | None:
-    """SQLite gives naive datetimes back; every stored time is UTC."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.clock import as_utc
 from bot.console import audit as events
-from bot.console.accounts import Staff, as_utc
+from bot.console.accounts import Staff
 from bot.console.audit import AuditLog
 from bot.errors import ConflictError, NotFoundError, PermissionDeniedError
 from bot.handoff.service import (

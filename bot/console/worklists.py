@@ -14,8 +14,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.clock import as_utc
 from bot.console import audit as events
-from bot.console.accounts import Staff, as_utc
+from bot.console.accounts import Staff
 from bot.console.audit import AuditLog
 from bot.errors import PermissionDeniedError
 from bot.revisits.catalog import Catalog

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from bot.clock import Clock, SystemClock
 from bot.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from bot.handoff.config import HandoffConfig
 from bot.handoff.summary import build_summary
@@ -24,7 +25,6 @@ from bot.hospital import HospitalInfo
 from bot.i18n import t
 from bot.kb import load_kb_file
 from bot.outbound import OutboundMessage
-from bot.reminders.clock import Clock, SystemClock
 from bot.store.db import Database
 from bot.store.handoff_models import ConsentRecord, Handoff, StaffAccount
 from bot.store.models import Patient

@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.clock import Clock, as_utc
 from bot.consent.guard import ConsentCheck, HealthConsentGuard
 from bot.errors import NotFoundError, ValidationError
 from bot.i18n import t
 from bot.reminders import sig
-from bot.reminders.clock import Clock, as_utc
 from bot.reminders.config import ReminderConfig
 from bot.reminders.jobs import dose_text, meal_text
 from bot.reminders.kb import DrugCatalog

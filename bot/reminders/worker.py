@@ -36,8 +36,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.clock import Clock
 from bot.outbound import OutboundError, OutboundRouter, SendResult
-from bot.reminders.clock import Clock
 from bot.reminders.config import ReminderConfig
 from bot.reminders.jobs import KeyedMessage, ReminderJobs
 from bot.reminders.planner import Planner

@@ -28,7 +28,8 @@ from sqlalchemy import (
     text,
 )
 
-from bot.store.models import Base, BigId, utcnow
+from bot.clock import utcnow
+from bot.store.models import Base, BigId
 
 SESSIONS = ("am", "pm")
 APPOINTMENT_STATUSES = ("booked", "cancelled", "rescheduled")

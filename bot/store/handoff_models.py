@@ -20,7 +20,8 @@ from sqlalchemy import (
     event,
 )
 
-from bot.store.models import Base, BigId, utcnow
+from bot.clock import utcnow
+from bot.store.models import Base, BigId
 
 _ACTIVE = "status IN ('queued', 'claimed')"
 _PENDING = "status = 'pending'"

@@ -24,7 +24,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from bot.store.models import Base, BigId, utcnow
+from bot.clock import utcnow
+from bot.store.models import Base, BigId
 
 JOB_STATUSES = ("pending", "claimed", "sending", "done", "expired", "cancelled", "failed",
                 "uncertain")

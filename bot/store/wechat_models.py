@@ -10,7 +10,8 @@ from sqlalchemy import (
     Boolean, CheckConstraint, Column, DateTime, Index, Integer, String, Text, UniqueConstraint,
 )
 
-from bot.store.models import Base, BigId, utcnow
+from bot.clock import utcnow
+from bot.store.models import Base, BigId
 
 
 class WeChatInbound(Base):

@@ -20,11 +20,11 @@ from requests import RequestException
 from sqlalchemy import select
 from wechatpy.exceptions import WeChatClientException
 
+from bot.clock import utcnow
 from bot.errors import ServiceError
 from bot.logs import redact
 from bot.settings import Settings
 from bot.store.db import Database
-from bot.store.models import utcnow
 from bot.store.wechat_models import WeChatOutbox
 from bot.wechat.config import WeChatConfig
 from bot.wechat.protocol import mask

@@ -24,7 +24,7 @@ class FakeClock:
     def __init__(self, now: datetime = NOW) -> None:
         self.value = now
 
-    def __call__(self) -> datetime:
+    def now(self) -> datetime:
         return self.value
 
 

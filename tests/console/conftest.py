@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 from argon2 import PasswordHasher
 
+from bot.clock import FakeClock, SystemClock
 from bot.console.accounts import Staff, StaffService
 from bot.console.audit import AuditLog
 from bot.console.cases import CaseService
@@ -26,7 +27,6 @@ from bot.handoff.config import HandoffConfig
 from bot.handoff.factory import consent_service
 from bot.handoff.service import HandoffService
 from bot.outbound import OutboundError, OutboundMessage, OutboundRouter, SendResult
-from bot.reminders.clock import FakeClock, SystemClock
 from bot.reminders.outbox import OutboxSender
 from bot.revisits.catalog import load_conditions, load_drugs
 from bot.store.db import Database

@@ -9,11 +9,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
+from bot.clock import FakeClock
 from bot.consent.rights import DataRightsService
 from bot.handoff.factory import build_gate, consent_service, handoff_service
 from bot.handoff.gate import ConversationGate
 from bot.handoff.offers import HandoffOffers
-from bot.reminders.clock import FakeClock
 from bot.store.db import Database
 from bot.store.handoff_models import ConsentPrompt, ConsentRecord, Handoff, StaffAccount
 from bot.store.models import Message, Patient

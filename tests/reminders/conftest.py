@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.clock import FakeClock
 from bot.outbound import OutboundError, OutboundMessage, OutboundRouter, SendResult
-from bot.reminders.clock import FakeClock
 from bot.reminders.config import ReminderConfig
 from bot.reminders.jobs import ReminderJobs
 from bot.reminders.kb import default_drugs, default_followup_kb

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
+from bot.clock import FakeClock
 from bot.errors import ConfigError
 from bot.handoff.config import HandoffConfig
 from bot.handoff.service import HandoffService
@@ -22,7 +23,6 @@ from bot.maintenance import (
     build_maintenance,
 )
 from bot.outbound import OutboundError, OutboundMessage, OutboundRouter, SendResult
-from bot.reminders.clock import FakeClock
 from bot.reminders.config import ReminderConfig
 from bot.reminders.jobs import ReminderJobs
 from bot.reminders.kb import default_drugs, default_followup_kb

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from bot.cli import main
+from bot.clock import utcnow
 from bot.errors import ConfigError
 from bot.retention import MIN_RETENTION_DAYS, RetentionConfig, RetentionService
 from bot.retention_rules import pseudonym
@@ -20,7 +21,7 @@ from bot.store.db import Database
 from bot.store.handoff_models import AuditEvent, ConsentPrompt, ConsentRecord, TranscriptCheckpoint
 from bot.store.integrity import verify_all
 from bot.store.migrate import upgrade
-from bot.store.models import Message, Patient, utcnow
+from bot.store.models import Message, Patient
 from bot.store.reminder_models import Dose, MedicationReminder, Reading
 from bot.store.repositories import LoggedMessage, TranscriptService
 from bot.store.triage_models import TriageRecord

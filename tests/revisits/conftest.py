@@ -6,11 +6,12 @@ from datetime import date, datetime, timezone
 
 import pytest
 
+from bot.clock import FakeClock
 from bot.revisits.catalog import Catalog, load_conditions, load_drugs
 from bot.revisits.eligibility import EligibilityPolicy, Evidence, RevisitDraft
 from bot.revisits.service import RevisitService
-from tests.consent_double import GRANTED
 from tests.appointments.conftest import clock, schedule, services  # noqa: F401  (shared fixtures)
+from tests.consent_double import GRANTED
 
 TODAY = date(2026, 11, 22)
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
@@ -45,7 +46,7 @@ def policy(conditions) -> EligibilityPolicy:
 
 @pytest.fixture
 def revisit_service(db, policy, drugs) -> RevisitService:
-    return RevisitService(db, policy, drugs, clock=lambda: NOW, screen=fake_screen,
+    return RevisitService(db, policy, drugs, clock=FakeClock(NOW), screen=fake_screen,
                           expected_response_hours=24, consent=GRANTED)
 
 

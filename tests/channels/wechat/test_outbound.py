@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from bot.clock import utcnow
 from bot.store.db import Database
-from bot.store.models import utcnow
 from bot.store.wechat_models import WeChatOutbox, WeChatSubscription
 from bot.wechat.sender import WeChatSender
 from bot.wechat.state import WeChatState

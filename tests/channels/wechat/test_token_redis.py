@@ -11,10 +11,10 @@ import pytest
 import redis
 from sqlalchemy import select, update
 
+from bot.clock import utcnow
 from bot.errors import ServiceError
 from bot.settings import Settings
 from bot.store.db import Database
-from bot.store.models import utcnow
 from bot.store.wechat_models import WeChatOutbox, WeChatSubscription
 from bot.wechat.sender import WeChatSender
 from bot.wechat.state import WeChatState
