@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from bot.clock import as_utc
 from bot.errors import NotFoundError, ValidationError
 from bot.store.appointment_models import Appointment, Department, Doctor, Slot
-from bot.store.handoff_models import ConsentRecord
+from bot.store.consent_models import ConsentRecord
 from bot.store.models import Message, Patient
 from bot.store.reminder_models import Reading
 

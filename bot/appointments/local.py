@@ -24,10 +24,10 @@ from bot.appointments.errors import (
     SlotFullError,
 )
 from bot.appointments.interface import Booking, BookingRequest, PatientRef, SlotInfo, SlotQuery
-from bot.appointments.patient import mask_name, mask_phone
 from bot.appointments.schedule import HospitalSchedule
 from bot.clock import as_utc
 from bot.errors import NotFoundError
+from bot.masking import mask_name, mask_phone
 from bot.store.appointment_models import Appointment, Doctor, ScheduleSession, Slot
 from bot.store.db import Database
 from bot.store.models import Patient

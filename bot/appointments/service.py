@@ -17,9 +17,10 @@ from bot.appointments.interface import (
     SlotInfo,
     SlotQuery,
 )
-from bot.appointments.patient import mask_name, mask_phone, normalise_name, normalise_phone
+from bot.appointments.patient import normalise_name, normalise_phone
 from bot.appointments.schedule import HospitalSchedule
 from bot.clock import Clock, SystemClock
+from bot.masking import mask_name, mask_phone
 
 log = logging.getLogger(__name__)
 

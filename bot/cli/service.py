@@ -83,7 +83,7 @@ def service_children(settings: Settings, model: Path, log_dir: Path | None = Non
     children = [
         action_server_spec(settings),
         rasa_server_spec(settings, model, write_endpoints(settings)),
-        scheduler_worker_spec(settings),  # issue 7: reminders and follow-up prompts
+        scheduler_worker_spec(settings),  # reminders and follow-up prompts
     ]
     if log_dir is not None:
         for child in children:

@@ -27,11 +27,12 @@ from bot.clock import service_clock
 from bot.errors import ConfigError
 from bot.handoff.config import HandoffConfig
 from bot.handoff.service import HandoffService
+from bot.kb.drugs import default_drugs
 from bot.maintenance import MaintenanceConfig, build_maintenance
 from bot.outbound import OutboundRouter
 from bot.reminders.config import ReminderConfig
 from bot.reminders.jobs import ReminderJobs
-from bot.reminders.kb import default_drugs, default_followup_kb
+from bot.reminders.kb import default_followup_kb
 from bot.reminders.outbox import OutboxSender, OutboxServer, fetch_outbox
 from bot.reminders.planner import Planner
 from bot.reminders.worker import Worker

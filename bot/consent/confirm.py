@@ -35,8 +35,8 @@ from bot.i18n import t
 from bot.identity import conversation_id
 from bot.reminders.service import ReminderService, ReminderView
 from bot.revisits.answers import parse_confirmation
+from bot.store.consent_models import ConsentPrompt
 from bot.store.db import Database
-from bot.store.handoff_models import ConsentPrompt
 from bot.store.models import Patient
 from bot.store.repositories import PatientRepository
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from bot.clock import utcnow
 from bot.consent.texts import PURPOSES, ConsentTexts, ShownText
 from bot.errors import ValidationError
-from bot.store.handoff_models import ConsentPrompt, ConsentRecord
+from bot.store.consent_models import ConsentPrompt, ConsentRecord
 from bot.store.models import Patient
 
 

@@ -32,9 +32,9 @@ from bot.clock import Clock, SystemClock, as_utc
 from bot.console import throttle as limits
 from bot.console.throttle import DatabaseThrottle, LoginThrottle
 from bot.errors import ConflictError, NotFoundError, ValidationError
-from bot.kb import load_kb_file
+from bot.kb.departments import load_departments
 from bot.store.db import Database
-from bot.store.handoff_models import StaffAccount, StaffSession
+from bot.store.staff_models import StaffAccount, StaffSession
 
 MAX_FAILURES = limits.PAIR_FAILURES  # from one address, for one account
 LOCKOUT = limits.LOCKOUT
@@ -110,8 +110,7 @@ class StaffService:
         self.hasher = hasher or PasswordHasher()
         self.throttle = throttle or DatabaseThrottle(db, self.clock)
         if departments is None:
-            departments = [d["id"] for d in
-                           load_kb_file("departments", kb_dir).get("departments") or []]
+            departments = load_departments(kb_dir)
         self.departments = frozenset(departments)
         self._dummy_hash: str | None = None
 

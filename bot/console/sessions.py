@@ -21,7 +21,7 @@ from bot.clock import Clock, SystemClock, as_utc
 from bot.console.accounts import Staff
 from bot.errors import PermissionDeniedError
 from bot.store.db import Database
-from bot.store.handoff_models import StaffAccount, StaffSession
+from bot.store.staff_models import StaffAccount, StaffSession
 
 SESSION_TTL = timedelta(hours=8)
 

@@ -31,7 +31,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.clock import Clock, SystemClock, as_utc
 from bot.store.db import Database
-from bot.store.handoff_models import LoginThrottleEntry
+from bot.store.staff_models import LoginThrottleEntry
 
 WINDOW = timedelta(minutes=15)
 LOCKOUT = timedelta(minutes=15)

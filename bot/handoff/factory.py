@@ -55,7 +55,7 @@ def sensitive_actions(db: Database, settings: Settings | None = None,
     """Confirmed erasure, withdrawal and reminder cancellation (``bot.consent.confirm``)."""
     from bot.clock import SystemClock
     from bot.reminders.config import ReminderConfig
-    from bot.reminders.kb import default_drugs
+    from bot.kb.drugs import default_drugs
 
     kb = settings.knowledge_base_dir if settings else None
     consent = consent or consent_service(settings)

@@ -46,8 +46,9 @@ from bot.hospital import HospitalInfo
 from bot.i18n import t
 from bot.identity import conversation_id
 from bot.nlp.replies import is_exit
+from bot.store.consent_models import ConsentPrompt
 from bot.store.db import Database
-from bot.store.handoff_models import ConsentPrompt, Handoff
+from bot.store.handoff_models import Handoff
 from bot.store.models import Patient
 from bot.store.repositories import PatientRepository
 

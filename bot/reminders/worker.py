@@ -59,10 +59,6 @@ class TickResult:
     planned: int = 0
 
 
-def mask(external_id: str) -> str:
-    return external_id[:3] + "***" if len(external_id) > 6 else "***"
-
-
 class Worker:
     """Processes due jobs in batches; safe to run several at once on PostgreSQL."""
 

@@ -17,12 +17,12 @@ from bot.appointments.local import new_code
 from bot.clock import Clock, SystemClock, as_utc
 from bot.consent.guard import ConsentCheck, HealthConsentGuard
 from bot.errors import ConflictError, ValidationError
-from bot.revisits.catalog import Catalog
+from bot.kb.drugs import DrugCatalog
 from bot.revisits.eligibility import Eligibility, EligibilityPolicy, Reason, RevisitDraft
-from bot.store.appointment_models import RevisitRequest
 from bot.store.db import Database
 from bot.store.models import Patient
 from bot.store.repositories import PatientRepository
+from bot.store.revisit_models import RevisitRequest
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def _default_screen(text: str) -> object | None:
 class RevisitService:
     """The gate and the queue. The gate is checked again on submit, whatever the caller did."""
 
-    def __init__(self, db: Database, policy: EligibilityPolicy, drugs: Catalog, *,
+    def __init__(self, db: Database, policy: EligibilityPolicy, drugs: DrugCatalog, *,
                  clock: Clock | None = None, timezone_name: str = "Asia/Shanghai",
                  expected_response_hours: int = 24, screen: Screen | None = None,
                  consent: ConsentCheck | None = None) -> None:

@@ -36,10 +36,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, object_session
 
 from bot.clock import as_utc, utcnow
-from bot.identity import mask_id
+from bot.masking import mask_id
+from bot.store.audit_models import AuditEvent
 from bot.store.db import Database
-from bot.store.handoff_models import AuditEvent, TranscriptCheckpoint
-from bot.store.models import Message
+from bot.store.models import Message, TranscriptCheckpoint
 
 GENESIS = "0" * 64
 Watch = Callable[[str], "int | None"]  # conversation id -> a seq to report the hash of

@@ -1,4 +1,4 @@
-"""Medication reminders, chronic follow-up and the persistent job queue (issue 7).
+"""Medication reminders, chronic follow-up and the persistent job queue.
 
 ``ScheduledJob`` is the scheduler's queue: one row per thing to do at a time
 (send a dose reminder, nudge, mark a dose missed, send a follow-up prompt).

@@ -15,8 +15,9 @@ from bot.consent.confirm import SensitiveActions
 from bot.handoff.factory import build_gate
 from bot.handoff.gate import ConversationGate
 from bot.handoff.offers import HandoffOffers
+from bot.store.consent_models import ConsentPrompt, ConsentRecord
 from bot.store.db import Database
-from bot.store.handoff_models import ConsentPrompt, ConsentRecord, Handoff
+from bot.store.handoff_models import Handoff
 from bot.store.models import Patient
 from bot.store.reminder_models import Reading
 from bot.store.repositories import LoggedMessage, TranscriptService

@@ -19,12 +19,13 @@ from bot.errors import ConsentRequiredError, PermissionDeniedError
 from bot.handoff.factory import consent_service
 from bot.hospital import HospitalInfo
 from bot.i18n import t
-from bot.revisits.catalog import load_conditions, load_drugs
+from bot.kb.drugs import load_drugs
+from bot.revisits.catalog import load_conditions
 from bot.revisits.eligibility import EligibilityPolicy, Evidence, RevisitDraft
 from bot.revisits.service import RevisitService
-from bot.store.appointment_models import RevisitRequest
 from bot.store.db import Database
 from bot.store.reminder_models import Dose, FollowupEnrolment, MedicationReminder, Reading
+from bot.store.revisit_models import RevisitRequest
 from bot.store.triage_models import TriageRecord
 from bot.triage.case import TriageCase, TriageResult
 from bot.triage.pipeline import Assessment

@@ -26,9 +26,10 @@ from bot.console.worklists import WorklistService
 from bot.handoff.config import HandoffConfig
 from bot.handoff.factory import consent_service
 from bot.handoff.service import HandoffService
+from bot.kb.drugs import load_drugs
 from bot.outbound import OutboundError, OutboundMessage, OutboundRouter, SendResult
 from bot.reminders.outbox import OutboxSender
-from bot.revisits.catalog import load_conditions, load_drugs
+from bot.revisits.catalog import load_conditions
 from bot.store.db import Database
 from bot.store.handoff_models import Handoff
 from bot.store.models import Message

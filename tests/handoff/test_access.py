@@ -23,8 +23,9 @@ from bot.errors import ConflictError, PermissionDeniedError
 from bot.handoff.factory import build_gate
 from bot.handoff.gate import ConversationGate
 from bot.i18n import t
+from bot.store.audit_models import AuditEvent
 from bot.store.db import Database
-from bot.store.handoff_models import AuditEvent, Handoff
+from bot.store.handoff_models import Handoff
 from bot.store.models import Message
 from bot.store.repositories import LoggedMessage, TranscriptService
 from tests.handoff.test_gate import CH, ID, consented, offer, say

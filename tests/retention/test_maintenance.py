@@ -15,6 +15,7 @@ from bot.errors import ConfigError
 from bot.handoff.config import HandoffConfig
 from bot.handoff.service import HandoffService
 from bot.i18n import t
+from bot.kb.drugs import default_drugs
 from bot.maintenance import (
     HandoffExpiry,
     MaintenanceConfig,
@@ -25,7 +26,7 @@ from bot.maintenance import (
 from bot.outbound import OutboundError, OutboundMessage, OutboundRouter, SendResult
 from bot.reminders.config import ReminderConfig
 from bot.reminders.jobs import ReminderJobs
-from bot.reminders.kb import default_drugs, default_followup_kb
+from bot.reminders.kb import default_followup_kb
 from bot.reminders.outbox import OutboxSender
 from bot.reminders.worker import Worker
 from bot.retention import RetentionService

@@ -7,7 +7,9 @@ from datetime import date, datetime, timezone
 import pytest
 
 from bot.clock import FakeClock
-from bot.revisits.catalog import Catalog, load_conditions, load_drugs
+from bot.kb.catalog import TermCatalog
+from bot.kb.drugs import load_drugs
+from bot.revisits.catalog import load_conditions
 from bot.revisits.eligibility import EligibilityPolicy, Evidence, RevisitDraft
 from bot.revisits.service import RevisitService
 from tests.appointments.conftest import clock, schedule, services  # noqa: F401  (shared fixtures)
@@ -30,12 +32,12 @@ def fake_screen(text: str):
 
 
 @pytest.fixture(scope="session")
-def conditions() -> Catalog:
+def conditions() -> TermCatalog:
     return load_conditions()
 
 
 @pytest.fixture(scope="session")
-def drugs() -> Catalog:
+def drugs() -> TermCatalog:
     return load_drugs()
 
 

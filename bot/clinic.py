@@ -1,4 +1,7 @@
-"""Build the booking and re-visit services from ``Settings`` on first use."""
+"""The outpatient clinic's services -- booking and online re-visits -- built from ``Settings``.
+
+The appointment and the re-visit actions share them (the re-visit form books too).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,8 @@ from bot.appointments.local import LocalScheduling
 from bot.appointments.schedule import HospitalSchedule
 from bot.appointments.service import AppointmentService
 from bot.clock import service_clock
-from bot.revisits.catalog import load_conditions, load_drugs
+from bot.kb.drugs import load_drugs
+from bot.revisits.catalog import load_conditions
 from bot.revisits.eligibility import EligibilityPolicy
 from bot.revisits.service import RevisitService
 from bot.settings import Settings
