@@ -5,7 +5,7 @@ is imported here so its actions register.
 """
 
 from actions import emergency, info, language, triage  # noqa: F401
-from actions import reminders  # noqa: F401,E402  (issue 7)
-from actions import appointments, revisits  # noqa: F401,E402  (issue 6)
-from actions import handoff  # noqa: F401,E402  (issue 8)
-from actions import offers  # noqa: F401,E402  (issue 15: answers to the bot's offers)
+from actions import reminders  # noqa: F401,E402
+from actions import appointments, revisits  # noqa: F401,E402
+from actions import handoff  # noqa: F401,E402
+from actions import offers  # noqa: F401,E402  (answers to the bot's offers)

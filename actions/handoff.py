@@ -1,4 +1,4 @@
-"""Doctor handoff offers and the patient's data rights (issue 8): thin adapters.
+"""Doctor handoff offers and the patient's data rights: thin adapters.
 
 The offer records a pending handoff consent question (``bot.handoff.offers``);
 the channel boundary's conversation gate handles the answer, queues the

@@ -17,20 +17,20 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.appointments.booking import ActionStartAppointment
-from actions.appointments.common import AppointmentAction
+from actions.clinic import ClinicAction
 from actions.handoff import ActionHandleFallback
 from actions.handoff import Services as HandoffServices
 from actions.info import default_info_service
+from bot.clinic import Services
 from bot.info import HospitalInfoService
 from bot.nlp.replies import read_offer_reply
-from bot.revisits.factory import Services
 
 OFFER_SLOT = "offer_pending"
 BOOKING, EMERGENCY_INFO = "booking", "emergency_info"
 _INTENT_ANSWER = {"affirm": True, "deny": False}
 
 
-class ActionAnswerOffer(AppointmentAction):
+class ActionAnswerOffer(ClinicAction):
     """Yes starts what was offered (booking with the department filled in); no
     closes politely; an unclear message is handled as any other message."""
 

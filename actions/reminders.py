@@ -22,13 +22,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import FORM_EXIT_SLOT, MedbotAction, MedbotFormValidation
 from actions.handoff import default_services as handoff_services
 from actions.handoff import offer_handoff
-from bot.errors import ConsentRequiredError, NotFoundError, ValidationError
+from bot.clock import service_clock
 from bot.consent.confirm import SensitiveActions
+from bot.errors import ConsentRequiredError, NotFoundError, ValidationError
 from bot.handoff.offers import HandoffOffers
+from bot.kb.drugs import default_drugs
 from bot.reminders import request, sig
-from bot.reminders.clock import service_clock
 from bot.reminders.config import ReminderConfig
-from bot.reminders.kb import default_drugs, default_followup_kb
+from bot.reminders.kb import default_followup_kb
 from bot.reminders.planner import Planner
 from bot.reminders.readings import ReadingService
 from bot.reminders.service import ReminderDraft, ReminderInputError, ReminderService
@@ -76,7 +77,7 @@ def pauses_a_reminder(text: str) -> bool:
 # that run save/discard are conditioned on ``reminder_pending``, which these actions
 # clear, so no policy was sure of the next action: the core fallback then said
 # "抱歉，我没太明白" after "已保存" and reverted the turn, leaving the draft pending
-# for the next "yes" (issue 15 item 7). The turn ends here, explicitly.
+# for the next "yes". The turn ends here, explicitly.
 LISTEN = FollowupAction("action_listen")
 _MEASURES = (("bp", re.compile(r"血压|blood pressure|\bbp\b|pressure")),
              ("glucose", re.compile(r"血糖|glucose|sugar")))

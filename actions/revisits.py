@@ -18,8 +18,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.appointments.common import AppointmentAction
 from actions.base import MedbotFormValidation
+from actions.clinic import ClinicAction
+from bot.clinic import Services
 from bot.errors import MedbotError
 from bot.i18n import t
 from bot.revisits.answers import (
@@ -30,7 +31,6 @@ from bot.revisits.answers import (
 )
 from bot.revisits.catalog import Condition
 from bot.revisits.eligibility import Evidence, Reason, RevisitDraft
-from bot.revisits.factory import Services
 from bot.revisits.service import NotEligibleError
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def say_reasons(dispatcher: CollectingDispatcher, reasons: tuple[Reason, ...], l
     dispatcher.utter_message(text="\n".join(lines))
 
 
-class RevisitAction(AppointmentAction):
+class RevisitAction(ClinicAction):
     """Re-visit actions share the services and the patient of the booking actions."""
 
     def condition(self, tracker: Tracker) -> Condition | None:

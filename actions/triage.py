@@ -219,7 +219,7 @@ class ActionTriageResult(MedbotAction):
         dispatcher.utter_message(response="utter_triage_result", **params)
         department = result.departments[0] if result.departments else None
         offer = None
-        if result.level == "urgent":  # a doctor now, if the patient agrees (issue 8)
+        if result.level == "urgent":  # a doctor now, if the patient agrees
             offers = self._offers or handoff_services().offers
             await offer_handoff(offers, tracker, dispatcher, "urgent_triage", lang,
                                 department, {"level": result.level})

@@ -34,10 +34,10 @@ from fhir.resources.reference import Reference
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.clock import as_utc
 from bot.errors import NotFoundError, ValidationError
-from bot.reminders.clock import as_utc
 from bot.store.appointment_models import Appointment, Department, Doctor, Slot
-from bot.store.handoff_models import ConsentRecord
+from bot.store.consent_models import ConsentRecord
 from bot.store.models import Message, Patient
 from bot.store.reminder_models import Reading
 

@@ -45,19 +45,8 @@ def split_conversation_id(value: str) -> tuple[str, str]:
     """
     channel, sep, external_id = (value or "").partition(SEPARATOR)
     if not sep or not CHANNEL_NAME.fullmatch(channel) or not external_id:
+        # bot.masking reads this module's channel-name rule, so it is imported here
+        from bot.masking import mask_id
+
         raise ValidationError(f"not a namespaced conversation id: {mask_id(value)}")
     return channel, external_id
-
-
-def mask_id(value: str | None) -> str:
-    """A short, non-identifying form of an id for logs: ``rest:ab…yz``."""
-    if not value:
-        return "-"
-    channel, sep, rest = value.partition(SEPARATOR)
-    if sep and CHANNEL_NAME.fullmatch(channel):
-        return f"{channel}:{_mask(rest)}"
-    return _mask(value)
-
-
-def _mask(value: str) -> str:
-    return value[:2] + "…" + value[-2:] if len(value) > 6 else "…"

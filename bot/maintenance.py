@@ -23,11 +23,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.clock import Clock
 from bot.errors import ConfigError
 from bot.fallback import SpoolReplay
 from bot.handoff.service import HandoffService
+from bot.masking import mask_id
 from bot.outbound import OutboundError, OutboundMessage, OutboundRouter
-from bot.reminders.clock import Clock
 from bot.reminders.jobs import KeyedMessage
 from bot.reminders.planner import add_job
 from bot.retention import RetentionService
@@ -132,10 +133,6 @@ class MaintenanceRunner:
         return thread
 
 
-def mask(external_id: str) -> str:
-    return external_id[:3] + "***" if len(external_id) > 6 else "***"
-
-
 class HandoffExpiry:
     """Expire unclaimed handoffs and deliver each patient's notice (a ``PeriodicTask.run``)."""
 
@@ -167,15 +164,15 @@ class HandoffExpiry:
             error: OutboundError = exc
         except Exception as exc:  # noqa: BLE001 - a sender bug: it may have sent, never retry
             log.exception("handoff.expiry_notice.crashed channel=%s to=%s", notice.channel,
-                          mask(notice.external_id))
+                          mask_id(notice.external_id))
             error = OutboundError(f"sender crashed: {exc!r}", retryable=False)
         log.warning("handoff.expiry_notice.failed channel=%s to=%s retryable=%s error=%s",
-                    notice.channel, mask(notice.external_id), error.retryable, error)
+                    notice.channel, mask_id(notice.external_id), error.retryable, error)
         try:
             self._record(message, error, now)
         except Exception:  # noqa: BLE001 - the other notices of this tick must still go out
             log.exception("handoff.expiry_notice.lost channel=%s to=%s text=%r",
-                          notice.channel, mask(notice.external_id), notice.text)
+                          notice.channel, mask_id(notice.external_id), notice.text)
 
     def _record(self, message: KeyedMessage, error: OutboundError, now: datetime) -> None:
         """Keep the undelivered notice as a ``notice`` job (retried by the reminder worker)."""
@@ -183,7 +180,7 @@ class HandoffExpiry:
             patient = self.patients.get(session, message.channel, message.external_id)
             if patient is None:  # cannot happen: the handoff's patient exists
                 log.error("handoff.expiry_notice.lost channel=%s to=%s", message.channel,
-                          mask(message.external_id))
+                          mask_id(message.external_id))
                 return
             job = add_job(session, kind="notice", patient_id=patient.id,
                           due_at=now + NOTICE_RETRY_DELAY, key=message.idempotency_key or "",

@@ -1,4 +1,4 @@
-"""Retention: purge personal data once the legal retention period has passed (issue 8).
+"""Retention: purge personal data once the legal retention period has passed.
 
 The period is ``MEDBOT_RETENTION_DAYS`` (default 1096 days = 3 years); shorter
 values are refused because the law requires at least 3 years, unless
@@ -43,16 +43,16 @@ from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from bot.clock import as_utc
 from bot.errors import ConfigError
-from bot.reminders.clock import as_utc
 from bot.retention_rules import ERASED_PREFIX, RULES, erase_patient, purge_rule
 from bot.settings import Settings
 from bot.store.anchors import AnchorLog
+from bot.store.audit_models import AuditEvent
 from bot.store.chain import check_conversation, lock_conversation
 from bot.store.db import Database
-from bot.store.handoff_models import AuditEvent, TranscriptCheckpoint
 from bot.store.keys import load_key
-from bot.store.models import Message, Patient
+from bot.store.models import Message, Patient, TranscriptCheckpoint
 
 log = logging.getLogger(__name__)
 

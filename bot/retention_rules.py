@@ -18,9 +18,11 @@ from sqlalchemy import Table, delete, func, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.store.appointment_models import Appointment, RevisitRequest, Slot
+from bot.store.appointment_models import Appointment, Slot
+
+from bot.store.consent_models import ConsentPrompt
 from bot.store.db import Database
-from bot.store.handoff_models import ConsentPrompt, Handoff
+from bot.store.handoff_models import Handoff
 from bot.store.models import Patient
 from bot.store.registry import RASA_EVENTS, delete_rows
 from bot.store.reminder_models import (
@@ -32,8 +34,9 @@ from bot.store.reminder_models import (
     Reading,
     ScheduledJob,
 )
+from bot.store.revisit_models import RevisitRequest
 from bot.store.triage_models import TriageRecord
-from bot.store.wechat_models import WeChatInbound, WeChatOutbox
+from bot.store.wechat_models import WeChatDelivery, WeChatInbound
 
 ERASED_PREFIX = "erased:"
 ENDED_REMINDER = ("cancelled", "finished")
@@ -82,7 +85,7 @@ RULES: tuple[Rule, ...] = (
     Rule("revisit_requests", _t(RevisitRequest), lambda c: [
         RevisitRequest.status.in_(("completed", "rejected")), RevisitRequest.created_at < c]),
     Rule("outbox_messages", _t(OutboxMessage), lambda c: [OutboxMessage.created_at < c]),
-    Rule("wechat_outbox", _t(WeChatOutbox), lambda c: [WeChatOutbox.created_at < c]),
+    Rule("wechat_outbox", _t(WeChatDelivery), lambda c: [WeChatDelivery.created_at < c]),
     Rule("wechat_inbound", _t(WeChatInbound), lambda c: [WeChatInbound.created_at < c]),
     Rule("rasa_events", RASA_EVENTS, lambda c: [RASA_EVENTS.c.timestamp < c.timestamp()],
          optional=True),

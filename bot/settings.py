@@ -61,7 +61,7 @@ class Settings:
         clock_offset_seconds: ``MEDBOT_CLOCK_OFFSET``, seconds added to the clock of
             every service (booking, reminders, handoff, the worker) in every process;
             0 (the default) in production. Tests and drills use it to run the whole
-            service at a chosen time of day (``bot.reminders.clock.offset_until``).
+            service at a chosen time of day (``bot.clock.offset_until``).
     """
 
     project_root: Path = PROJECT_ROOT

@@ -28,7 +28,8 @@ from bot.handoff.factory import build_gate
 from bot.handoff.gate import ConversationGate, GateDecision
 from bot.hospital import HospitalInfo
 from bot.i18n import bilingual, detect_language, t
-from bot.identity import conversation_id, mask_id, split_conversation_id
+from bot.identity import conversation_id, split_conversation_id
+from bot.masking import mask_id
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.repositories import LoggedMessage, TranscriptService

@@ -16,7 +16,7 @@ from typing import Any
 
 from rasa.core.tracker_store import InMemoryTrackerStore, SQLTrackerStore
 
-from bot.identity import mask_id
+from bot.masking import mask_id
 
 log = logging.getLogger(__name__)
 

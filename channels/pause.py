@@ -15,7 +15,7 @@ from typing import Any
 
 from rasa.shared.core.events import ConversationPaused, ConversationResumed
 
-from bot.wechat.protocol import mask
+from bot.masking import mask_id
 
 log = logging.getLogger(__name__)
 
@@ -28,5 +28,5 @@ async def set_paused(agent: Any, sender_id: str, paused: bool) -> bool:
             return False
         tracker.update(ConversationPaused() if paused else ConversationResumed())
         await agent.processor.save_tracker(tracker)
-    log.info("handoff.tracker_%s sender=%s", "paused" if paused else "resumed", mask(sender_id))
+    log.info("handoff.tracker_%s sender=%s", "paused" if paused else "resumed", mask_id(sender_id))
     return True

@@ -1,4 +1,4 @@
-"""Appointment actions (issue 6): booking, listing, cancelling, rescheduling.
+"""Appointment actions: booking, listing, cancelling, rescheduling.
 
 Thin adapters over ``bot.appointments``; see docs/scheduling-interface.md.
 """
@@ -23,5 +23,4 @@ from actions.appointments.changes import (  # noqa: F401
 from actions.appointments.common import (  # noqa: F401
     ActionAskApptConfirm,
     ActionAskApptSlot,
-    AppointmentAction,
 )

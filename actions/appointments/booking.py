@@ -14,10 +14,10 @@ from actions.appointments.common import (
     ANY_DOCTOR,
     BOOK_SLOTS,
     STOP,
-    AppointmentAction,
     SlotChoiceMixin,
 )
 from actions.base import MedbotFormValidation
+from actions.clinic import ClinicAction
 from bot.appointments import dialogue
 from bot.appointments.dates import parse_when
 from bot.appointments.errors import SlotFullError
@@ -27,12 +27,12 @@ from bot.appointments.patient import (
     normalise_phone,
     phone_in_text,
 )
+from bot.clinic import Services
 from bot.errors import MedbotError, ValidationError
 from bot.revisits.answers import parse_confirmation, parse_yes_no
-from bot.revisits.factory import Services
 
 
-class ActionStartAppointment(AppointmentAction):
+class ActionStartAppointment(ClinicAction):
     """Resets the booking slots and pre-fills what the first message already says."""
 
     def name(self) -> str:
@@ -74,7 +74,7 @@ class ActionStartAppointment(AppointmentAction):
         return events
 
 
-class ActionAskApptDepartment(AppointmentAction):
+class ActionAskApptDepartment(ClinicAction):
     def name(self) -> str:
         return "action_ask_appt_department"
 
@@ -90,7 +90,7 @@ class ActionAskApptDepartment(AppointmentAction):
         return []
 
 
-class ActionAskApptDoctor(AppointmentAction):
+class ActionAskApptDoctor(ClinicAction):
     def name(self) -> str:
         return "action_ask_appt_doctor"
 
@@ -103,9 +103,9 @@ class ActionAskApptDoctor(AppointmentAction):
         return []
 
 
-class ValidateAppointmentForm(SlotChoiceMixin, MedbotFormValidation, AppointmentAction):
+class ValidateAppointmentForm(SlotChoiceMixin, MedbotFormValidation, ClinicAction):
     def __init__(self, services: Services | None = None) -> None:
-        AppointmentAction.__init__(self, services)
+        ClinicAction.__init__(self, services)
 
     def name(self) -> str:
         return "validate_appointment_form"
@@ -186,7 +186,7 @@ class ValidateAppointmentForm(SlotChoiceMixin, MedbotFormValidation, Appointment
         return {"appt_confirm": True} if answer else STOP
 
 
-class ActionBookAppointment(AppointmentAction):
+class ActionBookAppointment(ClinicAction):
     """After the form: book if confirmed; a full slot re-opens the choice."""
 
     def name(self) -> str:

@@ -14,21 +14,21 @@ from actions.appointments.common import (
     ANY_DOCTOR,
     BOOK_SLOTS,
     STOP,
-    AppointmentAction,
     SlotChoiceMixin,
 )
 from actions.base import MedbotFormValidation
+from actions.clinic import ClinicAction
 from bot.appointments import dialogue
 from bot.appointments.dates import parse_when
 from bot.appointments.errors import SlotFullError
+from bot.clinic import Services
 from bot.consent.confirm import SensitiveActions
-from bot.handoff.factory import sensitive_actions
 from bot.errors import MedbotError
+from bot.handoff.factory import sensitive_actions
 from bot.revisits.answers import parse_confirmation
-from bot.revisits.factory import Services
 
 
-class ActionListAppointments(AppointmentAction):
+class ActionListAppointments(ClinicAction):
     def name(self) -> str:
         return "action_list_appointments"
 
@@ -48,7 +48,7 @@ _NAMES_APPOINTMENT = re.compile(r"预约|挂号|挂的号|就诊|门诊|复诊|(
                                 r"bookings?|visits?|slots?)(?![a-z])")
 
 
-class _StartChange(AppointmentAction):
+class _StartChange(ClinicAction):
     """Starts the cancel/reschedule form, only when the patient has a booking."""
 
     form = ""
@@ -108,7 +108,7 @@ class ActionStartRescheduleAppointment(_StartChange):
         return "action_start_reschedule_appointment"
 
 
-class ActionAskApptTarget(AppointmentAction):
+class ActionAskApptTarget(ClinicAction):
     def name(self) -> str:
         return "action_ask_appt_target"
 
@@ -120,9 +120,9 @@ class ActionAskApptTarget(AppointmentAction):
         return []
 
 
-class _ValidateChangeForm(SlotChoiceMixin, MedbotFormValidation, AppointmentAction):
+class _ValidateChangeForm(SlotChoiceMixin, MedbotFormValidation, ClinicAction):
     def __init__(self, services: Services | None = None) -> None:
-        AppointmentAction.__init__(self, services)
+        ClinicAction.__init__(self, services)
 
     @abc.abstractmethod
     def name(self) -> str:  # pragma: no cover - abstract: not registered
@@ -169,7 +169,7 @@ class ValidateAppointmentRescheduleForm(_ValidateChangeForm):
         return "validate_appointment_reschedule_form"
 
 
-async def say_kept(action: AppointmentAction, dispatcher, tracker, code: str | None) -> None:
+async def say_kept(action: ClinicAction, dispatcher, tracker, code: str | None) -> None:
     """The patient stopped a cancel or reschedule: nothing changed, and the
     booking that was kept is shown (the one chosen, else all of them)."""
     dispatcher.utter_message(response="utter_appointment_stopped")
@@ -181,7 +181,7 @@ async def say_kept(action: AppointmentAction, dispatcher, tracker, code: str | N
                                  .booking_lines(kept, services.schedule, lang))
 
 
-class ActionCancelAppointment(AppointmentAction):
+class ActionCancelAppointment(ClinicAction):
     def name(self) -> str:
         return "action_cancel_appointment"
 
@@ -199,7 +199,7 @@ class ActionCancelAppointment(AppointmentAction):
         return [SlotSet(slot, None) for slot in BOOK_SLOTS]
 
 
-class ActionRescheduleAppointment(AppointmentAction):
+class ActionRescheduleAppointment(ClinicAction):
     def name(self) -> str:
         return "action_reschedule_appointment"
 

@@ -1,5 +1,5 @@
-"""Shared plumbing of the appointment actions: services, patient identity, error
-rendering, and the slot questions both the booking and rescheduling forms ask."""
+"""The slot questions both the booking and rescheduling forms ask (their base,
+``ClinicAction``, holds the services, the patient and error rendering)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,11 @@ from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
-from rasa_sdk.executor import CollectingDispatcher
 
-from actions.base import MedbotAction
+from actions.clinic import ClinicAction, hospital_phone
 from bot.appointments import dialogue
 from bot.appointments.dates import WhenSpec, parse_when
-from bot.appointments.errors import SlotFullError
-from bot.appointments.interface import PatientRef
 from bot.errors import MedbotError
-from bot.hospital import HospitalInfo
-from bot.revisits.factory import Services, default_services
 
 
 BOOK_SLOTS = ("appt_department", "appt_doctor", "appt_when", "appt_slot", "appt_name",
@@ -26,37 +21,7 @@ STOP = {"requested_slot": None, "appt_confirm": False}
 ANY_DOCTOR = "any"
 
 
-class AppointmentAction(MedbotAction):
-    """Shared plumbing: services (injectable), the patient, error rendering."""
-
-    def __init__(self, services: Services | None = None) -> None:
-        self._services = services
-
-    @property
-    def services(self) -> Services:
-        return self._services or default_services()
-
-    @staticmethod
-    def patient(tracker: Tracker) -> PatientRef:
-        return PatientRef(*MedbotAction.identity(tracker))
-
-    def error(self, dispatcher: CollectingDispatcher, exc: MedbotError, lang: str) -> None:
-        schedule = self.services.schedule
-        params = {"hours": f"{schedule.cancel_cutoff_hours:g}", "days": schedule.horizon_days,
-                  "hospital_phone": hospital_phone(), "detail": ""}
-        if isinstance(exc, SlotFullError):
-            params["options"] = dialogue.slot_lines(exc.alternatives, schedule, lang)
-        dispatcher.utter_message(response=exc.message_key, **params)
-
-
-def hospital_phone() -> str:
-    try:
-        return HospitalInfo.load().phone
-    except MedbotError:
-        return "120"
-
-
-class ActionAskApptSlot(AppointmentAction):
+class ActionAskApptSlot(ClinicAction):
     """Shows the open sessions for the asked time, or the nearest alternatives."""
 
     def name(self) -> str:
@@ -87,7 +52,7 @@ class ActionAskApptSlot(AppointmentAction):
         return [SlotSet("appt_options", [s.slot_id for s in found.slots])]
 
 
-class ActionAskApptConfirm(AppointmentAction):
+class ActionAskApptConfirm(ClinicAction):
     """The confirmation question of whichever appointment form is active."""
 
     def name(self) -> str:

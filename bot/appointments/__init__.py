@@ -1,4 +1,4 @@
-"""Appointment booking (issue 6): hospital timetable, scheduling interface, services.
+"""Appointment booking: hospital timetable, scheduling interface, services.
 
 Plain Python: never imports rasa. Layers:
 
@@ -8,5 +8,5 @@ Plain Python: never imports rasa. Layers:
 * :mod:`bot.appointments.local` - the default backend on the local database;
 * :mod:`bot.appointments.service` - use cases with validation and policy;
 * :mod:`bot.appointments.dates` - bilingual date/time expressions;
-* :mod:`bot.appointments.patient` - name/phone validation and log masking.
+* :mod:`bot.appointments.patient` - name/phone validation (masking: :mod:`bot.masking`).
 """

@@ -12,10 +12,11 @@ from datetime import date, datetime
 
 from bot.appointments.dates import WhenSpec, cn_number, parse_when
 from bot.appointments.interface import Booking, SlotInfo
-from bot.appointments.patient import mask_name, mask_phone, normalise_phone
+from bot.appointments.patient import normalise_phone
 from bot.appointments.schedule import HospitalSchedule
 from bot.errors import ValidationError
 from bot.i18n import t
+from bot.masking import mask_name, mask_phone
 
 _ANY = re.compile(r"不限|随便|都可以|都行|无所谓|任意|谁都|哪个都|最早|(?<![a-z])(any|anyone|anybody|"
                   r"no preference|whoever|don'?t mind|doesn'?t matter|earliest)(?![a-z])")

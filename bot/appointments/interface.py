@@ -9,18 +9,9 @@ codes are opaque strings.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Protocol, runtime_checkable
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    """The default clock: now, timezone-aware UTC."""
-    return datetime.now(timezone.utc)
-
 
 @dataclass(frozen=True)
 class PatientRef:

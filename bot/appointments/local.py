@@ -24,9 +24,10 @@ from bot.appointments.errors import (
     SlotFullError,
 )
 from bot.appointments.interface import Booking, BookingRequest, PatientRef, SlotInfo, SlotQuery
-from bot.appointments.patient import mask_name, mask_phone
 from bot.appointments.schedule import HospitalSchedule
+from bot.clock import as_utc
 from bot.errors import NotFoundError
+from bot.masking import mask_name, mask_phone
 from bot.store.appointment_models import Appointment, Doctor, ScheduleSession, Slot
 from bot.store.db import Database
 from bot.store.models import Patient
@@ -42,11 +43,6 @@ BOOKING_CLOSES = timedelta(minutes=30)
 def new_code(prefix: str = "A", length: int = 7) -> str:
     """A short booking code without look-alike characters (0/O, 1/I/L)."""
     return prefix + "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
-
-
-def _utc(value: datetime) -> datetime:
-    """SQLite returns naive datetimes; everything is stored in UTC."""
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
 
 
 class LocalScheduling:
@@ -106,7 +102,7 @@ class LocalScheduling:
             doctor_names={"zh": doctor.name_zh, "en": doctor.name_en},
             title_names=dict(title.names) if title else {"zh": doctor.title, "en": doctor.title},
             fee_cents=doctor.fee_cents, day=slot.day, session=slot.session,
-            starts_at=_utc(slot.starts_at), ends_at=_utc(slot.ends_at),
+            starts_at=as_utc(slot.starts_at), ends_at=as_utc(slot.ends_at),
             capacity=slot.capacity, booked=slot.booked)
 
     def _open(self, now: datetime):
@@ -166,7 +162,7 @@ class LocalScheduling:
 
     # -- bookings --------------------------------------------------------------
     def _check_open(self, slot: Slot, now: datetime) -> None:
-        if _utc(slot.ends_at) <= now + BOOKING_CLOSES or slot.day > self._horizon_end(now):
+        if as_utc(slot.ends_at) <= now + BOOKING_CLOSES or slot.day > self._horizon_end(now):
             raise SlotClosedError(f"slot {slot.id} is not open for booking")
 
     def _take_place(self, session: Session, slot_id: int) -> bool:
@@ -222,7 +218,7 @@ class LocalScheduling:
                  replaces: str | None = None) -> Booking:
         return Booking(code=appointment.code, status=appointment.status,
                        slot=self._info(slot, doctor), name=appointment.patient_name,
-                       phone=appointment.patient_phone, created_at=_utc(appointment.created_at),
+                       phone=appointment.patient_phone, created_at=as_utc(appointment.created_at),
                        replaces=replaces)
 
     def _active(self, session: Session, patient: PatientRef, code: str,

@@ -1,4 +1,4 @@
-"""Patient name and mobile number: validation, normalisation, log masking."""
+"""Patient name and mobile number: validation and normalisation (masking: ``bot.masking``)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ _PHONE_NOISE = re.compile(r"[\s\-()（）]")
 _NAME_OK = re.compile(r"^[\w\u00b7\u30fb·'’.\- ]+$")
 # a mobile number inside a sentence ("我的手机是 138 1234 5678"), with its optional +86
 _PHONE_IN_TEXT = re.compile(r"(?<![\d+])(?:(?:\+|00)?86[\s-]?)?(1[3-9]\d(?:[\s-]?\d){8})(?![\d])")
-_PHONE_ANYWHERE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
 NAME_MAX = 40
 CJK_NAME_MAX = 10  # 2-4 characters usually; minority names with "·" run longer
 # "我叫张三", "my name is Li Wei": the name is what follows
@@ -109,27 +108,3 @@ def phone_in_text(text: str) -> str | None:
         return normalise_phone(text)
     except InvalidPhoneError:
         return None
-
-
-def mask_phone(phone: str | None) -> str:
-    """``13812345678`` -> ``138****5678``; anything else is fully masked."""
-    if not phone:
-        return ""
-    digits = re.sub(r"\D", "", phone)
-    if len(digits) >= 7:
-        return f"{digits[:3]}****{digits[-4:]}"
-    return "*" * len(digits)
-
-
-def mask_name(name: str | None) -> str:
-    """Keep each word's first character: ``张三丰`` -> ``张**``, ``John Smith`` -> ``J*** S****``."""
-    if not name:
-        return ""
-    return " ".join(word[0] + "*" * (len(word) - 1) for word in name.split())
-
-
-def mask_text(text: str | None) -> str:
-    """Mask every CN mobile number inside free text (for logging patient messages)."""
-    if not text:
-        return ""
-    return _PHONE_ANYWHERE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)

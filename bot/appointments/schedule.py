@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import KnowledgeBaseError
 from bot.kb import load_kb_file
+from bot.kb.departments import Department, load_departments
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SESSIONS = ("am", "pm")
@@ -49,18 +50,6 @@ class DoctorSpec:
 
 
 @dataclass(frozen=True)
-class DepartmentSpec:
-    id: str
-    names: dict[str, str]
-    synonyms: tuple[str, ...]
-
-    def terms(self) -> list[str]:
-        """Names, synonyms and the id as words ("respiratory", "general practice"):
-        "Dr Zhao in respiratory" names the department."""
-        return [self.names["zh"], self.names["en"], *self.synonyms, self.id.replace("_", " ")]
-
-
-@dataclass(frozen=True)
 class HospitalSchedule:
     """Doctors, weekly sessions, fees and booking/re-visit policy of one hospital."""
 
@@ -71,7 +60,7 @@ class HospitalSchedule:
     sessions: dict[str, SessionTimes]
     titles: dict[str, Title]
     doctors: tuple[DoctorSpec, ...]
-    departments: dict[str, DepartmentSpec]
+    departments: dict[str, Department]
     evidence_validity_days: int = 180
     expected_response_hours: int = 24
 
@@ -115,7 +104,7 @@ class HospitalSchedule:
             KnowledgeBaseError: missing keys, unknown department/title/weekday/session.
         """
         data = load_kb_file("hospital_schedule", kb_dir)
-        departments = _departments(load_kb_file("departments", kb_dir))
+        departments = load_departments(kb_dir)
         try:
             return _parse(data, departments)
         except (KeyError, TypeError, ValueError) as exc:
@@ -128,24 +117,12 @@ def _contains(text: str, term: str) -> bool:
     return term in text
 
 
-def _departments(data: dict[str, Any]) -> dict[str, DepartmentSpec]:
-    out: dict[str, DepartmentSpec] = {}
-    for entry in data.get("departments") or []:
-        syn = entry.get("synonyms") or {}
-        out[entry["id"]] = DepartmentSpec(
-            id=entry["id"], names={"zh": entry["zh"], "en": entry["en"]},
-            synonyms=tuple((syn.get("zh") or []) + (syn.get("en") or [])))
-    if not out:
-        raise KnowledgeBaseError("departments.yml: no departments")
-    return out
-
-
 def _hhmm(raw: str) -> time:
     hour, minute = str(raw).split(":")
     return time(int(hour), int(minute))
 
 
-def _parse(data: dict[str, Any], departments: dict[str, DepartmentSpec]) -> HospitalSchedule:
+def _parse(data: dict[str, Any], departments: dict[str, Department]) -> HospitalSchedule:
     tz = str(data.get("timezone") or "Asia/Shanghai")
     try:
         ZoneInfo(tz)

@@ -12,15 +12,15 @@ from bot.appointments.errors import CutoffPassedError, SlotClosedError, UnknownD
 from bot.appointments.interface import (
     Booking,
     BookingRequest,
-    Clock,
     PatientRef,
     SchedulingBackend,
     SlotInfo,
     SlotQuery,
-    utc_now,
 )
-from bot.appointments.patient import mask_name, mask_phone, normalise_name, normalise_phone
+from bot.appointments.patient import normalise_name, normalise_phone
 from bot.appointments.schedule import HospitalSchedule
+from bot.clock import Clock, SystemClock
+from bot.masking import mask_name, mask_phone
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +37,14 @@ class AppointmentService:
     """Find slots, book, list, cancel and reschedule, with the hospital's policy."""
 
     def __init__(self, backend: SchedulingBackend, schedule: HospitalSchedule,
-                 clock: Clock = utc_now, patient_timezone: str | None = None) -> None:
+                 clock: Clock | None = None, patient_timezone: str | None = None) -> None:
         self.backend = backend
         self.schedule = schedule
-        self.clock = clock
+        self.clock = clock or SystemClock()
         self.patient_tz = ZoneInfo(patient_timezone) if patient_timezone else schedule.tz
 
     def now(self) -> datetime:
-        return self.clock()
+        return self.clock.now()
 
     def local_now(self, tz_name: str | None = None) -> datetime:
         """Now in the patient's time zone (``tz_name``, else the configured patient

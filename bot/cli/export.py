@@ -22,8 +22,8 @@ from bot.errors import NotFoundError, PermissionDeniedError
 from bot.fhir_export import FhirExporter, resource_counts
 from bot.i18n import t
 from bot.settings import Settings
+from bot.store.audit_models import AuditEvent
 from bot.store.db import Database
-from bot.store.handoff_models import AuditEvent
 from bot.store.models import Patient
 
 

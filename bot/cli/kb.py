@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.appointments.loader import load_schedule
 from bot.appointments.schedule import HospitalSchedule
-from bot.reminders.clock import service_clock
+from bot.clock import service_clock
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.migrate import upgrade

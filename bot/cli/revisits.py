@@ -7,8 +7,9 @@ import json
 import sys
 from typing import TextIO
 
-from bot.revisits.catalog import Catalog
-from bot.revisits.factory import build_services
+from bot.clinic import build_services
+from bot.kb.catalog import TermCatalog
+from bot.masking import mask_patient
 from bot.revisits.service import QueuedRevisit
 from bot.settings import Settings
 
@@ -38,20 +39,16 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def mask_id(external_id: str) -> str:
-    return external_id[:4] + "***" if len(external_id) > 4 else "***"
-
-
-def print_queue(items: list[QueuedRevisit], conditions: Catalog, drugs: Catalog, lang: str,
+def print_queue(items: list[QueuedRevisit], conditions: TermCatalog, drugs: TermCatalog, lang: str,
                 as_json: bool, out: TextIO) -> None:
-    def name(catalog: Catalog, entry_id: str) -> str:
+    def name(catalog: TermCatalog, entry_id: str) -> str:
         entry = catalog.get(entry_id)
         return entry.names[lang] if entry else entry_id
 
     for item in items:
         row = {
             "code": item.code, "status": item.status, "created_at": item.created_at.isoformat(),
-            "patient": f"{item.patient.channel}:{mask_id(item.patient.external_id)}",
+            "patient": mask_patient(item.patient.channel, item.patient.external_id),
             "condition": item.condition_id, "condition_name": name(conditions, item.condition_id),
             "department": item.department_id, "institution": item.institution,
             "diagnosis": item.diagnosis, "diagnosed_on": item.diagnosed_on.isoformat(),

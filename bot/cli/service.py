@@ -10,7 +10,7 @@ from pathlib import Path
 from bot.appointments.loader import load_schedule
 from bot.appointments.schedule import HospitalSchedule
 from bot.cli.worker import scheduler_worker_spec
-from bot.reminders.clock import service_clock
+from bot.clock import service_clock
 from bot.service.exposure import check_exposure
 from bot.service.runtime import action_server_spec, rasa_server_spec, write_endpoints
 from bot.service.supervisor import ChildSpec, Supervisor
@@ -83,7 +83,7 @@ def service_children(settings: Settings, model: Path, log_dir: Path | None = Non
     children = [
         action_server_spec(settings),
         rasa_server_spec(settings, model, write_endpoints(settings)),
-        scheduler_worker_spec(settings),  # issue 7: reminders and follow-up prompts
+        scheduler_worker_spec(settings),  # reminders and follow-up prompts
     ]
     if log_dir is not None:
         for child in children:

@@ -23,12 +23,12 @@ from sqlalchemy import select
 
 from bot.errors import ServiceError
 from bot.logs import redact
+from bot.masking import mask_openid
 from bot.settings import Settings
 from bot.store.db import Database
-from bot.store.wechat_models import WeChatOutbox
+from bot.store.wechat_models import WeChatDelivery
 from bot.wechat.config import WeChatConfig, load_wechat_config
 from bot.wechat.menu import DEFAULT_MENU, Menu
-from bot.wechat.protocol import mask
 from bot.wechat.sender import WeChatSender
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -82,14 +82,14 @@ def _outbox(args: argparse.Namespace) -> int:
     if args.retry:
         results = build_sender(settings, load_config(settings)).retry_failed()
         for r in results:
-            print(f"#{r.outbox_id} {r.status} {redact(r.error or '')}")
+            print(f"#{r.delivery_id} {r.status} {redact(r.error or '')}")
         return 0 if all(r.status == "sent" for r in results) else 1
     db = Database.from_settings(settings)
     with db.begin() as session:
-        rows = session.execute(select(WeChatOutbox).where(WeChatOutbox.status == "failed")
-                               .order_by(WeChatOutbox.id)).scalars().all()
+        rows = session.execute(select(WeChatDelivery).where(WeChatDelivery.status == "failed")
+                               .order_by(WeChatDelivery.id)).scalars().all()
         for row in rows:
-            print(f"#{row.id} {row.created_at:%Y-%m-%d %H:%M} {mask(row.openid)} {row.kind} "
+            print(f"#{row.id} {row.created_at:%Y-%m-%d %H:%M} {mask_openid(row.openid)} {row.kind} "
                   f"{row.method} attempts={row.attempts} {redact(row.last_error or '')}")
     return 1 if rows else 0
 
@@ -148,7 +148,7 @@ async def _sim_loop(url: str, config: WeChatConfig, openid: str, api: Any) -> in
 
     sim = WeChatSimulator(url, config.token, config.app_id, config.encoding_aes_key,
                           mode=config.mode)
-    print(f"medbot WeChat simulator ({config.mode} mode) as {mask(openid)} - {HELP}")
+    print(f"medbot WeChat simulator ({config.mode} mode) as {mask_openid(openid)} - {HELP}")
     seen = 0
     while True:
         try:

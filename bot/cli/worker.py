@@ -23,24 +23,25 @@ import signal
 import sys
 import threading
 
+from bot.clock import service_clock
 from bot.errors import ConfigError
 from bot.handoff.config import HandoffConfig
 from bot.handoff.service import HandoffService
+from bot.kb.drugs import default_drugs
 from bot.maintenance import MaintenanceConfig, build_maintenance
 from bot.outbound import OutboundRouter
-from bot.reminders.clock import service_clock
 from bot.reminders.config import ReminderConfig
 from bot.reminders.jobs import ReminderJobs
-from bot.reminders.kb import default_drugs, default_followup_kb
+from bot.reminders.kb import default_followup_kb
 from bot.reminders.outbox import OutboxSender, OutboxServer, fetch_outbox
 from bot.reminders.planner import Planner
 from bot.reminders.worker import Worker
-from bot.store.spool import Spool
 from bot.retention import RetentionService
 from bot.service.supervisor import ChildSpec
 from bot.settings import Settings
 from bot.store.anchors import AnchorLog
 from bot.store.db import Database
+from bot.store.spool import Spool
 from bot.training import quiet_env
 
 log = logging.getLogger(__name__)

@@ -28,16 +28,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.clock import as_utc, utcnow
 from bot.consent.rights import DataRightsService
 from bot.errors import NotFoundError
 from bot.i18n import t
 from bot.identity import conversation_id
-from bot.reminders.clock import as_utc
 from bot.reminders.service import ReminderService, ReminderView
 from bot.revisits.answers import parse_confirmation
+from bot.store.consent_models import ConsentPrompt
 from bot.store.db import Database
-from bot.store.handoff_models import ConsentPrompt
-from bot.store.models import Patient, utcnow
+from bot.store.models import Patient
 from bot.store.repositories import PatientRepository
 
 CONFIRM_PURPOSE = "confirm"

@@ -27,11 +27,11 @@ from sqlalchemy.orm import Session
 
 from bot.errors import ConsentRequiredError, ValidationError
 from bot.identity import split_conversation_id
-from bot.store.appointment_models import RevisitRequest
+from bot.store.consent_models import ConsentRecord
 from bot.store.db import Database
-from bot.store.handoff_models import ConsentRecord
 from bot.store.models import Patient
 from bot.store.reminder_models import FollowupEnrolment, MedicationReminder, Reading
+from bot.store.revisit_models import RevisitRequest
 from bot.store.triage_models import TriageRecord
 
 HEALTH_PURPOSE = "health_data"

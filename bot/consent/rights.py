@@ -20,20 +20,21 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.clock import utcnow
 from bot.consent.service import ConsentService
 from bot.hospital import HospitalInfo
 from bot.i18n import t
 from bot.identity import conversation_id
 from bot.store.db import Database
 from bot.store.handoff_models import Handoff
-from bot.store.models import Message, Patient, utcnow
+from bot.store.models import Message, Patient
+from bot.store.registry import delete_rows, entries
 from bot.store.reminder_models import (
     Dose,
     FollowupEnrolment,
     MedicationReminder,
     ScheduledJob,
 )
-from bot.store.registry import delete_rows, entries
 from bot.store.repositories import PatientRepository
 
 # Sent by the delete-my-data action as a custom payload: the channel boundary erases

@@ -16,10 +16,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.clock import utcnow
 from bot.consent.texts import PURPOSES, ConsentTexts, ShownText
 from bot.errors import ValidationError
-from bot.store.handoff_models import ConsentPrompt, ConsentRecord
-from bot.store.models import Patient, utcnow
+from bot.store.consent_models import ConsentPrompt, ConsentRecord
+from bot.store.models import Patient
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The doctor console's use cases (issue 8), without the web layer.
+"""The doctor console's use cases, without the web layer.
 
 ``accounts`` (staff accounts, argon2, lockout), ``sessions`` (server-side
 sessions, CSRF), ``audit`` (the append-only audit log), ``cases`` (handoffs

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -28,13 +28,13 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from bot.clock import Clock, SystemClock, as_utc
 from bot.console import throttle as limits
 from bot.console.throttle import DatabaseThrottle, LoginThrottle
 from bot.errors import ConflictError, NotFoundError, ValidationError
-from bot.kb import load_kb_file
-from bot.reminders.clock import Clock, SystemClock
+from bot.kb.departments import load_departments
 from bot.store.db import Database
-from bot.store.handoff_models import StaffAccount, StaffSession
+from bot.store.staff_models import StaffAccount, StaffSession
 
 MAX_FAILURES = limits.PAIR_FAILURES  # from one address, for one account
 LOCKOUT = limits.LOCKOUT
@@ -42,13 +42,6 @@ ROLES = ("doctor", "admin")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 256
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
-
-
-def as_utc(moment: datetime | None) -> datetime | None:
-    """SQLite gives naive datetimes back; every stored time is UTC."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -117,8 +110,7 @@ class StaffService:
         self.hasher = hasher or PasswordHasher()
         self.throttle = throttle or DatabaseThrottle(db, self.clock)
         if departments is None:
-            departments = [d["id"] for d in
-                           load_kb_file("departments", kb_dir).get("departments") or []]
+            departments = load_departments(kb_dir)
         self.departments = frozenset(departments)
         self._dummy_hash: str | None = None
 

@@ -12,10 +12,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.console.accounts import Staff, as_utc
-from bot.reminders.clock import Clock, SystemClock
+from bot.clock import Clock, SystemClock, as_utc
+from bot.console.accounts import Staff
+from bot.store.audit_models import AuditEvent
 from bot.store.db import Database
-from bot.store.handoff_models import AuditEvent
 
 # The actions the console and the CLI write.
 LOGIN = "login"

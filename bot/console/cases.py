@@ -29,8 +29,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.clock import as_utc
 from bot.console import audit as events
-from bot.console.accounts import Staff, as_utc
+from bot.console.accounts import Staff
 from bot.console.audit import AuditLog
 from bot.errors import ConflictError, NotFoundError, PermissionDeniedError
 from bot.handoff.service import (
@@ -41,11 +42,11 @@ from bot.handoff.service import (
     HandoffService,
     HandoffView,
 )
+from bot.masking import mask_patient
 from bot.outbound import OutboundMessage
 from bot.store.db import Database
 from bot.store.handoff_models import Handoff
 from bot.store.models import Message, Patient
-from bot.wechat.protocol import mask
 
 STREAM_BATCH = 200  # messages per live-stream poll
 
@@ -141,7 +142,7 @@ class CaseService:
             if denial is None:
                 shown = level == TRANSCRIPT
                 case = CaseFile(HandoffView.of(row),
-                                f"{patient.channel}:{mask(patient.external_id)}" if shown
+                                mask_patient(patient.channel, patient.external_id) if shown
                                 else "",
                                 self._lines(session, row, after_id, None) if shown else [],
                                 transcript=shown)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.cli.worker import build_router
+from bot.clock import SystemClock
 from bot.console.accounts import StaffService
 from bot.console.audit import AuditLog
 from bot.console.cases import CaseService
@@ -12,10 +13,10 @@ from bot.console.sessions import SessionService
 from bot.console.throttle import build_throttle
 from bot.console.worklists import WorklistService
 from bot.handoff.factory import handoff_service
+from bot.kb.drugs import load_drugs
 from bot.outbound import OutboundRouter
-from bot.reminders.clock import SystemClock
 from bot.reminders.outbox import OutboxSender
-from bot.revisits.catalog import load_conditions, load_drugs
+from bot.revisits.catalog import load_conditions
 from bot.settings import Settings
 from bot.store.db import Database
 

@@ -17,11 +17,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from bot.console.accounts import Staff, as_utc
+from bot.clock import Clock, SystemClock, as_utc
+from bot.console.accounts import Staff
 from bot.errors import PermissionDeniedError
-from bot.reminders.clock import Clock, SystemClock
 from bot.store.db import Database
-from bot.store.handoff_models import StaffAccount, StaffSession
+from bot.store.staff_models import StaffAccount, StaffSession
 
 SESSION_TTL = timedelta(hours=8)
 

@@ -29,10 +29,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from bot.reminders.clock import Clock, SystemClock
+from bot.clock import Clock, SystemClock, as_utc
 from bot.store.db import Database
-from bot.store.handoff_models import LoginThrottleEntry
-from bot.store.models import as_utc
+from bot.store.staff_models import LoginThrottleEntry
 
 WINDOW = timedelta(minutes=15)
 LOCKOUT = timedelta(minutes=15)

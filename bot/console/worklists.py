@@ -14,16 +14,17 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.clock import as_utc
 from bot.console import audit as events
-from bot.console.accounts import Staff, as_utc
+from bot.console.accounts import Staff
 from bot.console.audit import AuditLog
 from bot.errors import PermissionDeniedError
-from bot.revisits.catalog import Catalog
-from bot.store.appointment_models import RevisitRequest
+from bot.kb.catalog import TermCatalog
+from bot.masking import mask_patient
 from bot.store.db import Database
 from bot.store.models import Patient
 from bot.store.reminder_models import CareTeamFlag
-from bot.wechat.protocol import mask
+from bot.store.revisit_models import RevisitRequest
 
 OPEN_REVISITS = ("queued", "in_review")
 LIMIT = 200
@@ -58,14 +59,14 @@ class FlagItem:
 class WorklistService:
     """Re-visit requests and care-team flags for one doctor."""
 
-    def __init__(self, db: Database, audit: AuditLog, conditions: Catalog,
-                 drugs: Catalog) -> None:
+    def __init__(self, db: Database, audit: AuditLog, conditions: TermCatalog,
+                 drugs: TermCatalog) -> None:
         self.db = db
         self.audit = audit
         self.conditions = conditions
         self.drugs = drugs
 
-    def name(self, catalog: Catalog, entry_id: str, lang: str) -> str:
+    def name(self, catalog: TermCatalog, entry_id: str, lang: str) -> str:
         entry = catalog.get(entry_id)
         return entry.names.get(lang, entry_id) if entry else entry_id
 
@@ -141,7 +142,7 @@ def _require_doctor(staff: Staff) -> None:
 
 
 def _label(patient: Patient) -> str:
-    return f"{patient.channel}:{mask(patient.external_id)}"
+    return mask_patient(patient.channel, patient.external_id)
 
 
 def _json(raw: str | None) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Human handoff to a licensed doctor (issue 8): queue, claim, replies, close, timeout."""
+"""Human handoff to a licensed doctor: queue, claim, replies, close, timeout."""
 
 from bot.handoff.config import HandoffConfig
 from bot.handoff.service import HandoffService, HandoffView, QueuePosition

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.clock import service_clock
 from bot.consent.confirm import SensitiveActions
 from bot.consent.guard import protect
 from bot.consent.rights import DataRightsService
@@ -11,7 +12,6 @@ from bot.handoff.config import HandoffConfig
 from bot.handoff.gate import ConversationGate
 from bot.handoff.service import HandoffService
 from bot.hospital import HospitalInfo
-from bot.reminders.clock import service_clock
 from bot.reminders.readings import parse_reading
 from bot.reminders.service import ReminderService
 from bot.settings import Settings
@@ -53,9 +53,9 @@ def sensitive_actions(db: Database, settings: Settings | None = None,
                       consent: ConsentService | None = None,
                       hospital: HospitalInfo | None = None) -> SensitiveActions:
     """Confirmed erasure, withdrawal and reminder cancellation (``bot.consent.confirm``)."""
-    from bot.reminders.clock import SystemClock
+    from bot.clock import SystemClock
     from bot.reminders.config import ReminderConfig
-    from bot.reminders.kb import default_drugs
+    from bot.kb.drugs import default_drugs
 
     kb = settings.knowledge_base_dir if settings else None
     consent = consent or consent_service(settings)

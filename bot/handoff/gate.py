@@ -38,6 +38,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.clock import as_utc, utcnow
 from bot.consent.confirm import SensitiveActions
 from bot.consent.service import ConsentService
 from bot.handoff.service import HandoffService
@@ -45,10 +46,10 @@ from bot.hospital import HospitalInfo
 from bot.i18n import t
 from bot.identity import conversation_id
 from bot.nlp.replies import is_exit
+from bot.store.consent_models import ConsentPrompt
 from bot.store.db import Database
-from bot.store.handoff_models import ConsentPrompt, Handoff
-from bot.reminders.clock import as_utc
-from bot.store.models import Patient, utcnow
+from bot.store.handoff_models import Handoff
+from bot.store.models import Patient
 from bot.store.repositories import PatientRepository
 
 

@@ -17,18 +17,20 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from bot.clock import Clock, SystemClock
 from bot.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from bot.handoff.config import HandoffConfig
 from bot.handoff.summary import build_summary
 from bot.hospital import HospitalInfo
 from bot.i18n import t
-from bot.kb import load_kb_file
+from bot.kb.departments import load_departments
 from bot.outbound import OutboundMessage
-from bot.reminders.clock import Clock, SystemClock
+from bot.store.consent_models import ConsentRecord
 from bot.store.db import Database
-from bot.store.handoff_models import ConsentRecord, Handoff, StaffAccount
+from bot.store.handoff_models import Handoff
 from bot.store.models import Patient
 from bot.store.repositories import LoggedMessage, MessageRepository
+from bot.store.staff_models import StaffAccount
 
 ACTIVE = ("queued", "claimed")
 MAX_REPLY_CHARS = 2000
@@ -81,8 +83,7 @@ class HandoffService:
         self.clock = clock or SystemClock()
         self.hospital = hospital or HospitalInfo.load()
         self.messages = MessageRepository()
-        self._departments = {d["id"]: d for d in
-                             load_kb_file("departments").get("departments") or []}
+        self._departments = load_departments()
 
     # -- patient side (caller's session) -------------------------------------------
     def active(self, session: Session, patient_id: int) -> Handoff | None:
@@ -134,8 +135,8 @@ class HandoffService:
         handoff.status, handoff.ended_at = "cancelled", self.clock.now()
 
     def department_name(self, department_id: str, lang: str) -> str:
-        entry = self._departments.get(department_id) or {}
-        return entry.get(lang) or department_id
+        department = self._departments.get(department_id)
+        return (department.names.get(lang) if department else None) or department_id
 
     # -- doctor side ----------------------------------------------------------------
     @staticmethod

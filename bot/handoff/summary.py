@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.store.appointment_models import RevisitRequest
 from bot.store.models import Patient
 from bot.store.reminder_models import Dose, MedicationReminder, Reading
+from bot.store.revisit_models import RevisitRequest
 from bot.store.triage_models import TriageRecord
 
 RECENT_READINGS = 5

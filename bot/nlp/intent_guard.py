@@ -108,7 +108,7 @@ def _norm(text: str) -> str:
 
 
 def _names_a_drug(text: str) -> bool:
-    from bot.reminders.kb import default_drugs  # the knowledge base's drug names and brands
+    from bot.kb.drugs import default_drugs  # the knowledge base's drug names and brands
 
     return default_drugs().find(text) is not None
 

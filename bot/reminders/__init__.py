@@ -1,4 +1,4 @@
-"""Medication reminders and chronic follow-up on a persistent scheduler (issue 7).
+"""Medication reminders and chronic follow-up on a persistent scheduler.
 
 * ``clock``: the injected clock (``SystemClock``, ``FakeClock`` for tests).
 * ``config``: ``ReminderConfig`` (reply window, grace, lease, ...) from ``MEDBOT_REMINDER_*``.

@@ -22,12 +22,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.clock import as_utc
 from bot.consent.guard import ConsentCheck, HealthConsentGuard
 from bot.i18n import t
+from bot.kb.drugs import DrugCatalog
 from bot.outbound import OutboundMessage
-from bot.reminders.clock import as_utc
 from bot.reminders.config import ReminderConfig
-from bot.reminders.kb import DrugCatalog, FollowupKB
+from bot.reminders.kb import FollowupKB
 from bot.reminders.planner import add_job
 from bot.store.models import Patient
 from bot.store.reminder_models import (

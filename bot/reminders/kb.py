@@ -1,8 +1,7 @@
-"""Knowledge-base views for reminders: drug names, follow-up plans, thresholds."""
+"""Knowledge-base views for reminders: follow-up plans and thresholds (drugs: ``bot.kb.drugs``)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import time
 from functools import lru_cache
@@ -13,57 +12,6 @@ from bot.errors import KnowledgeBaseError
 from bot.kb import load_kb_file
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-@dataclass(frozen=True)
-class Drug:
-    id: str
-    zh: str
-    en: str
-    names: tuple[str, ...]  # every name and synonym, lower case
-
-    def name(self, lang: str) -> str:
-        return self.zh if lang == "zh" else self.en
-
-
-class DrugCatalog:
-    """Drug ids and names of ``knowledge_base/drugs.yml``; finds drugs in free text."""
-
-    def __init__(self, drugs: list[Drug]) -> None:
-        self.drugs = {d.id: d for d in drugs}
-        pairs = sorted(((n, d) for d in drugs for n in d.names), key=lambda p: -len(p[0]))
-        self._names = pairs
-
-    @classmethod
-    def load(cls, kb_dir: Path | None = None) -> DrugCatalog:
-        data = load_kb_file("drugs", kb_dir)
-        drugs = []
-        for entry in data.get("drugs") or []:
-            syn = entry.get("synonyms") or {}
-            names = {entry["id"].replace("_", " "), entry["zh"], entry["en"],
-                     *(syn.get("zh") or []), *(syn.get("en") or [])}
-            drugs.append(Drug(entry["id"], entry["zh"], entry["en"],
-                              tuple(sorted(n.lower() for n in names))))
-        return cls(drugs)
-
-    def get(self, drug_id: str) -> Drug | None:
-        return self.drugs.get(drug_id)
-
-    def resolve(self, value: str) -> Drug | None:
-        """A drug from an id, a name or a synonym (an NLU entity value)."""
-        key = (value or "").strip().lower()
-        return self.drugs.get(key) or next((d for n, d in self._names if n == key), None)
-
-    def find(self, text: str) -> Drug | None:
-        """The drug named in ``text`` (longest name wins; Latin names whole-word)."""
-        low = (text or "").lower()
-        for name, drug in self._names:
-            if name.isascii():
-                if re.search(rf"(?<![a-z]){re.escape(name)}(?![a-z])", low):
-                    return drug
-            elif name in low:
-                return drug
-        return None
 
 
 @dataclass(frozen=True)
@@ -110,11 +58,6 @@ class FollowupKB:
 
     def plan_for_measure(self, measure: str) -> FollowupPlan | None:
         return next((p for p in self.plans.values() if p.measure == measure), None)
-
-
-@lru_cache(maxsize=1)
-def default_drugs() -> DrugCatalog:
-    return DrugCatalog.load()
 
 
 @lru_cache(maxsize=1)

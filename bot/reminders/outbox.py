@@ -20,9 +20,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from bot.clock import Clock
 from bot.i18n import bilingual
 from bot.outbound import OutboundError, OutboundMessage, SendResult
-from bot.reminders.clock import Clock
 from bot.store.db import Database
 from bot.store.reminder_models import OutboxMessage
 

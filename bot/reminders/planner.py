@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from bot.reminders.clock import as_utc
+from bot.clock import as_utc
 from bot.reminders.kb import FollowupKB
 from bot.store.reminder_models import Dose, FollowupEnrolment, MedicationReminder, ScheduledJob
 

@@ -22,11 +22,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from bot.clock import Clock, as_utc
 from bot.consent.guard import ConsentCheck, HealthConsentGuard
 from bot.errors import NotFoundError
 from bot.i18n import t
 from bot.nlp.values import too_long
-from bot.reminders.clock import Clock, as_utc
 from bot.reminders.config import ReminderConfig
 from bot.reminders.kb import FollowupKB, FollowupPlan
 from bot.reminders.planner import Planner

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.errors import ValidationError
+from bot.kb.drugs import DrugCatalog
 from bot.reminders import sig
-from bot.reminders.kb import DrugCatalog
 
 FIELDS = ("drug", "dose", "schedule")
 

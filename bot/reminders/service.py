@@ -16,14 +16,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.clock import Clock, as_utc
 from bot.consent.guard import ConsentCheck, HealthConsentGuard
 from bot.errors import NotFoundError, ValidationError
 from bot.i18n import t
+from bot.kb.drugs import DrugCatalog
 from bot.reminders import sig
-from bot.reminders.clock import Clock, as_utc
 from bot.reminders.config import ReminderConfig
 from bot.reminders.jobs import dose_text, meal_text
-from bot.reminders.kb import DrugCatalog
 from bot.reminders.planner import Planner, add_job
 from bot.store.db import Database
 from bot.store.reminder_models import Dose, MedicationReminder, ScheduledJob

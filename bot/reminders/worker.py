@@ -36,8 +36,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.clock import Clock
 from bot.outbound import OutboundError, OutboundRouter, SendResult
-from bot.reminders.clock import Clock
 from bot.reminders.config import ReminderConfig
 from bot.reminders.jobs import KeyedMessage, ReminderJobs
 from bot.reminders.planner import Planner
@@ -57,10 +57,6 @@ class TickResult:
     failed: int = 0
     closed: int = 0  # finished without a send (expired, cancelled, internal)
     planned: int = 0
-
-
-def mask(external_id: str) -> str:
-    return external_id[:3] + "***" if len(external_id) > 6 else "***"
 
 
 class Worker:

@@ -1,4 +1,4 @@
-"""Online re-visits (复诊/续方, issue 6): the eligibility gate and the request queue.
+"""Online re-visits (复诊/续方): the eligibility gate and the request queue.
 
 China's Internet-hospital rules allow online care only as a re-visit, for
 common or chronic conditions, by patients already diagnosed in person. This

@@ -1,36 +1,13 @@
-"""Conditions (``conditions.yml``) and drugs (``drugs.yml``) with their synonyms."""
+"""Conditions (``conditions.yml``): which ones a re-visit may renew, and their department."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from bot.errors import KnowledgeBaseError
 from bot.kb import load_kb_file
-
-
-def _norm(text: str) -> str:
-    return unicodedata.normalize("NFKC", text or "").lower().strip()
-
-
-def _contains(text: str, term: str) -> bool:
-    if term.isascii():
-        return re.search(rf"(?<![a-z0-9]){re.escape(term)}(?![a-z0-9])", text) is not None
-    return term in text
-
-
-@dataclass(frozen=True)
-class Term:
-    id: str
-    names: dict[str, str]
-    synonyms: tuple[str, ...]
-
-    def terms(self) -> list[str]:
-        return [_norm(t) for t in (self.id.replace("_", " "), self.names["zh"], self.names["en"],
-                                   *self.synonyms) if t]
+from bot.kb.catalog import Term, TermCatalog, synonyms
 
 
 @dataclass(frozen=True)
@@ -39,72 +16,11 @@ class Condition(Term):
     department: str | None = None
 
 
-class Catalog:
-    """Find catalogue entries named in free text (longest match wins)."""
-
-    def __init__(self, entries: list[Term]) -> None:
-        self.entries = {entry.id: entry for entry in entries}
-        self._terms = sorted(((term, entry.id) for entry in entries for term in entry.terms()),
-                             key=lambda item: -len(item[0]))
-
-    def get(self, entry_id: str | None) -> Term | None:
-        return self.entries.get(entry_id or "")
-
-    def match(self, text: str) -> Term | None:
-        """The entry whose id, name or synonym appears in ``text`` (or is ``text``)."""
-        found = self.match_all(text)
-        return self.entries[found[0]] if found else None
-
-    def match_all(self, text: str) -> list[str]:
-        """Ids of every entry named in ``text``, in order of first mention."""
-        s = _norm(text)
-        if s in self.entries:
-            return [s]
-        hits: dict[str, int] = {}
-        taken: list[tuple[int, int]] = []
-        for term, entry_id in self._terms:
-            pos = s.find(term) if not term.isascii() else _ascii_pos(s, term)
-            if pos < 0 or any(a <= pos < b for a, b in taken):
-                continue
-            taken.append((pos, pos + len(term)))
-            hits.setdefault(entry_id, pos)
-        return sorted(hits, key=hits.get)
-
-    def mentions(self, text: str, entry_id: str) -> bool:
-        entry = self.entries.get(entry_id)
-        s = _norm(text)
-        return entry is not None and any(_contains(s, term) for term in entry.terms())
-
-
-def _ascii_pos(text: str, term: str) -> int:
-    m = re.search(rf"(?<![a-z0-9]){re.escape(term)}(?![a-z0-9])", text)
-    return m.start() if m else -1
-
-
-def _synonyms(entry: dict) -> tuple[str, ...]:
-    syn = entry.get("synonyms") or {}
-    return tuple((syn.get("zh") or []) + (syn.get("en") or []))
-
-
-def load_conditions(kb_dir: Path | None = None) -> Catalog:
+def load_conditions(kb_dir: Path | None = None) -> TermCatalog:
     data = load_kb_file("conditions", kb_dir)
     try:
-        return Catalog([Condition(c["id"], {"zh": c["zh"], "en": c["en"]}, _synonyms(c),
-                                  bool(c.get("revisit_eligible", False)), c.get("department"))
-                        for c in data["conditions"]])
+        return TermCatalog([Condition(c["id"], {"zh": c["zh"], "en": c["en"]}, synonyms(c),
+                                      bool(c.get("revisit_eligible", False)), c.get("department"))
+                            for c in data["conditions"]])
     except (KeyError, TypeError) as exc:
         raise KnowledgeBaseError(f"conditions.yml: {exc!r}") from exc
-
-
-def load_drugs(kb_dir: Path | None = None) -> Catalog:
-    data = load_kb_file("drugs", kb_dir)
-    try:
-        return Catalog([Term(d["id"], {"zh": d["zh"], "en": d["en"]}, _synonyms(d))
-                        for d in data["drugs"]])
-    except (KeyError, TypeError) as exc:
-        raise KnowledgeBaseError(f"drugs.yml: {exc!r}") from exc
-
-
-@lru_cache(maxsize=1)
-def default_drugs() -> Catalog:
-    return load_drugs()

@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from bot.revisits.catalog import Catalog, Condition
+from bot.kb.catalog import TermCatalog
+from bot.revisits.catalog import Condition
 
 DEFAULT_VALIDITY_DAYS = 180
 
@@ -67,7 +68,7 @@ class Eligibility:
 class EligibilityPolicy:
     """Checks a draft against the rules; pure, no I/O."""
 
-    def __init__(self, conditions: Catalog, validity_days: int = DEFAULT_VALIDITY_DAYS) -> None:
+    def __init__(self, conditions: TermCatalog, validity_days: int = DEFAULT_VALIDITY_DAYS) -> None:
         self.conditions = conditions
         self.validity_days = validity_days
 

@@ -12,16 +12,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot.appointments.interface import Clock, PatientRef, utc_now
+from bot.appointments.interface import PatientRef
 from bot.appointments.local import new_code
+from bot.clock import Clock, SystemClock, as_utc
 from bot.consent.guard import ConsentCheck, HealthConsentGuard
 from bot.errors import ConflictError, ValidationError
-from bot.revisits.catalog import Catalog
+from bot.kb.drugs import DrugCatalog
 from bot.revisits.eligibility import Eligibility, EligibilityPolicy, Reason, RevisitDraft
-from bot.store.appointment_models import RevisitRequest
 from bot.store.db import Database
 from bot.store.models import Patient
 from bot.store.repositories import PatientRepository
+from bot.store.revisit_models import RevisitRequest
 
 log = logging.getLogger(__name__)
 
@@ -71,22 +72,22 @@ def _default_screen(text: str) -> object | None:
 class RevisitService:
     """The gate and the queue. The gate is checked again on submit, whatever the caller did."""
 
-    def __init__(self, db: Database, policy: EligibilityPolicy, drugs: Catalog, *,
-                 clock: Clock = utc_now, timezone_name: str = "Asia/Shanghai",
+    def __init__(self, db: Database, policy: EligibilityPolicy, drugs: DrugCatalog, *,
+                 clock: Clock | None = None, timezone_name: str = "Asia/Shanghai",
                  expected_response_hours: int = 24, screen: Screen | None = None,
                  consent: ConsentCheck | None = None) -> None:
         self.db = db
         self.consent = consent or HealthConsentGuard()
         self.policy = policy
         self.drugs = drugs
-        self.clock = clock
+        self.clock = clock or SystemClock()
         self.tz = ZoneInfo(timezone_name)
         self.expected_response_hours = expected_response_hours
         self._screen = screen or _default_screen
         self.patients = PatientRepository()
 
     def today(self) -> date:
-        return self.clock().astimezone(self.tz).date()
+        return self.clock.now().astimezone(self.tz).date()
 
     def screen(self, text: str) -> object | None:
         """The red-flag screen over the patient's words: a hit (``.message(lang)``) or None."""
@@ -149,11 +150,10 @@ class RevisitService:
 
     @staticmethod
     def _item(row: RevisitRequest, patient: PatientRef) -> QueuedRevisit:
-        created = row.created_at
         return QueuedRevisit(
             code=row.code, patient=patient, condition_id=row.condition_id,
             department_id=row.department_id, institution=row.institution,
             diagnosis=row.diagnosis, diagnosed_on=row.diagnosed_on,
             record_number=row.record_number, drug_ids=tuple(json.loads(row.drugs_json or "[]")),
             status=row.status, language=row.language,
-            created_at=created.replace(tzinfo=timezone.utc) if created.tzinfo is None else created)
+            created_at=as_utc(row.created_at))

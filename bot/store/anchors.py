@@ -40,13 +40,13 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from bot.identity import mask_id
+from bot.masking import mask_id
 from bot.settings import Settings
+from bot.store.audit_models import AuditEvent
 from bot.store.chain import snapshot
 from bot.store.db import Database
-from bot.store.handoff_models import AuditEvent, TranscriptCheckpoint
 from bot.store.keys import load_key
-from bot.store.models import Message
+from bot.store.models import Message, TranscriptCheckpoint
 
 log = logging.getLogger(__name__)
 

@@ -35,10 +35,11 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, object_session
 
-from bot.identity import mask_id
+from bot.clock import as_utc, utcnow
+from bot.masking import mask_id
+from bot.store.audit_models import AuditEvent
 from bot.store.db import Database
-from bot.store.handoff_models import AuditEvent, TranscriptCheckpoint
-from bot.store.models import Message, as_utc, utcnow
+from bot.store.models import Message, TranscriptCheckpoint
 
 GENESIS = "0" * 64
 Watch = Callable[[str], "int | None"]  # conversation id -> a seq to report the hash of
@@ -48,10 +49,7 @@ AUDIT_LOCK = (0x6D656462, 0x61756474)  # "medb", "audt"
 
 
 def _utc_text(moment: datetime) -> str:
-    # SQLite hands back naive datetimes for timezone-aware columns: they are UTC.
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return as_utc(moment).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
 def _dump(fields: list) -> bytes:

@@ -27,7 +27,7 @@ from bot.store.chain import (
     verify_in,
 )
 from bot.store.db import Database
-from bot.store.handoff_models import TranscriptCheckpoint
+from bot.store.models import TranscriptCheckpoint
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,6 @@ their own Alembic migration.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -22,19 +20,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import declarative_base, relationship
 
+from bot.clock import utcnow
+
 Base = declarative_base()
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def as_utc(moment: datetime) -> datetime:
-    """A stored time with its zone: SQLite drops it, and every value is written in UTC."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
 
 class Patient(Base):
@@ -49,7 +40,7 @@ class Patient(Base):
     preferred_language = Column(String(8), nullable=True)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
-    # delete_my_data (issue 8): what the law makes us keep is access-locked, not deleted;
+    # delete_my_data: what the law makes us keep is access-locked, not deleted;
     # the console refuses a locked patient's transcript and the retention job purges it.
     access_locked_at = Column(DateTime(timezone=True), nullable=True)
 
@@ -88,3 +79,16 @@ class Message(Base):
     hash = Column(String(64), nullable=False)
 
     patient = relationship("Patient", back_populates="messages", lazy="raise")
+
+
+class TranscriptCheckpoint(Base):
+    """Where a conversation's chain continues after the retention purge removed
+    its oldest messages: ``verify`` starts at ``purged_through_seq + 1`` with
+    ``last_hash`` as the previous hash."""
+
+    __tablename__ = "transcript_checkpoints"
+
+    conversation_id = Column(String(160), primary_key=True)
+    purged_through_seq = Column(Integer, nullable=False)
+    last_hash = Column(String(64), nullable=False)
+    purged_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)

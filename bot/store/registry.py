@@ -32,15 +32,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.identity import conversation_id
-from bot.store.appointment_models import Appointment, RevisitRequest
-from bot.store.handoff_models import (
-    AuditEvent,
-    ConsentPrompt,
-    ConsentRecord,
-    Handoff,
-    TranscriptCheckpoint,
-)
-from bot.store.models import Message, Patient
+from bot.store.appointment_models import Appointment
+from bot.store.audit_models import AuditEvent
+from bot.store.consent_models import ConsentPrompt, ConsentRecord
+from bot.store.handoff_models import Handoff
+from bot.store.models import Message, Patient, TranscriptCheckpoint
 from bot.store.reminder_models import (
     CareTeamFlag,
     Dose,
@@ -50,8 +46,9 @@ from bot.store.reminder_models import (
     Reading,
     ScheduledJob,
 )
+from bot.store.revisit_models import RevisitRequest
 from bot.store.triage_models import TriageRecord
-from bot.store.wechat_models import WeChatInbound, WeChatOutbox, WeChatSubscription
+from bot.store.wechat_models import WeChatDelivery, WeChatInbound, WeChatSubscription
 
 Kind = Literal["service", "record", "tracker", "proof", "identity"]
 Match = Callable[[Patient], "list[ColumnElement] | None"]  # None: no rows can match
@@ -116,7 +113,7 @@ REGISTRY: tuple[PatientData, ...] = (
                 service_where=(ConsentPrompt.status != "answered",)),
     PatientData("wechat_inbound", _t(WeChatInbound), "service", _by_openid(WeChatInbound),
                 "not exported: delivery copies of transcript messages"),
-    PatientData("wechat_outbox", _t(WeChatOutbox), "service", _by_openid(WeChatOutbox),
+    PatientData("wechat_outbox", _t(WeChatDelivery), "service", _by_openid(WeChatDelivery),
                 "not exported: delivery copies of transcript messages"),
     PatientData("wechat_subscriptions", _t(WeChatSubscription), "service",
                 _by_openid(WeChatSubscription), "not exported: delivery state"),

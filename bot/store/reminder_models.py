@@ -1,4 +1,4 @@
-"""Medication reminders, chronic follow-up and the persistent job queue (issue 7).
+"""Medication reminders, chronic follow-up and the persistent job queue.
 
 ``ScheduledJob`` is the scheduler's queue: one row per thing to do at a time
 (send a dose reminder, nudge, mark a dose missed, send a follow-up prompt).
@@ -24,7 +24,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from bot.store.models import Base, BigId, utcnow
+from bot.clock import utcnow
+from bot.store.models import Base, BigId
 
 JOB_STATUSES = ("pending", "claimed", "sending", "done", "expired", "cancelled", "failed",
                 "uncertain")

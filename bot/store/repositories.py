@@ -9,11 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.clock import utcnow
 from bot.errors import ValidationError
 from bot.identity import conversation_id as make_conversation_id
 from bot.store.chain import head, lock_conversation, seal
 from bot.store.db import Database
-from bot.store.models import Message, Patient, utcnow
+from bot.store.models import Message, Patient
 
 
 class PatientRepository:

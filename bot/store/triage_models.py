@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import CheckConstraint, Column, DateTime, ForeignKey, Index, String, Text
 
-from bot.store.models import Base, BigId, utcnow
+from bot.clock import utcnow
+from bot.store.models import Base, BigId
 
 TRIAGE_LEVELS = ("emergency", "urgent", "routine", "self_care")
 

@@ -1,4 +1,4 @@
-"""WeChat channel state (issue 5): dedupe claims, subscriptions, outbox, shared token.
+"""WeChat channel state: dedupe claims, subscriptions, the delivery log, shared token.
 
 Exactly-once and token sharing are enforced by the database: the inbound claim
 is an insert against a unique key, so a retry in any process loses the race.
@@ -10,7 +10,8 @@ from sqlalchemy import (
     Boolean, CheckConstraint, Column, DateTime, Index, Integer, String, Text, UniqueConstraint,
 )
 
-from bot.store.models import Base, BigId, utcnow
+from bot.clock import utcnow
+from bot.store.models import Base, BigId
 
 
 class WeChatInbound(Base):
@@ -53,8 +54,12 @@ class WeChatSubscription(Base):
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
 
 
-class WeChatOutbox(Base):
-    """Every outbound API send with its result; failures stay here to be retried or surfaced."""
+class WeChatDelivery(Base):
+    """Every outbound API send with its result; failures stay here to be retried or surfaced.
+
+    A delivery log, not a queue (the REST channel's ``outbox_messages`` is the queue
+    its clients poll); the table keeps its first name, ``wechat_outbox``.
+    """
 
     __tablename__ = "wechat_outbox"
     __table_args__ = (

@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.errors import KnowledgeBaseError
 from bot.kb import load_kb_file
+from bot.kb.departments import load_departments
 from bot.triage.facts import FACT_IDS
 
 LEVELS = ("self_care", "routine", "urgent", "emergency")  # ascending urgency
@@ -193,7 +194,8 @@ def load_knowledge(kb_dir: Path | None = None) -> TriageKnowledge:
     """
     raw = {name: load_kb_file(name, kb_dir) for name in KB_FILES}
     symptoms = _named(raw["symptoms"].get("symptoms"), "symptoms")
-    departments = _named(raw["departments"].get("departments"), "departments")
+    departments = {d.id: Named(d.id, Bilingual(d.names["zh"], d.names["en"]), d.synonyms)
+                   for d in load_departments(kb_dir).values()}
     # features (findings that are not symptoms) come from red_flags.yml and, for
     # level rules, from triage_rules.yml; both feed the same matcher
     raw_features = raw["red_flags"].get("features") or {}

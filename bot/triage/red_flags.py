@@ -264,7 +264,7 @@ def _short(text: str) -> bool:
 # A message that is only a request about the patient's consent, data or reminders ("I
 # want to withdraw my consent", "I want to delete all my data", "我要撤回同意",
 # "把提醒都删了"): the learned layer read "I want to withdraw ..." as suicidal intent and
-# "把提醒都删了" as an overdose (issue 15 conversations). Whole message only: anything
+# "把提醒都删了" as an overdose in tested conversations. Whole message only: anything
 # more ("... and end my life", "药都吃了") is read as usual.
 _RIGHTS_REQUEST = re.compile(
     r"^(?:(?:i|we)\s+(?:really\s+)?(?:want|wanna|would like|'d like|need)\s+(?:to\s+)?|"

@@ -12,14 +12,11 @@ from bot.store.db import Database
 from bot.wechat.config import WeChatConfig, load_wechat_config
 from bot.wechat.sender import WeChatSender
 
-# errors where trying again later cannot help
-_PERMANENT = ("unsubscribed", "TEMPLATE_ID", "errcode=43004", "errcode=40003", "errcode=45015")
-
 
 class WeChatOutboundSender:
     """``send(OutboundMessage)``: customer-service or template message; raises on failure.
 
-    Every attempt is also recorded in ``wechat_outbox`` by ``WeChatSender``.
+    Every attempt is also recorded in the delivery log (``WeChatDelivery``) by ``WeChatSender``.
     """
 
     channel = "wechat"
@@ -36,11 +33,11 @@ class WeChatOutboundSender:
         result = self.sender.send(message.external_id, message.text, message.kind,
                                   template_data=dict(message.template_data) or None)
         if result.status == "sent":
-            return SendResult(channel_message_id=f"wechat_outbox:{result.outbox_id}",
+            return SendResult(channel_message_id=f"wechat_outbox:{result.delivery_id}",
                               via=result.method)
         error = result.error or result.status
         raise OutboundError(f"wechat send {result.status}: {error}",
-                            retryable=not any(p in error for p in _PERMANENT))
+                            retryable=result.retryable)
 
 
 def outbound_sender(settings: Settings, db: Database) -> WeChatOutboundSender:

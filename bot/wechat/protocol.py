@@ -169,13 +169,6 @@ def text_reply_xml(to_user: str, from_user: str, text: str, now: int | None = No
             f"<MsgType><![CDATA[text]]></MsgType><Content>{cdata(text)}</Content></xml>")
 
 
-def mask(openid: str | None) -> str:
-    """An openid for logs: first 4 and last 2 characters."""
-    if not openid:
-        return "-"
-    return openid[:4] + "***" + openid[-2:] if len(openid) > 8 else "***"
-
-
 def open_request(config: Any, args: Mapping[str, str], body: bytes,
                  now: float | None = None) -> tuple[dict[str, str], bool]:
     """Verify and decode one POSTed callback.

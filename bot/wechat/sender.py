@@ -20,29 +20,29 @@ from requests import RequestException
 from sqlalchemy import select
 from wechatpy.exceptions import WeChatClientException
 
+from bot.clock import utcnow
 from bot.errors import ServiceError
 from bot.logs import redact
+from bot.masking import mask_openid
 from bot.settings import Settings
 from bot.store.db import Database
-from bot.store.models import utcnow
-from bot.store.wechat_models import WeChatOutbox
+from bot.store.wechat_models import WeChatDelivery
 from bot.wechat.config import WeChatConfig
-from bot.wechat.protocol import mask
+from bot.wechat.errors import is_token_error, retry_later, retry_now
 from bot.wechat.state import WeChatState
 from bot.wechat.token import SharedTokenClient, token_store
 
 log = logging.getLogger(__name__)
 
-TOKEN_ERRORS = (40001, 40014, 42001)
-TRANSIENT_ERRORS = (-1, 45009, 45011)
 
 
 @dataclass(frozen=True)
-class SendResult:
-    outbox_id: int
+class DeliveryOutcome:
+    delivery_id: int
     status: str  # sent | failed | suppressed
     method: str  # custom | template | none
     error: str | None = None
+    retryable: bool = False  # failed, and a later run may succeed
 
 
 class WeChatSender:
@@ -68,32 +68,34 @@ class WeChatSender:
         return cls(client, db, template_id=config.template_id)
 
     def send(self, recipient: str, text: str, kind: str = "reply",
-             template_data: dict[str, str] | None = None) -> SendResult:
+             template_data: dict[str, str] | None = None) -> DeliveryOutcome:
         if kind != "reply" and not self.state.is_subscribed(recipient):
             row_id = self._record(recipient, kind, "none", text, "suppressed", 0, "unsubscribed")
-            log.info("wechat.send.suppressed openid=%s kind=%s", mask(recipient), kind)
-            return SendResult(row_id, "suppressed", "none", "unsubscribed")
+            log.info("wechat.send.suppressed openid=%s kind=%s", mask_openid(recipient), kind)
+            return DeliveryOutcome(row_id, "suppressed", "none", "unsubscribed")
         method = "custom" if self.state.in_service_window(recipient) else "template"
         if method == "template" and not self.template_id:
             error = "outside the 48-hour window and MEDBOT_WECHAT_TEMPLATE_ID is not set"
             row_id = self._record(recipient, kind, method, text, "failed", 0, error)
-            log.error("wechat.send.failed openid=%s kind=%s error=%s", mask(recipient), kind, error)
-            return SendResult(row_id, "failed", method, error)
+            log.error("wechat.send.failed openid=%s kind=%s error=%s", mask_openid(recipient),
+                      kind, error)
+            return DeliveryOutcome(row_id, "failed", method, error)
         row_id = self._record(recipient, kind, method, text, "pending", 0, None)
         return self._deliver(row_id, recipient, text, method, template_data)
 
-    def retry_failed(self, limit: int = 100) -> list[SendResult]:
+    def retry_failed(self, limit: int = 100) -> list[DeliveryOutcome]:
         """Send failed rows again (e.g. from a worker or ``medbot wechat outbox --retry``)."""
         with self.db.begin() as session:
-            rows = session.execute(select(WeChatOutbox).where(
-                WeChatOutbox.status == "failed", WeChatOutbox.method != "none")
-                .order_by(WeChatOutbox.id).limit(limit)).scalars().all()
+            rows = session.execute(select(WeChatDelivery).where(
+                WeChatDelivery.status == "failed", WeChatDelivery.method != "none")
+                .order_by(WeChatDelivery.id).limit(limit)).scalars().all()
             todo = [(r.id, r.openid, r.text, r.method) for r in rows]
         return [self._deliver(*item) for item in todo]
 
     def _deliver(self, row_id: int, openid: str, text: str, method: str,
-                 template_data: dict[str, str] | None = None) -> SendResult:
+                 template_data: dict[str, str] | None = None) -> DeliveryOutcome:
         error = None
+        errcode: int | None = None
         attempts = 0
         for attempt in range(self.attempts):
             attempts = attempt + 1
@@ -108,23 +110,24 @@ class WeChatSender:
                         openid, self.template_id, {k: {"value": v} for k, v in data.items()})
                 self._update(row_id, "sent", attempts, None)
                 log.info("wechat.send.ok openid=%s method=%s attempts=%d",
-                         mask(openid), method, attempts)
-                return SendResult(row_id, "sent", method)
+                         mask_openid(openid), method, attempts)
+                return DeliveryOutcome(row_id, "sent", method)
             except WeChatClientException as exc:
-                error = redact(f"errcode={exc.errcode} errmsg={exc.errmsg}")
-                if exc.errcode in TOKEN_ERRORS:
-                    log.info("wechat.token.rejected errcode=%s", exc.errcode)
+                error, errcode = redact(f"errcode={exc.errcode} errmsg={exc.errmsg}"), exc.errcode
+                if is_token_error(errcode):
+                    log.info("wechat.token.rejected errcode=%s", errcode)
                     self._refresh(stale)
-                elif exc.errcode not in TRANSIENT_ERRORS and exc.errcode is not None:
-                    break  # e.g. 45015 (window closed), 43004 (unfollowed): retrying won't help
+                elif not retry_now(errcode):
+                    break
             except (RequestException, RuntimeError, ServiceError) as exc:
                 error = redact(f"{type(exc).__name__}: {exc}")  # URLs carry access_token
+                errcode = None
             if attempt + 1 < self.attempts:
                 self.sleep(self.backoff * (2 ** attempt))
         self._update(row_id, "failed", attempts, error)
         log.error("wechat.send.failed openid=%s method=%s attempts=%d error=%s",
-                  mask(openid), method, attempts, error)
-        return SendResult(row_id, "failed", method, error)
+                  mask_openid(openid), method, attempts, error)
+        return DeliveryOutcome(row_id, "failed", method, error, retryable=retry_later(errcode))
 
     def _refresh(self, stale: str | None) -> None:
         try:
@@ -136,16 +139,16 @@ class WeChatSender:
                 attempts: int, error: str | None) -> int:
         now = utcnow()
         with self.db.begin() as session:
-            row = WeChatOutbox(openid=openid, kind=kind, method=method, text=text, status=status,
-                               attempts=attempts, last_error=redact(error) if error else None,
-                               created_at=now, updated_at=now)
+            row = WeChatDelivery(openid=openid, kind=kind, method=method, text=text, status=status,
+                                 attempts=attempts, last_error=redact(error) if error else None,
+                                 created_at=now, updated_at=now)
             session.add(row)
             session.flush()
             return row.id
 
     def _update(self, row_id: int, status: str, attempts: int, error: str | None) -> None:
         with self.db.begin() as session:
-            row = session.get(WeChatOutbox, row_id)
+            row = session.get(WeChatDelivery, row_id)
             row.status = status
             row.attempts = (row.attempts or 0) + attempts
             row.last_error = redact(error) if error else None  # URLs carry access_token

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from bot.clock import as_utc, utcnow
 from bot.store.db import Database
-from bot.store.models import as_utc, utcnow
 from bot.store.wechat_models import WeChatInbound, WeChatSubscription
 
 SERVICE_WINDOW = timedelta(hours=48)

@@ -31,10 +31,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from wechatpy import WeChatClient
 
+from bot.clock import as_utc, utcnow
 from bot.errors import ServiceError
 from bot.settings import Settings
 from bot.store.db import Database
-from bot.store.models import as_utc, utcnow
 from bot.store.wechat_models import WeChatToken
 
 log = logging.getLogger(__name__)

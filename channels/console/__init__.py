@@ -1,4 +1,4 @@
-"""The doctor console (issue 8): a web UI for handoffs, re-visits, flags and the audit log.
+"""The doctor console: a web UI for handoffs, re-visits, flags and the audit log.
 
 Mounted in the Rasa server as an input channel (``credentials.yml``:
 ``channels.console.ConsoleInput: {}``). Rasa mounts channel blueprints at

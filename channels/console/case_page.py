@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
+from bot.clock import as_utc
 from bot.console.accounts import Staff
 from bot.console.cases import CaseFile, TranscriptLine
 from bot.console.worklists import WorklistService
@@ -41,9 +42,7 @@ def _time(raw: Any, tz: str) -> str:
             moment = datetime.fromisoformat(raw)
         except ValueError:
             return raw[:16]
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-        return when(moment, tz)
+        return when(as_utc(moment), tz)
     return ""
 
 

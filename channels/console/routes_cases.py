@@ -22,8 +22,8 @@ from bot.console.sessions import ActiveSession
 from bot.errors import MedbotError
 from bot.handoff.service import ACTIVE
 from bot.i18n import t
+from bot.masking import mask_id
 from bot.outbound import OutboundError, OutboundMessage
-from bot.wechat.protocol import mask
 from channels.console.case_page import handoff_page
 from channels.console.pages import queue_page, tx, when
 from channels.console.web import (
@@ -178,7 +178,7 @@ def register(bp: Blueprint, console: Console) -> None:
             await run(console.s.router.send, message)
         except OutboundError as exc:
             log.warning("console.delivery_failed channel=%s to=%s kind=%s retryable=%s: %s",
-                        message.channel, mask(message.external_id), message.kind,
+                        message.channel, mask_id(message.external_id), message.kind,
                         exc.retryable, exc)
             return False
         return True
@@ -191,7 +191,7 @@ def register(bp: Blueprint, console: Console) -> None:
         try:
             await set_paused(agent, conversation_id, False)
         except Exception:  # noqa: BLE001 - the gate resumes on the patient's next message
-            log.exception("console.resume_failed to=%s", mask(conversation_id))
+            log.exception("console.resume_failed to=%s", mask_id(conversation_id))
 
 
 def event(name: str | None, data: dict[str, Any], event_id: int | None = None) -> str:

@@ -1,4 +1,4 @@
-"""WeChat Official Account channel (issue 5).
+"""WeChat Official Account channel.
 
 ``channels.wechat.WeChatInput`` is the Rasa input channel (credentials.yml);
 the plain-Python protocol, state, token and sender live in ``bot.wechat``;

@@ -34,13 +34,14 @@ from bot.handoff.gate import ConversationGate
 from bot.hospital import HospitalInfo
 from bot.i18n import default_catalog
 from bot.identity import conversation_id
+from bot.masking import mask_openid
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.repositories import TranscriptService
 from bot.wechat.config import WeChatConfig
 from bot.wechat.menu import Menu
 from bot.wechat.protocol import (
-    Envelope, ProtocolError, check_signature, check_timestamp, dedupe_key, mask,
+    Envelope, ProtocolError, check_signature, check_timestamp, dedupe_key,
     open_request, text_reply_xml, to_message,
 )
 from bot.wechat.replay import replay_guard
@@ -97,7 +98,7 @@ class WeChatInput(InputChannel):
         self.envelope = (Envelope(config.token, config.encoding_aes_key, config.app_id)
                          if config.encrypted else None)
         log.info("wechat.enabled mode=%s app_id=%s budget=%.1fs", config.mode,
-                 mask(config.app_id), config.reply_budget)
+                 mask_openid(config.app_id), config.reply_budget)
 
     @classmethod
     def from_credentials(cls, credentials: Mapping[str, Any] | None,
@@ -216,7 +217,7 @@ class WeChatInput(InputChannel):
                 conversation_id(self.name(), openid), msg_id)
             if seen is None:
                 return await produce()
-            log.warning("wechat.turn.resumed_after_bot openid=%s replies=%d", mask(openid),
+            log.warning("wechat.turn.resumed_after_bot openid=%s replies=%d", mask_openid(openid),
                         len(seen))
             return (merge_messages({"text": text} for text in seen)
                     or bilingual("utter_wechat_turn_lost", self.hospital))

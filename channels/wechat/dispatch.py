@@ -21,8 +21,8 @@ from wechatpy import events, messages
 from bot.handoff.gate import ConversationGate
 from bot.hospital import HospitalInfo
 from bot.i18n import detect_language
+from bot.masking import mask_openid
 from bot.store.repositories import LoggedMessage, TranscriptService
-from bot.wechat.protocol import mask
 from bot.wechat.state import WeChatState
 from bot.wechat.text import bilingual
 
@@ -96,13 +96,14 @@ class Dispatcher:
             reply = bilingual("utter_wechat_welcome", self.hospital)
         elif isinstance(message, events.UnsubscribeEvent):
             await asyncio.to_thread(self.state.set_subscribed, openid, False)
-            log.info("wechat.unsubscribed openid=%s", mask(openid))
+            log.info("wechat.unsubscribed openid=%s", mask_openid(openid))
         elif isinstance(message, messages.VoiceMessage):
             reply = bilingual("utter_wechat_voice_unrecognized", self.hospital)
         elif isinstance(message, MEDIA_TYPES) or isinstance(message, messages.UnknownMessage) \
                 and fields.get("MsgType") != "event":
             if await self.handoff.route(openid, fields):
-                log.info("wechat.handoff.forwarded openid=%s type=%s", mask(openid), message.type)
+                log.info("wechat.handoff.forwarded openid=%s type=%s", mask_openid(openid),
+                         message.type)
             else:
                 reply = bilingual("utter_wechat_media_unsupported", self.hospital)
         await self._log(openid, fields, reply)
@@ -122,4 +123,4 @@ class Dispatcher:
         try:
             await asyncio.to_thread(self.transcripts.log, "wechat", openid, rows)
         except SQLAlchemyError:
-            log.exception("transcript.write_failed channel=wechat openid=%s", mask(openid))
+            log.exception("transcript.write_failed channel=wechat openid=%s", mask_openid(openid))

@@ -34,7 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.hospital import HospitalInfo
 from bot.i18n import detect_language, t
-from bot.wechat.protocol import mask
+from bot.masking import mask_openid
 from bot.wechat.sender import WeChatSender
 from bot.wechat.state import WeChatState
 from bot.wechat.text import bilingual, split_text
@@ -80,7 +80,7 @@ class TurnRunner:
         whose process died (default: ``produce``).
         """
         if not await asyncio.to_thread(self.state.claim, key, openid):
-            log.info("wechat.message.duplicate key=%s openid=%s", key[:40], mask(openid))
+            log.info("wechat.message.duplicate key=%s openid=%s", key[:40], mask_openid(openid))
             return await self._await_first(key, openid, resume or produce, deadline)
         return await self._turn(key, openid, produce, deadline)
 
@@ -95,18 +95,18 @@ class TurnRunner:
         try:
             text = await asyncio.wait_for(asyncio.shield(task), max(deadline - loop.time(), 0))
         except asyncio.TimeoutError:
-            log.info("wechat.reply.deferred key=%s openid=%s", key[:40], mask(openid))
+            log.info("wechat.reply.deferred key=%s openid=%s", key[:40], mask_openid(openid))
             self._resolve(key, None)
             self._keep(self._deliver_late(key, openid, task))
             return None
         except asyncio.CancelledError:  # WeChat hung up early: the reply still goes out
             log.warning("wechat.reply.deferred_on_disconnect key=%s openid=%s", key[:40],
-                        mask(openid))
+                        mask_openid(openid))
             self._resolve(key, None)
             self._keep(self._deliver_late(key, openid, task))
             raise
         except Exception:  # noqa: BLE001 - the bot failed; the patient still gets an answer
-            log.exception("wechat.turn.failed key=%s openid=%s", key[:40], mask(openid))
+            log.exception("wechat.turn.failed key=%s openid=%s", key[:40], mask_openid(openid))
             text = bilingual("utter_wechat_unavailable", self.hospital)
             await self._finish(key, text, "passive", "failed")
             self._resolve(key, text)
@@ -146,7 +146,8 @@ class TurnRunner:
             if (state is not None and key not in self._owned
                     and state.abandoned(self._stale_after)
                     and await asyncio.to_thread(self.state.take_over, key, self._stale_after)):
-                log.warning("wechat.turn.taken_over key=%s openid=%s", key[:40], mask(openid))
+                log.warning("wechat.turn.taken_over key=%s openid=%s", key[:40],
+                            mask_openid(openid))
                 return await self._turn(key, openid, resume, deadline)
             if state is not None and state.delivery == "customer_service":
                 return None  # the first attempt already answered "success"
@@ -161,7 +162,7 @@ class TurnRunner:
         try:
             text = await task
         except Exception:  # noqa: BLE001 - surfaced in the log and the inbound row
-            log.exception("wechat.turn.failed key=%s openid=%s", key[:40], mask(openid))
+            log.exception("wechat.turn.failed key=%s openid=%s", key[:40], mask_openid(openid))
             text = bilingual("utter_wechat_unavailable", self.hospital)
         if not text:
             await self._finish(key, None, "none")

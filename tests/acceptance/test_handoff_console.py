@@ -26,9 +26,12 @@ from sqlalchemy import select
 
 from bot.cli.wechat import dev_environment
 from bot.settings import PROJECT_ROOT
+from bot.store.audit_models import AuditEvent
+from bot.store.consent_models import ConsentRecord
 from bot.store.db import Database
-from bot.store.handoff_models import AuditEvent, ConsentRecord, Handoff, StaffAccount
+from bot.store.handoff_models import Handoff
 from bot.store.models import Message, Patient
+from bot.store.staff_models import StaffAccount
 from channels.wechat.testing import FakeWeChatAPI, WeChatSimulator
 from tests.acceptance.browser import require_browser
 from tests.integration.conftest import (  # noqa: F401 - fixture

@@ -24,7 +24,7 @@ class FakeClock:
     def __init__(self, now: datetime = NOW) -> None:
         self.value = now
 
-    def __call__(self) -> datetime:
+    def now(self) -> datetime:
         return self.value
 
 
@@ -77,9 +77,10 @@ def make_tracker(slots: dict | None = None, text: str = "", *, intent: str | Non
 @pytest.fixture
 def services(sqlite_db: Database, schedule: HospitalSchedule, clock: FakeClock):
     """Services on a loaded SQLite database with the fixed clock (for action tests)."""
-    from bot.revisits.catalog import load_conditions, load_drugs
+    from bot.kb.drugs import load_drugs
+    from bot.revisits.catalog import load_conditions
     from bot.revisits.eligibility import EligibilityPolicy
-    from bot.revisits.factory import Services
+    from bot.clinic import Services
     from bot.revisits.service import RevisitService
     from tests.consent_double import GRANTED
 

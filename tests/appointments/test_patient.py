@@ -6,12 +6,10 @@ import pytest
 
 from bot.appointments.errors import InvalidNameError, InvalidPhoneError
 from bot.appointments.patient import (
-    mask_name,
-    mask_phone,
-    mask_text,
     normalise_name,
     normalise_phone,
 )
+from bot.masking import mask_name, mask_phone, mask_text
 
 
 @pytest.mark.parametrize(("raw", "phone"), [

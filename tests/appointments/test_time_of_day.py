@@ -21,7 +21,7 @@ from bot.appointments.loader import load_schedule
 from bot.appointments.local import LocalScheduling
 from bot.appointments.schedule import HospitalSchedule
 from bot.appointments.service import AppointmentService
-from bot.reminders.clock import OffsetClock, offset_until, service_clock
+from bot.clock import OffsetClock, offset_until, service_clock
 from bot.settings import Settings
 from tests.appointments.conftest import SHANGHAI, FakeClock, patient
 

@@ -18,11 +18,11 @@ from sqlalchemy import select, text
 from bot.retention import MIN_RETENTION_DAYS, RetentionService
 from bot.settings import Settings
 from bot.store.anchors import AnchorLog
+from bot.store.audit_models import AuditEvent
 from bot.store.chain import seal, seal_audit, verify, verify_audit
 from bot.store.db import Database
-from bot.store.handoff_models import AuditEvent, TranscriptCheckpoint
 from bot.store.integrity import verify_all
-from bot.store.models import Message
+from bot.store.models import Message, TranscriptCheckpoint
 from bot.store.repositories import LoggedMessage, TranscriptService
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)

@@ -10,9 +10,9 @@ from sqlalchemy import select, text
 
 from bot.cli import main
 from bot.console.audit import AuditLog
+from bot.store.audit_models import AuditEvent
 from bot.store.chain import GENESIS, verify, verify_audit
 from bot.store.db import Database
-from bot.store.handoff_models import AuditEvent
 from bot.store.migrate import upgrade
 from bot.store.repositories import LoggedMessage, TranscriptService
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.cli.chat import OutboxPoller
+from bot.clock import SystemClock
 from bot.outbound import OutboundMessage
-from bot.reminders.clock import SystemClock
 from bot.reminders.outbox import OutboxSender, OutboxServer
 
 

@@ -7,7 +7,8 @@ from alembic import command
 from sqlalchemy import select, text
 
 from bot.errors import ValidationError
-from bot.identity import conversation_id, mask_id, split_conversation_id
+from bot.identity import conversation_id, split_conversation_id
+from bot.masking import mask_id
 from bot.store.chain import verify
 from bot.store.db import Database
 from bot.store.migrate import alembic_config, upgrade

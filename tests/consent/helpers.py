@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from bot.clock import utcnow
+from bot.store.consent_models import ConsentRecord
 from bot.store.db import Database
-from bot.store.handoff_models import ConsentRecord
-from bot.store.models import Patient, utcnow
+from bot.store.models import Patient
 from bot.store.repositories import PatientRepository
 
 

@@ -12,7 +12,7 @@ from bot.consent.confirm import SensitiveActions, is_explicit_erasure
 from bot.consent.rights import DataRightsService
 from bot.handoff.factory import consent_service
 from bot.hospital import HospitalInfo
-from bot.store.handoff_models import ConsentPrompt, ConsentRecord
+from bot.store.consent_models import ConsentPrompt, ConsentRecord
 from bot.store.models import Patient
 from bot.store.reminder_models import MedicationReminder, Reading
 from tests.consent.helpers import decide

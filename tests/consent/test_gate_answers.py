@@ -10,14 +10,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from bot.clock import FakeClock, utcnow
 from bot.consent.confirm import SensitiveActions
 from bot.handoff.factory import build_gate
 from bot.handoff.gate import ConversationGate
 from bot.handoff.offers import HandoffOffers
-from bot.reminders.clock import FakeClock
+from bot.store.consent_models import ConsentPrompt, ConsentRecord
 from bot.store.db import Database
-from bot.store.handoff_models import ConsentPrompt, ConsentRecord, Handoff
-from bot.store.models import Patient, utcnow
+from bot.store.handoff_models import Handoff
+from bot.store.models import Patient
 from bot.store.reminder_models import Reading
 from bot.store.repositories import LoggedMessage, TranscriptService
 

@@ -12,19 +12,20 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from bot.appointments.interface import PatientRef
 from bot.consent.guard import protect, vital_interests
+from bot.consent.rights import DataRightsService
 from bot.errors import ConsentRequiredError, PermissionDeniedError
 from bot.handoff.factory import consent_service
-from bot.consent.rights import DataRightsService
 from bot.hospital import HospitalInfo
 from bot.i18n import t
-from bot.revisits.catalog import load_conditions, load_drugs
+from bot.kb.drugs import load_drugs
+from bot.revisits.catalog import load_conditions
 from bot.revisits.eligibility import EligibilityPolicy, Evidence, RevisitDraft
 from bot.revisits.service import RevisitService
-from bot.appointments.interface import PatientRef
-from bot.store.appointment_models import RevisitRequest
 from bot.store.db import Database
 from bot.store.reminder_models import Dose, FollowupEnrolment, MedicationReminder, Reading
+from bot.store.revisit_models import RevisitRequest
 from bot.store.triage_models import TriageRecord
 from bot.triage.case import TriageCase, TriageResult
 from bot.triage.pipeline import Assessment
@@ -57,7 +58,7 @@ def _count(db: Database, model) -> int:
 
 def _revisit(s: Stack, who: str):
     service = RevisitService(s.db, EligibilityPolicy(load_conditions(), 180), load_drugs(),
-                             clock=s.clock.now, screen=lambda _t: None)
+                             clock=s.clock, screen=lambda _t: None)
     draft = RevisitDraft(condition_id="hypertension",
                          evidence=Evidence("示例市第一人民医院", date(2026, 9, 1), "原发性高血压",
                                            "MZ123"),

@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 from argon2 import PasswordHasher
 
+from bot.clock import FakeClock, SystemClock
 from bot.console.accounts import Staff, StaffService
 from bot.console.audit import AuditLog
 from bot.console.cases import CaseService
@@ -25,10 +26,10 @@ from bot.console.worklists import WorklistService
 from bot.handoff.config import HandoffConfig
 from bot.handoff.factory import consent_service
 from bot.handoff.service import HandoffService
+from bot.kb.drugs import load_drugs
 from bot.outbound import OutboundError, OutboundMessage, OutboundRouter, SendResult
-from bot.reminders.clock import FakeClock, SystemClock
 from bot.reminders.outbox import OutboxSender
-from bot.revisits.catalog import load_conditions, load_drugs
+from bot.revisits.catalog import load_conditions
 from bot.store.db import Database
 from bot.store.handoff_models import Handoff
 from bot.store.models import Message

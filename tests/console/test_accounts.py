@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.console.accounts import LOCKOUT, MAX_FAILURES, StaffService
 from bot.errors import ConflictError, ValidationError
-from bot.store.handoff_models import StaffAccount
+from bot.store.staff_models import StaffAccount
 from tests.console.conftest import PASSWORD
 
 

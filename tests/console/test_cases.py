@@ -11,11 +11,11 @@ from sqlalchemy import select
 from bot.console import audit as events
 from bot.console.cases import PatientLockedError
 from bot.errors import ConflictError, PermissionDeniedError
-from bot.store.appointment_models import RevisitRequest
-from bot.store.handoff_models import AuditEvent
+from bot.store.audit_models import AuditEvent
 from bot.store.models import Message, Patient
 from bot.store.reminder_models import CareTeamFlag
 from bot.store.repositories import LoggedMessage
+from bot.store.revisit_models import RevisitRequest
 
 
 def audit_rows(db) -> list[tuple]:

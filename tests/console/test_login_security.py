@@ -17,8 +17,8 @@ from bot.console.throttle import ADDRESS_FAILURES, DatabaseThrottle, RedisThrott
 from bot.errors import NotFoundError, ValidationError
 from bot.settings import PROJECT_ROOT
 from bot.store.db import Database
-from bot.store.handoff_models import StaffAccount
 from bot.store.repositories import LoggedMessage, TranscriptService
+from bot.store.staff_models import StaffAccount
 from tests.console.conftest import PASSWORD
 
 ATTACKER, DOCTOR_PC = "203.0.113.9", "10.20.0.15"

@@ -11,7 +11,8 @@ from bot.console.cases import CaseFile, TranscriptLine
 from bot.console.worklists import WorklistService
 from bot.handoff.service import HandoffView
 from bot.i18n import t
-from bot.revisits.catalog import load_conditions, load_drugs
+from bot.kb.drugs import load_drugs
+from bot.revisits.catalog import load_conditions
 from channels.console.case_page import handoff_page
 
 AT = datetime(2026, 3, 1, 2, 30, tzinfo=timezone.utc)

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.console.sessions import CsrfError, SessionService, token_digest, tokens_match
-from bot.store.handoff_models import StaffAccount, StaffSession
+from bot.store.staff_models import StaffAccount, StaffSession
 
 
 @pytest.fixture

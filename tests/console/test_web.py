@@ -17,10 +17,12 @@ from bot.console import audit as events
 from bot.console.accounts import MAX_FAILURES
 from bot.console.sessions import token_digest
 from bot.i18n import t
-from bot.store.handoff_models import AuditEvent, Handoff, StaffSession
+from bot.store.audit_models import AuditEvent
+from bot.store.handoff_models import Handoff
 from bot.store.models import Message, Patient
 from bot.store.reminder_models import OutboxMessage
 from bot.store.repositories import LoggedMessage
+from bot.store.staff_models import StaffSession
 from tests.console.conftest import PASSWORD
 
 

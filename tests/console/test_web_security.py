@@ -18,7 +18,7 @@ from bot.errors import ConfigError
 from bot.handoff.factory import consent_service
 from bot.i18n import t
 from bot.settings import Settings
-from bot.store.handoff_models import AuditEvent
+from bot.store.audit_models import AuditEvent
 from bot.store.models import Message
 from bot.store.repositories import LoggedMessage
 from channels.console.web import Console

@@ -14,8 +14,9 @@ from bot.cli import main
 from bot.errors import NotFoundError, ValidationError
 from bot.fhir_export import FhirExporter, check_bundle, resource_counts
 from bot.store.appointment_models import Appointment, Department, Doctor, Slot
+from bot.store.audit_models import AuditEvent
+from bot.store.consent_models import ConsentRecord
 from bot.store.db import Database
-from bot.store.handoff_models import AuditEvent, ConsentRecord
 from bot.store.models import Patient
 from bot.store.reminder_models import Reading
 from bot.store.repositories import LoggedMessage, TranscriptService

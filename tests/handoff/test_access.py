@@ -13,6 +13,7 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
+from bot.clock import FakeClock
 from bot.consent.rights import DataRightsService
 from bot.console import audit as events
 from bot.console.accounts import Staff, StaffService
@@ -22,9 +23,9 @@ from bot.errors import ConflictError, PermissionDeniedError
 from bot.handoff.factory import build_gate
 from bot.handoff.gate import ConversationGate
 from bot.i18n import t
-from bot.reminders.clock import FakeClock
+from bot.store.audit_models import AuditEvent
 from bot.store.db import Database
-from bot.store.handoff_models import AuditEvent, Handoff
+from bot.store.handoff_models import Handoff
 from bot.store.models import Message
 from bot.store.repositories import LoggedMessage, TranscriptService
 from tests.handoff.test_gate import CH, ID, consented, offer, say

@@ -24,7 +24,7 @@ from bot.store.models import Message, Patient
 from bot.store.registry import REGISTRY
 from bot.store.repositories import LoggedMessage, TranscriptService
 from bot.store.triage_models import TriageRecord
-from bot.store.wechat_models import WeChatInbound, WeChatOutbox, WeChatSubscription
+from bot.store.wechat_models import WeChatDelivery, WeChatInbound, WeChatSubscription
 from bot.triage.service import TriageService
 from channels.boundary import ChannelBoundary
 from channels.emergency import EmergencyInterrupt
@@ -39,7 +39,7 @@ def _wechat_patient(db: Database) -> None:
     now = datetime.now(timezone.utc)
     with db.begin() as s:
         s.add(WeChatInbound(dedupe_key="msg:1", openid=OPENID, reply_text="您好张三"))
-        s.add(WeChatOutbox(openid=OPENID, kind="reply", method="custom", text="张三您好"))
+        s.add(WeChatDelivery(openid=OPENID, kind="reply", method="custom", text="张三您好"))
         s.add(WeChatSubscription(openid=OPENID, subscribed=True, last_inbound_at=now))
 
 
@@ -53,7 +53,7 @@ def test_delete_my_data_removes_delivery_copies_and_keeps_the_locked_record(db) 
     outcome = DataRightsService(db, consent_service(), HospitalInfo.load()).delete_my_data(
         "wechat", OPENID, "en")
     assert "delivery copies of messages 3" in outcome.text
-    for model in (WeChatInbound, WeChatOutbox, WeChatSubscription):
+    for model in (WeChatInbound, WeChatDelivery, WeChatSubscription):
         assert _count(db, model) == 0
     assert _count(db, Message) == 1 and _count(db, TriageRecord) == 1  # the record, locked
     with db.begin() as s:

@@ -9,16 +9,18 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
+from bot.clock import FakeClock
 from bot.consent.rights import DataRightsService
 from bot.handoff.factory import build_gate, consent_service, handoff_service
 from bot.handoff.gate import ConversationGate
 from bot.handoff.offers import HandoffOffers
-from bot.reminders.clock import FakeClock
+from bot.store.consent_models import ConsentPrompt, ConsentRecord
 from bot.store.db import Database
-from bot.store.handoff_models import ConsentPrompt, ConsentRecord, Handoff, StaffAccount
+from bot.store.handoff_models import Handoff
 from bot.store.models import Message, Patient
 from bot.store.reminder_models import Reading
 from bot.store.repositories import LoggedMessage, TranscriptService
+from bot.store.staff_models import StaffAccount
 
 CH, ID = "rest", "p-gate-1"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.reminders.clock import offset_until
+from bot.clock import offset_until
 from bot.settings import PROJECT_ROOT, Settings
 from bot.training import train
 

@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, select
 
 from bot.cli.wechat import dev_environment
 from bot.settings import PROJECT_ROOT
-from bot.store.wechat_models import WeChatOutbox
+from bot.store.wechat_models import WeChatDelivery
 from channels.wechat.testing import FakeWeChatAPI, WeChatSimulator
 from tests.integration.conftest import start_service, stop_service
 
@@ -87,7 +87,7 @@ def test_attacks_hold_and_the_logs_hold_no_personal_data(
         assert secret not in logs, f"found in the logs: {secret[:6]}…"
     engine = create_engine(private_postgres.url, future=True)
     with engine.connect() as conn:
-        errors = [e for e in conn.execute(select(WeChatOutbox.last_error)).scalars() if e]
+        errors = [e for e in conn.execute(select(WeChatDelivery.last_error)).scalars() if e]
     engine.dispose()
     assert not any(secret in e for e in errors for secret in secrets)
 

@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.clock import FakeClock
+from bot.kb.drugs import default_drugs
 from bot.outbound import OutboundError, OutboundMessage, OutboundRouter, SendResult
-from bot.reminders.clock import FakeClock
 from bot.reminders.config import ReminderConfig
 from bot.reminders.jobs import ReminderJobs
-from bot.reminders.kb import default_drugs, default_followup_kb
+from bot.reminders.kb import default_followup_kb
 from bot.reminders.outbox import OutboxSender
 from bot.reminders.planner import Planner
 from bot.reminders.readings import ReadingService

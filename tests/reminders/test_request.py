@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.reminders.kb import default_drugs
+from bot.kb.drugs import default_drugs
 from bot.reminders.request import Stated, apply, read_message
 
 OLD = {"drug": "amlodipine", "dose": "remind me to take amlodipine 5mg", "schedule": None}

@@ -10,10 +10,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
+from bot.clock import FakeClock
 from bot.errors import ConfigError
 from bot.handoff.config import HandoffConfig
 from bot.handoff.service import HandoffService
 from bot.i18n import t
+from bot.kb.drugs import default_drugs
 from bot.maintenance import (
     HandoffExpiry,
     MaintenanceConfig,
@@ -22,10 +24,9 @@ from bot.maintenance import (
     build_maintenance,
 )
 from bot.outbound import OutboundError, OutboundMessage, OutboundRouter, SendResult
-from bot.reminders.clock import FakeClock
 from bot.reminders.config import ReminderConfig
 from bot.reminders.jobs import ReminderJobs
-from bot.reminders.kb import default_drugs, default_followup_kb
+from bot.reminders.kb import default_followup_kb
 from bot.reminders.outbox import OutboxSender
 from bot.reminders.worker import Worker
 from bot.retention import RetentionService

@@ -10,17 +10,19 @@ import pytest
 from sqlalchemy import func, select, text
 
 from bot.cli import main
+from bot.clock import utcnow
 from bot.errors import ConfigError
 from bot.retention import MIN_RETENTION_DAYS, RetentionConfig, RetentionService
 from bot.retention_rules import pseudonym
 from bot.settings import Settings
 from bot.store.anchors import AnchorLog
+from bot.store.audit_models import AuditEvent
 from bot.store.chain import GENESIS, seal, verify
+from bot.store.consent_models import ConsentPrompt, ConsentRecord
 from bot.store.db import Database
-from bot.store.handoff_models import AuditEvent, ConsentPrompt, ConsentRecord, TranscriptCheckpoint
 from bot.store.integrity import verify_all
 from bot.store.migrate import upgrade
-from bot.store.models import Message, Patient, utcnow
+from bot.store.models import Message, Patient, TranscriptCheckpoint
 from bot.store.reminder_models import Dose, MedicationReminder, Reading
 from bot.store.repositories import LoggedMessage, TranscriptService
 from bot.store.triage_models import TriageRecord

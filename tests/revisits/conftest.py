@@ -6,11 +6,14 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from bot.revisits.catalog import Catalog, load_conditions, load_drugs
+from bot.clock import FakeClock
+from bot.kb.catalog import TermCatalog
+from bot.kb.drugs import load_drugs
+from bot.revisits.catalog import load_conditions
 from bot.revisits.eligibility import EligibilityPolicy, Evidence, RevisitDraft
 from bot.revisits.service import RevisitService
-from tests.consent_double import GRANTED
 from tests.appointments.conftest import clock, schedule, services  # noqa: F401  (shared fixtures)
+from tests.consent_double import GRANTED
 
 TODAY = date(2026, 11, 22)
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
@@ -29,12 +32,12 @@ def fake_screen(text: str):
 
 
 @pytest.fixture(scope="session")
-def conditions() -> Catalog:
+def conditions() -> TermCatalog:
     return load_conditions()
 
 
 @pytest.fixture(scope="session")
-def drugs() -> Catalog:
+def drugs() -> TermCatalog:
     return load_drugs()
 
 
@@ -45,7 +48,7 @@ def policy(conditions) -> EligibilityPolicy:
 
 @pytest.fixture
 def revisit_service(db, policy, drugs) -> RevisitService:
-    return RevisitService(db, policy, drugs, clock=lambda: NOW, screen=fake_screen,
+    return RevisitService(db, policy, drugs, clock=FakeClock(NOW), screen=fake_screen,
                           expected_response_hours=24, consent=GRANTED)
 
 

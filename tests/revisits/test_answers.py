@@ -6,8 +6,9 @@ from datetime import date
 
 import pytest
 
+from bot.kb.drugs import load_drugs
 from bot.revisits.answers import is_none_answer, parse_past_date, parse_yes_no
-from bot.revisits.catalog import load_conditions, load_drugs
+from bot.revisits.catalog import load_conditions
 
 TODAY = date(2026, 11, 22)
 

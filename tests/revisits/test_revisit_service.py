@@ -12,7 +12,7 @@ from bot.appointments.interface import PatientRef
 from bot.cli.revisits import print_queue
 from bot.errors import ValidationError
 from bot.revisits.service import DuplicateRevisitError, NotEligibleError
-from bot.store.appointment_models import RevisitRequest
+from bot.store.revisit_models import RevisitRequest
 from tests.revisits.conftest import good_draft
 
 ME = PatientRef("test", "openid-123456")

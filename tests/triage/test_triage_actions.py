@@ -26,8 +26,8 @@ from actions.triage import (
 from bot.handoff.factory import consent_service, handoff_service
 from bot.handoff.offers import HandoffOffers
 from bot.settings import PROJECT_ROOT
+from bot.store.consent_models import ConsentPrompt
 from bot.store.db import Database
-from bot.store.handoff_models import ConsentPrompt
 from bot.store.migrate import upgrade
 from bot.triage.service import TriageService
 

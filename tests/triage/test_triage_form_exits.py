@@ -75,7 +75,7 @@ def test_asking_for_a_doctor_leaves_the_interview_and_asks_consent(
     from actions.triage import ValidateTriageForm
     from bot.handoff.factory import consent_service, handoff_service
     from bot.handoff.offers import HandoffOffers
-    from bot.store.handoff_models import ConsentPrompt
+    from bot.store.consent_models import ConsentPrompt
 
     d = Driver(rules_triage, lang, service)
     d.start(first)

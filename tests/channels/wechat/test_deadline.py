@@ -6,7 +6,7 @@ import asyncio
 
 from sqlalchemy import select
 
-from bot.store.wechat_models import WeChatOutbox
+from bot.store.wechat_models import WeChatDelivery
 from tests.channels.wechat.conftest import Served
 
 
@@ -29,7 +29,7 @@ async def test_fake_api_40001_once_refreshes_the_token_and_delivers(served: Serv
     assert [m.text for m in await served.api.sent_messages(1)] == ["echo: token please"]
     await asyncio.sleep(0.2)
     with served.db.begin() as s:
-        row = s.execute(select(WeChatOutbox)).scalar_one()
+        row = s.execute(select(WeChatDelivery)).scalar_one()
     assert (row.status, row.attempts, row.method) == ("sent", 2, "custom")
     assert served.api.tokens_issued == 2  # the first token, then one refresh
 
@@ -55,7 +55,7 @@ async def test_failed_send_is_recorded_not_dropped(served: Served) -> None:
     await served.sim.send(served.sim.text("oFail00001", "hello"))
     for _ in range(50):
         with served.db.begin() as s:
-            row = s.execute(select(WeChatOutbox)).scalar_one_or_none()
+            row = s.execute(select(WeChatDelivery)).scalar_one_or_none()
         if row is not None and row.status != "pending":
             break
         await asyncio.sleep(0.1)

@@ -103,7 +103,7 @@ def test_old_claims_are_purged(db) -> None:
 
     from sqlalchemy import update
 
-    from bot.store.models import utcnow
+    from bot.clock import utcnow
     from bot.store.wechat_models import WeChatInbound
 
     state = WeChatState(db)

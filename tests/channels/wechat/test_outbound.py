@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from bot.clock import utcnow
 from bot.store.db import Database
-from bot.store.models import utcnow
-from bot.store.wechat_models import WeChatOutbox, WeChatSubscription
+from bot.store.wechat_models import WeChatDelivery, WeChatSubscription
 from bot.wechat.sender import WeChatSender
 from bot.wechat.state import WeChatState
 from bot.wechat.token import DatabaseTokenStore, SharedTokenClient
@@ -45,7 +45,7 @@ def test_token_errors_refresh_with_a_bounded_number_of_attempts(
     result = sender.send("oToken0001", "hi")
     assert result.status == "failed" and "42001" in result.error
     with db.begin() as s:
-        row = s.execute(select(WeChatOutbox)).scalar_one()
+        row = s.execute(select(WeChatDelivery)).scalar_one()
     assert (row.status, row.attempts) == ("failed", 3)
 
 
@@ -65,7 +65,7 @@ def test_outside_the_window_without_template_the_failure_is_recorded(
     assert result.status == "failed" and "TEMPLATE_ID" in result.error
     assert fake_api.sent == []
     with db.begin() as s:
-        assert s.execute(select(WeChatOutbox.status)).scalar_one() == "failed"
+        assert s.execute(select(WeChatDelivery.status)).scalar_one() == "failed"
 
 
 def test_inside_the_window_a_customer_service_message_is_used(
@@ -139,6 +139,6 @@ def test_a_failed_send_keeps_no_access_token_in_the_outbox(db: Database) -> None
     result = sender.send("oTokenLeak01", "again")
     assert result.status == "failed" and "access_token=[redacted]" in (result.error or "")
     with db.begin() as s:
-        [error] = s.execute(select(WeChatOutbox.last_error).where(
-            WeChatOutbox.status == "failed")).scalars().all()
+        [error] = s.execute(select(WeChatDelivery.last_error).where(
+            WeChatDelivery.status == "failed")).scalars().all()
     assert token and token not in error and "access_token=[redacted]" in error

@@ -9,7 +9,8 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from bot.store.models import Message, utcnow
+from bot.clock import utcnow
+from bot.store.models import Message
 from bot.store.repositories import LoggedMessage, TranscriptService
 from bot.store.wechat_models import WeChatInbound
 from bot.wechat.state import WeChatState

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.wechat.protocol import Envelope, ProtocolError, dedupe_key, mask, parse_xml, sign
+from bot.masking import mask_openid as mask
+from bot.wechat.protocol import Envelope, ProtocolError, dedupe_key, parse_xml, sign
 from bot.wechat.text import merge_messages, split_text
 from tests.channels.wechat.conftest import AES_KEY
 

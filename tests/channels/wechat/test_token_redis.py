@@ -11,11 +11,11 @@ import pytest
 import redis
 from sqlalchemy import select, update
 
+from bot.clock import utcnow
 from bot.errors import ServiceError
 from bot.settings import Settings
 from bot.store.db import Database
-from bot.store.models import utcnow
-from bot.store.wechat_models import WeChatOutbox, WeChatSubscription
+from bot.store.wechat_models import WeChatDelivery, WeChatSubscription
 from bot.wechat.sender import WeChatSender
 from bot.wechat.state import WeChatState
 from bot.wechat.token import (
@@ -37,9 +37,9 @@ def _inbound(db: Database, openid: str) -> None:
                   .values(last_inbound_at=utcnow() - timedelta(minutes=1)))
 
 
-def _outbox(db: Database) -> WeChatOutbox:
+def _outbox(db: Database) -> WeChatDelivery:
     with db.begin() as s:
-        row = s.execute(select(WeChatOutbox)).scalar_one()
+        row = s.execute(select(WeChatDelivery)).scalar_one()
         s.expunge(row)
         return row
 

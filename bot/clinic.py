@@ -1,4 +1,7 @@
-"""Build the booking and re-visit services from ``Settings`` on first use."""
+"""The outpatient clinic's services -- booking and online re-visits -- built from ``Settings``.
+
+The appointment and the re-visit actions share them (the re-visit form books too).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,9 @@ from functools import lru_cache
 from bot.appointments.local import LocalScheduling
 from bot.appointments.schedule import HospitalSchedule
 from bot.appointments.service import AppointmentService
-from bot.reminders.clock import service_clock
-from bot.revisits.catalog import load_conditions, load_drugs
+from bot.clock import service_clock
+from bot.kb.drugs import load_drugs
+from bot.revisits.catalog import load_conditions
 from bot.revisits.eligibility import EligibilityPolicy
 from bot.revisits.service import RevisitService
 from bot.settings import Settings
@@ -30,12 +34,12 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
     schedule = HospitalSchedule.load(kb)
     db = db or Database.from_settings(settings)
     clock = service_clock(settings)
-    appointments = AppointmentService(LocalScheduling(db, schedule), schedule, clock.now,
+    appointments = AppointmentService(LocalScheduling(db, schedule), schedule, clock,
                                       patient_timezone=settings.timezone)
     conditions = load_conditions(kb)
     revisits = RevisitService(
         db, EligibilityPolicy(conditions, schedule.evidence_validity_days), load_drugs(kb),
-        clock=clock.now, timezone_name=settings.timezone,
+        clock=clock, timezone_name=settings.timezone,
         expected_response_hours=schedule.expected_response_hours)
     return Services(appointments, revisits, schedule, db)
 

@@ -1,19 +1,37 @@
-"""The clock every scheduling decision reads; injected, never ``datetime.now()`` in logic."""
+"""The clock every time-dependent decision reads, and the one reading of stored times.
+
+Logic gets the clock injected and never calls ``datetime.now()``: tests move a
+:class:`FakeClock`, and ``MEDBOT_CLOCK_OFFSET`` shifts every process of a service alike.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 from datetime import datetime, time, timedelta, timezone
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, overload
 from zoneinfo import ZoneInfo
-
-from bot.store.models import as_utc  # noqa: F401 - re-exported for the reminder modules
 
 if TYPE_CHECKING:
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware UTC (column defaults and :class:`SystemClock`)."""
+    return datetime.now(timezone.utc)
+
+
+@overload
+def as_utc(moment: datetime) -> datetime: ...
+@overload
+def as_utc(moment: None) -> None: ...
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A stored time with its zone: SQLite drops it, and every value is written in UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=timezone.utc)
 
 
 class Clock(Protocol):
@@ -24,7 +42,7 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return utcnow()
 
 
 class OffsetClock:
