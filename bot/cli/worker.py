@@ -17,7 +17,6 @@ the heads of the hash chains into the anchor file every ``MEDBOT_ANCHOR_INTERVAL
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import signal
 import sys
@@ -27,7 +26,7 @@ from bot.errors import ConfigError
 from bot.handoff.config import HandoffConfig
 from bot.handoff.service import HandoffService
 from bot.maintenance import MaintenanceConfig, build_maintenance
-from bot.outbound import OutboundRouter
+from bot.outbound import build_router
 from bot.reminders.clock import service_clock
 from bot.reminders.config import ReminderConfig
 from bot.reminders.jobs import ReminderJobs
@@ -73,25 +72,6 @@ def worker_port(settings: Settings) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"MEDBOT_WORKER_PORT must be an integer, got {raw!r}") from exc
-
-
-WECHAT_SENDER = "bot.wechat.outbound:outbound_sender"
-
-
-def build_router(settings: Settings, db: Database, outbox: OutboxSender) -> OutboundRouter:
-    router = OutboundRouter({"rest": outbox})
-    specs = (settings.extra.get("MEDBOT_OUTBOUND_SENDERS") or "").split(",")
-    if WECHAT_SENDER not in specs and any(
-            settings.extra.get(k) for k in ("MEDBOT_WECHAT_TOKEN", "MEDBOT_WECHAT_APP_ID")):
-        specs.append(WECHAT_SENDER)  # WeChat is configured: reminders go out over it too
-    for spec in filter(None, specs):
-        module, _, factory = spec.strip().partition(":")
-        try:
-            sender = getattr(importlib.import_module(module), factory)(settings, db)
-        except (ImportError, AttributeError) as exc:
-            raise ConfigError(f"MEDBOT_OUTBOUND_SENDERS: cannot load {spec!r}: {exc}") from exc
-        router.register(sender)
-    return router
 
 
 def _outbox(args: argparse.Namespace) -> int:

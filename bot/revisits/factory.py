@@ -1,14 +1,13 @@
-"""Build the booking and re-visit services from ``Settings`` on first use."""
+"""Build the booking and re-visit services from ``Settings`` (``bot.app`` builds them once)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 from bot.appointments.local import LocalScheduling
 from bot.appointments.schedule import HospitalSchedule
 from bot.appointments.service import AppointmentService
-from bot.reminders.clock import service_clock
+from bot.reminders.clock import Clock, service_clock
 from bot.revisits.catalog import load_conditions, load_drugs
 from bot.revisits.eligibility import EligibilityPolicy
 from bot.revisits.service import RevisitService
@@ -24,12 +23,13 @@ class Services:
     db: Database
 
 
-def build_services(settings: Settings, db: Database | None = None) -> Services:
-    """Services on the settings' database and knowledge base (no global state)."""
+def build_services(settings: Settings, db: Database, *,
+                   schedule: HospitalSchedule | None = None,
+                   clock: Clock | None = None) -> Services:
+    """Services on ``db`` and the settings' knowledge base (no global state)."""
     kb = settings.knowledge_base_dir
-    schedule = HospitalSchedule.load(kb)
-    db = db or Database.from_settings(settings)
-    clock = service_clock(settings)
+    schedule = schedule or HospitalSchedule.load(kb)
+    clock = clock or service_clock(settings)
     appointments = AppointmentService(LocalScheduling(db, schedule), schedule, clock.now,
                                       patient_timezone=settings.timezone)
     conditions = load_conditions(kb)
@@ -38,9 +38,3 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
         clock=clock.now, timezone_name=settings.timezone,
         expected_response_hours=schedule.expected_response_hours)
     return Services(appointments, revisits, schedule, db)
-
-
-@lru_cache(maxsize=1)
-def default_services() -> Services:
-    """The process-wide services (action server), built on first use."""
-    return build_services(Settings.from_env())
