@@ -15,9 +15,9 @@ from bot.appointments import dialogue
 from bot.appointments.dates import WhenSpec, parse_when
 from bot.appointments.errors import SlotFullError
 from bot.appointments.interface import PatientRef
+from bot.app import current_app
 from bot.errors import MedbotError
-from bot.hospital import HospitalInfo
-from bot.revisits.factory import Services, default_services
+from bot.revisits.factory import Services
 
 
 BOOK_SLOTS = ("appt_department", "appt_doctor", "appt_when", "appt_slot", "appt_name",
@@ -34,7 +34,7 @@ class AppointmentAction(MedbotAction):
 
     @property
     def services(self) -> Services:
-        return self._services or default_services()
+        return self._services or current_app().bookings
 
     @staticmethod
     def patient(tracker: Tracker) -> PatientRef:
@@ -51,7 +51,7 @@ class AppointmentAction(MedbotAction):
 
 def hospital_phone() -> str:
     try:
-        return HospitalInfo.load().phone
+        return current_app().hospital.phone
     except MedbotError:
         return "120"
 
