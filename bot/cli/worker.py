@@ -22,24 +22,17 @@ import signal
 import sys
 import threading
 
+from bot.cli import command_app
 from bot.errors import ConfigError
-from bot.handoff.config import HandoffConfig
-from bot.handoff.service import HandoffService
 from bot.maintenance import MaintenanceConfig, build_maintenance
-from bot.outbound import build_router
-from bot.reminders.clock import service_clock
-from bot.reminders.config import ReminderConfig
 from bot.reminders.jobs import ReminderJobs
-from bot.reminders.kb import default_drugs, default_followup_kb
-from bot.reminders.outbox import OutboxSender, OutboxServer, fetch_outbox
-from bot.reminders.planner import Planner
+from bot.reminders.outbox import OutboxServer, fetch_outbox
 from bot.reminders.worker import Worker
 from bot.store.spool import Spool
 from bot.retention import RetentionService
 from bot.service.supervisor import ChildSpec
 from bot.settings import Settings
 from bot.store.anchors import AnchorLog
-from bot.store.db import Database
 from bot.training import quiet_env
 
 log = logging.getLogger(__name__)
@@ -75,7 +68,7 @@ def worker_port(settings: Settings) -> int:
 
 
 def _outbox(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    settings = command_app(args).settings
     url = args.url or f"http://{settings.host}:{worker_port(settings)}"
     for message in fetch_outbox(url, args.sender, args.after, token=settings.rest_token):
         print(f"[{message['id']}] ({message['kind']}) {message['text']}")
@@ -83,19 +76,15 @@ def _outbox(args: argparse.Namespace) -> int:
 
 
 def _scheduler(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
-    config = ReminderConfig.from_settings(settings)
-    db = Database.from_settings(settings)
-    clock = service_clock(settings)
-    outbox = OutboxSender(db, clock)
-    router = build_router(settings, db, outbox)
-    kb = default_followup_kb()
-    worker = Worker(db, router, ReminderJobs(config, default_drugs(), kb), clock, config,
-                    planner=Planner(config.horizon, kb), worker_id=args.worker_id,
+    app = command_app(args)
+    settings, db, clock, config = app.settings, app.db, app.clock, app.reminder_config
+    outbox, router = app.outbox, app.router
+    worker = Worker(db, router, ReminderJobs(config, app.drugs, app.followup_kb), clock, config,
+                    planner=app.planner, worker_id=args.worker_id,
                     batch_size=args.batch_size, send_concurrency=args.concurrency)
     anchors = AnchorLog.from_settings(settings)
     maintenance = build_maintenance(
-        db, router, clock, HandoffService(db, HandoffConfig.load(settings=settings), clock),
+        db, router, clock, app.handoffs,
         RetentionService.from_settings(db, settings, anchors),
         MaintenanceConfig.from_settings(settings), Spool(settings.spool_path), anchors)
     port = args.port if args.port is not None else worker_port(settings)
