@@ -51,7 +51,10 @@ def own_process_app() -> Iterator[None]:
     """The test plays an entry point: it installs its own app, then puts the session's back."""
     previous = composition._current
     yield
-    composition.install(previous) if previous is not None else composition.uninstall()
+    if previous is None:
+        composition.uninstall()
+    else:
+        composition.install(previous)
 
 
 def _environment(tmp_path: Path) -> dict[str, str]:
@@ -93,7 +96,7 @@ async def test_the_action_server_opens_one_engine(tmp_path: Path, engines: list[
                                      data=json.dumps(body)) as reply:
                     statuses[name] = reply.status
         medbot = server_app.ctx.medbot
-        for part in _services(medbot):  # whatever a conversation may still need
+        for part in _services():  # whatever a conversation may still need
             getattr(medbot, part)
     finally:
         server.close()
@@ -111,7 +114,7 @@ def _action_names() -> list[str]:
     return list(executor.actions)
 
 
-def _services(app: App) -> list[str]:
+def _services() -> list[str]:
     from bot.app import lazy
 
     return [name for name, value in vars(App).items()
