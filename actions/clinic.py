@@ -9,9 +9,9 @@ from actions.base import MedbotAction
 from bot.appointments import dialogue
 from bot.appointments.errors import SlotFullError
 from bot.appointments.interface import PatientRef
-from bot.clinic import Services, default_services
+from bot.app import current_app
+from bot.clinic import Services
 from bot.errors import MedbotError
-from bot.hospital import HospitalInfo
 
 
 class ClinicAction(MedbotAction):
@@ -22,7 +22,7 @@ class ClinicAction(MedbotAction):
 
     @property
     def services(self) -> Services:
-        return self._services or default_services()
+        return self._services or current_app().bookings
 
     @staticmethod
     def patient(tracker: Tracker) -> PatientRef:
@@ -39,6 +39,6 @@ class ClinicAction(MedbotAction):
 
 def hospital_phone() -> str:
     try:
-        return HospitalInfo.load().phone
+        return current_app().hospital.phone
     except MedbotError:
         return "120"

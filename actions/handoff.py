@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -18,10 +17,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import MedbotAction
 from bot.consent.confirm import SensitiveActions
 from bot.consent.rights import DataRightsService
-from bot.handoff.factory import consent_service, handoff_service, sensitive_actions
+from bot.app import App, current_app
+from bot.handoff.factory import sensitive_actions
 from bot.handoff.offers import HandoffOffers
-from bot.settings import Settings
-from bot.store.db import Database
 
 FALLBACK_INTENT = "nlu_fallback"
 
@@ -33,16 +31,9 @@ class Services:
     confirmations: SensitiveActions | None = None  # None: built from ``rights``' database
 
 
-@lru_cache(maxsize=1)
-def default_services() -> Services:
-    """Built on first use in the action server (never at import)."""
-    settings = Settings.from_env()
-    db = Database.from_settings(settings)
-    consent = consent_service(settings)
-    handoffs = handoff_service(db, settings)
-    return Services(HandoffOffers(consent, handoffs),
-                    DataRightsService(db, consent, handoffs.hospital),
-                    sensitive_actions(db, settings, consent, handoffs.hospital))
+def services_of(app: App) -> Services:
+    """The handoff and data-rights services of the action server's app."""
+    return Services(app.offers, app.rights, app.confirmations)
 
 
 class HandoffAction(MedbotAction):
@@ -51,7 +42,7 @@ class HandoffAction(MedbotAction):
 
     @property
     def services(self) -> Services:
-        return self._services or default_services()
+        return self._services or services_of(current_app())
 
     @property
     def confirmations(self) -> SensitiveActions:

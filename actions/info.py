@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import MedbotAction
+from bot.app import current_app
 from bot.info import HospitalInfoService
-
-
-@lru_cache(maxsize=1)
-def default_info_service() -> HospitalInfoService:
-    """The action server's service, built on first use from the knowledge base."""
-    from bot.settings import Settings
-
-    return HospitalInfoService.load(Settings.from_env().knowledge_base_dir)
 
 
 class ActionHospitalInfo(MedbotAction):
@@ -29,7 +21,7 @@ class ActionHospitalInfo(MedbotAction):
 
     @property
     def service(self) -> HospitalInfoService:
-        return self._service or default_info_service()
+        return self._service or current_app().info
 
     def name(self) -> str:
         return "action_hospital_info"

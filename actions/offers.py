@@ -20,7 +20,7 @@ from actions.appointments.booking import ActionStartAppointment
 from actions.clinic import ClinicAction
 from actions.handoff import ActionHandleFallback
 from actions.handoff import Services as HandoffServices
-from actions.info import default_info_service
+from bot.app import current_app
 from bot.clinic import Services
 from bot.info import HospitalInfoService
 from bot.nlp.replies import read_offer_reply
@@ -63,7 +63,7 @@ class ActionAnswerOffer(ClinicAction):
                                      if offer == EMERGENCY_INFO else "utter_offer_declined")
             return done
         if offer == EMERGENCY_INFO:  # where the emergency department is, how to reach it
-            reply = (self._hospital or default_info_service()).topic_reply(
+            reply = (self._hospital or current_app().info).topic_reply(
                 "emergency", self.language(tracker))
             dispatcher.utter_message(response=reply.response, **reply.params)
             return done

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,21 +19,16 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import FORM_EXIT_SLOT, MedbotAction, MedbotFormValidation
-from actions.handoff import default_services as handoff_services
 from actions.handoff import offer_handoff
-from bot.clock import service_clock
+from bot.app import App, current_app
+from bot.errors import ConsentRequiredError, NotFoundError, ValidationError
 from bot.consent.confirm import SensitiveActions
 from bot.errors import ConsentRequiredError, NotFoundError, ValidationError
 from bot.handoff.offers import HandoffOffers
 from bot.kb.drugs import default_drugs
 from bot.reminders import request, sig
-from bot.reminders.config import ReminderConfig
-from bot.reminders.kb import default_followup_kb
-from bot.reminders.planner import Planner
 from bot.reminders.readings import ReadingService
 from bot.reminders.service import ReminderDraft, ReminderInputError, ReminderService
-from bot.settings import Settings
-from bot.store.db import Database
 
 FORM_SLOTS = ("reminder_drug", "reminder_dose", "reminder_schedule")  # request.FIELDS
 DRAFT_SLOTS = ("reminder_drug", "reminder_dose", "reminder_schedule", "reminder_draft",
@@ -94,15 +88,9 @@ class Services:
     confirmations: SensitiveActions | None = None  # None: the handoff feature's
 
 
-@lru_cache(maxsize=1)
-def default_services() -> Services:
-    """Built on first use in the action server (never at import)."""
-    settings = Settings.from_env()
-    config = ReminderConfig.from_settings(settings)
-    db, clock, kb = Database.from_settings(settings), service_clock(settings), default_followup_kb()
-    planner = Planner(config.horizon, kb)
-    return Services(ReminderService(db, clock, config, default_drugs(), planner),
-                    ReadingService(db, clock, config, kb, planner))
+def services_of(app: App) -> Services:
+    """The reminder services of the action server's app."""
+    return Services(app.reminders, app.readings, app.offers, app.confirmations)
 
 
 class ReminderAction(MedbotAction):
@@ -113,7 +101,7 @@ class ReminderAction(MedbotAction):
 
     @property
     def services(self) -> Services:
-        return self._services or default_services()
+        return self._services or services_of(current_app())
 
     def stated(self, tracker: Tracker) -> request.Stated:
         """The drug, dose and schedule the latest message states (and nothing older)."""
@@ -351,7 +339,7 @@ class ActionCancelMedicationReminder(ReminderAction):
                        ("cancelled", "utter_reminder_cancelled"))
         service, lang = self.services.reminders, self.language(tracker)
         if status == "cancelled":  # irreversible: named, then confirmed (bot.consent.confirm)
-            confirmations = self.services.confirmations or handoff_services().confirmations
+            confirmations = self.services.confirmations or current_app().confirmations
             question = await asyncio.to_thread(confirmations.request_reminder_cancel,
                                                *self.identity(tracker), self.drug_id(tracker),
                                                lang)
@@ -443,7 +431,7 @@ class ActionRecordReading(ReminderAction):
                                  reading=outcome.reading.display(lang))
         if outcome.offer_doctor:  # the care team is flagged; a doctor now, if the patient agrees
             department = _READING_DEPARTMENT.get(outcome.reading.kind)
-            offers = self.services.offers or handoff_services().offers
+            offers = self.services.offers or current_app().offers
             await offer_handoff(offers, tracker, dispatcher, "abnormal_reading",
                                 lang, department, {"reading": outcome.reading.display(lang),
                                                    "level": outcome.level})

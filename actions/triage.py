@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -14,9 +13,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import FORM_EXIT_SLOT, MedbotAction, MedbotFormValidation
 from bot.nlp.replies import is_exit
-from actions.handoff import default_services as handoff_services
 from actions.handoff import offer_handoff
-from actions.info import default_info_service
+from bot.app import current_app
 from bot.appointments.bookable import BookableDepartments
 from bot.handoff.offers import HandoffOffers
 from bot.info import HospitalInfoService
@@ -54,7 +52,7 @@ class ActionStartTriage(MedbotAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
-        info = self._info or default_info_service()
+        info = self._info or current_app().info
         for reply in info.asked_alongside(self.latest_text(tracker), self.language(tracker)):
             dispatcher.utter_message(response=reply.response, **reply.params)
         dispatcher.utter_message(response="utter_triage_intro")
@@ -107,7 +105,7 @@ class ValidateTriageForm(MedbotFormValidation, MedbotAction):
                 result = interview.assess(self.triage, slots.get("triage_text") or "", lang,
                                           slots).result
                 department = next((d for d in result.departments if d != "emergency"), None)
-                await offer_handoff(self._offers or handoff_services().offers, tracker,
+                await offer_handoff(self._offers or current_app().offers, tracker,
                                     dispatcher, "request_human", lang, department)
                 return [SlotSet(answered, None), SlotSet("requested_slot", None),
                         SlotSet(FORM_EXIT_SLOT, self.form_name()),
@@ -186,13 +184,7 @@ class ActionTriageResult(MedbotAction):
 
     def service(self) -> TriageService:
         if self._service is None:
-            from bot.settings import Settings
-            from bot.store.db import Database
-
-            from bot.consent.guard import protect
-
-            # health-data consent is enforced on the store (bot.consent.guard)
-            self._service = TriageService(protect(Database.from_settings(Settings.from_env())))
+            self._service = current_app().triage_records
         return self._service
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -220,7 +212,7 @@ class ActionTriageResult(MedbotAction):
         department = result.departments[0] if result.departments else None
         offer = None
         if result.level == "urgent":  # a doctor now, if the patient agrees
-            offers = self._offers or handoff_services().offers
+            offers = self._offers or current_app().offers
             await offer_handoff(offers, tracker, dispatcher, "urgent_triage", lang,
                                 department, {"level": result.level})
         elif result.level in BOOKING_LEVELS and department is not None:
@@ -239,7 +231,7 @@ class ActionTriageResult(MedbotAction):
         """Offers to book ``department``, or the nearest bookable one and why; returns
         the department the offer is about (the ``triage_department`` slot) and
         whether a booking was offered."""
-        choice = (self._bookable or default_bookable()).bookable_alternative(department)
+        choice = (self._bookable or current_app().bookable).bookable_alternative(department)
         if not choice.substituted:
             dispatcher.utter_message(response=f"utter_triage_next_{level}", **params)
             return department, True
@@ -256,11 +248,3 @@ class ActionTriageResult(MedbotAction):
         dispatcher.utter_message(response=f"utter_triage_next_{level}",
                                  **{**params, "department": alternative})
         return choice.department, True
-
-
-@lru_cache(maxsize=1)
-def default_bookable() -> BookableDepartments:
-    """What the action server may offer for booking, loaded on first use."""
-    from bot.settings import Settings
-
-    return BookableDepartments.load(kb_dir=Settings.from_env().knowledge_base_dir)

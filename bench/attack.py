@@ -166,7 +166,7 @@ def check_action_server(args) -> list[Check]:
 def check_wechat(args) -> list[Check]:
     if not args.wechat_env:
         return [Check("4", "WeChat downgrade and replay", "skipped", "no --wechat-env")]
-    from channels.wechat.testing import WeChatSimulator
+    from channels.wechat.peer import WeChatSimulator
 
     env = json.loads(Path(args.wechat_env).read_text())
     sim = WeChatSimulator(f"{args.rasa}/webhooks/wechat/webhook", env["MEDBOT_WECHAT_TOKEN"],

@@ -6,7 +6,7 @@
 Real scheduler worker processes (``python -m bot worker scheduler``) on a fresh
 PostgreSQL schema (or a SQLite file: ``--db-url sqlite:///...``, then use one
 worker) send through a bench sender that posts the custom-send API to
-``channels/wechat/testing/fake_api.py`` on 127.0.0.1. Every reminder goes to a
+``channels/wechat/peer/fake_api.py`` on 127.0.0.1. Every reminder goes to a
 different patient, so a patient receiving two messages is a duplicate.
 ``--kill-after K`` SIGKILLs one worker once K messages have arrived and starts a
 replacement; the killed worker's in-flight rows are recovered after their lease.
@@ -40,7 +40,7 @@ from bot.store.db import Database  # noqa: E402
 from bot.store.migrate import upgrade  # noqa: E402
 from bot.store.models import Patient  # noqa: E402
 from bot.store.reminder_models import Dose, MedicationReminder, ScheduledJob  # noqa: E402
-from channels.wechat.testing.fake_api import FakeWeChatAPI  # noqa: E402
+from channels.wechat.peer.fake_api import FakeWeChatAPI  # noqa: E402
 
 FINAL = ("done", "uncertain", "expired", "failed", "cancelled")
 

@@ -41,7 +41,7 @@ from bot.settings import Settings  # noqa: E402
 from bot.store.db import Database  # noqa: E402
 from bot.store.migrate import upgrade  # noqa: E402
 from bot.training import current_model, latest_model  # noqa: E402
-from channels.wechat.testing import FakeWeChatAPI, WeChatSimulator  # noqa: E402
+from channels.wechat.peer import FakeWeChatAPI, WeChatSimulator  # noqa: E402
 
 CONSENT = ["你好", "同意"]  # first contact: privacy notice, then health-data consent (issue 8)
 MESSAGES = ["你好", "hello", "你能做什么", "what can you do", "医院在哪里",

@@ -1,4 +1,5 @@
-"""The outpatient clinic's services -- booking and online re-visits -- built from ``Settings``.
+"""The outpatient clinic's services -- booking and online re-visits -- built from ``Settings``
+(``bot.app`` builds them once per process).
 
 The appointment and the re-visit actions share them (the re-visit form books too).
 """
@@ -6,12 +7,11 @@ The appointment and the re-visit actions share them (the re-visit form books too
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 from bot.appointments.local import LocalScheduling
 from bot.appointments.schedule import HospitalSchedule
 from bot.appointments.service import AppointmentService
-from bot.clock import service_clock
+from bot.clock import Clock, service_clock
 from bot.kb.drugs import load_drugs
 from bot.revisits.catalog import load_conditions
 from bot.revisits.eligibility import EligibilityPolicy
@@ -28,12 +28,13 @@ class Services:
     db: Database
 
 
-def build_services(settings: Settings, db: Database | None = None) -> Services:
-    """Services on the settings' database and knowledge base (no global state)."""
+def build_services(settings: Settings, db: Database, *,
+                   schedule: HospitalSchedule | None = None,
+                   clock: Clock | None = None) -> Services:
+    """Services on ``db`` and the settings' knowledge base (no global state)."""
     kb = settings.knowledge_base_dir
-    schedule = HospitalSchedule.load(kb)
-    db = db or Database.from_settings(settings)
-    clock = service_clock(settings)
+    schedule = schedule or HospitalSchedule.load(kb)
+    clock = clock or service_clock(settings)
     appointments = AppointmentService(LocalScheduling(db, schedule), schedule, clock,
                                       patient_timezone=settings.timezone)
     conditions = load_conditions(kb)
@@ -42,9 +43,3 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
         clock=clock, timezone_name=settings.timezone,
         expected_response_hours=schedule.expected_response_hours)
     return Services(appointments, revisits, schedule, db)
-
-
-@lru_cache(maxsize=1)
-def default_services() -> Services:
-    """The process-wide services (action server), built on first use."""
-    return build_services(Settings.from_env())

@@ -8,11 +8,16 @@ caller records it (nothing is dropped silently).
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from bot.errors import MedbotError
+from bot.errors import ConfigError, MedbotError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from bot.store.db import Database
 
 
 class OutboundError(MedbotError):
@@ -83,3 +88,26 @@ class OutboundRouter:
             raise OutboundError(f"no outbound sender for channel {message.channel!r}",
                                 retryable=False)
         return sender.send(message)
+
+
+WECHAT_SENDER = "bot.wechat.outbound:outbound_sender"
+
+
+def build_router(settings: Settings, db: Database, rest: OutboundSender) -> OutboundRouter:
+    """The senders of ``settings``: ``rest`` (the REST outbox) always, then each
+    ``module:factory`` of ``MEDBOT_OUTBOUND_SENDERS`` (``factory(settings, db)`` returns
+    an ``OutboundSender``), and WeChat's whenever WeChat is configured. Imported by
+    name so that the core never imports a channel's code it does not need."""
+    router = OutboundRouter({"rest": rest})
+    specs = (settings.extra.get("MEDBOT_OUTBOUND_SENDERS") or "").split(",")
+    if WECHAT_SENDER not in specs and any(
+            settings.extra.get(k) for k in ("MEDBOT_WECHAT_TOKEN", "MEDBOT_WECHAT_APP_ID")):
+        specs.append(WECHAT_SENDER)  # WeChat is configured: reminders go out over it too
+    for spec in filter(None, specs):
+        module, _, factory = spec.strip().partition(":")
+        try:
+            sender = getattr(importlib.import_module(module), factory)(settings, db)
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(f"MEDBOT_OUTBOUND_SENDERS: cannot load {spec!r}: {exc}") from exc
+        router.register(sender)
+    return router

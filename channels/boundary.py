@@ -20,18 +20,15 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 from sanic import Blueprint
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.app import App, current_app
 from bot.consent.guard import vital_interests
 from bot.consent.rights import ERASE_SIGNAL
 from bot.errors import MedbotError
 from bot.fallback import StoreDownFallback
-from bot.handoff.factory import build_gate
 from bot.handoff.gate import ConversationGate, GateDecision
-from bot.hospital import HospitalInfo
 from bot.i18n import bilingual, detect_language, t
 from bot.identity import conversation_id, split_conversation_id
 from bot.masking import mask_id
-from bot.settings import Settings
-from bot.store.db import Database
 from bot.store.repositories import LoggedMessage, TranscriptService
 from bot.store.spool import Spool
 from bot.triage.case import RedFlagHit
@@ -53,6 +50,8 @@ class ChannelBoundary:
     Args:
         gate: consent and handoff state (``bot.handoff.gate``); ``None`` only
             for channel-protocol tests that drive a fake bot.
+        fallback: the answer while the database is down; default: on the spool
+            and hospital information of the process's app (``bot.app``).
     """
 
     def __init__(self, channel: str, transcripts: TranscriptService,
@@ -63,17 +62,15 @@ class ChannelBoundary:
         self.transcripts = transcripts
         self.emergency = emergency or EmergencyInterrupt()
         self.gate = gate
-        self.fallback = fallback or StoreDownFallback(
-            Spool(Settings.from_env().spool_path), HospitalInfo.load(), self.emergency.screen_text)
+        self.fallback = fallback or store_down_fallback(current_app(), self.emergency)
         self.triage: TriageService | None = None
 
     @classmethod
-    def from_settings(cls, channel: str, settings: Settings) -> ChannelBoundary:
-        db = Database.from_settings(settings)
+    def from_app(cls, channel: str, app: App) -> ChannelBoundary:
+        """The boundary of ``channel`` on the app's database, with the app's gate."""
         emergency = EmergencyInterrupt()
-        fallback = StoreDownFallback(Spool(settings.spool_path), HospitalInfo.load(),
-                                     emergency.screen_text)
-        return cls(channel, TranscriptService(db), emergency, build_gate(db, settings), fallback)
+        return cls(channel, TranscriptService(app.db), emergency, app.gate,
+                   store_down_fallback(app, emergency))
 
     def attach(self, blueprint: Blueprint) -> Blueprint:
         """Give the boundary the server that mounts the channel's blueprint."""
@@ -223,6 +220,11 @@ class ChannelBoundary:
             log.error("transcript.write_failed channel=%s role=%s error=%s", self.channel,
                       message.role, type(exc).__name__)
             return None
+
+
+def store_down_fallback(app: App, emergency: EmergencyInterrupt) -> StoreDownFallback:
+    return StoreDownFallback(Spool(app.settings.spool_path), app.hospital,
+                             emergency.screen_text)
 
 
 class RecordingOutputChannel(OutputChannel):

@@ -30,7 +30,7 @@ from sanic.response import HTTPResponse
 
 from bot.i18n import bilingual
 from bot.identity import MAX_EXTERNAL_ID
-from bot.settings import Settings
+from bot.app import current_app
 from channels.boundary import ChannelBoundary, OnNewMessage
 
 log = logging.getLogger(__name__)
@@ -57,8 +57,8 @@ class RestChannel(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> RestChannel:
-        settings = Settings.from_env()
-        return cls(ChannelBoundary.from_settings(cls.name(), settings), settings.rest_token)
+        app = current_app()  # the Rasa server's (components.rasa_server)
+        return cls(ChannelBoundary.from_app(cls.name(), app), app.settings.rest_token)
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         bp = Blueprint("rest_webhook", __name__)

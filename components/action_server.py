@@ -13,7 +13,11 @@ launcher serves the same ``create_app`` but
   beyond loopback the secret is mandatory (``bot.service.exposure``);
 - answers an unexpected error without echoing the request (rasa_sdk's handler
   returns the whole tracker, and logs it, on any exception);
-- sends no CORS headers: only the Rasa server calls it, never a browser.
+- sends no CORS headers: only the Rasa server calls it, never a browser;
+- gives the actions the process's one ``bot.app.App`` (one database engine,
+  one clock, every service): rasa_sdk instantiates actions without arguments,
+  so the app is installed for the process before the actions run and
+  disposed when the server stops.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.app import App, install, uninstall
 from bot.errors import ConfigError
 from bot.logs import install as redact_logs
 from bot.service.exposure import check_exposure
@@ -38,10 +43,19 @@ log = logging.getLogger(__name__)
 GUARDED = ("/webhook", "/actions")
 
 
-def build_app(settings: Settings, action_package: str = "actions") -> Sanic:
-    """rasa_sdk's application for ``action_package``, with the secret check."""
+def build_app(settings: Settings, action_package: str = "actions",
+              medbot: App | None = None) -> Sanic:
+    """rasa_sdk's application for ``action_package``, with the secret check, serving
+    the actions with ``medbot`` (default: an ``App`` built from ``settings``)."""
+    medbot = install(medbot or App.from_settings(settings))
     app = create_app(action_package, cors_origins=None)
+    app.ctx.medbot = medbot
     secret = settings.action_secret
+
+    @app.after_server_stop
+    async def dispose(_app: Sanic, _loop: object) -> None:
+        uninstall()
+        medbot.dispose()
 
     @app.on_request
     async def authorize(request: Request) -> HTTPResponse | None:

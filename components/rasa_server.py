@@ -14,6 +14,11 @@ The fix (measured in docs/benchmarks.md, "WeChat channel"):
   then validates each response against the same schema, with the same
   validator class, the same best-match error and Rasa's own error message, so
   a malformed response is refused exactly as before (tests/components/test_rasa_server.py).
+
+Before Rasa starts, the process's ``bot.app.App`` is installed: Rasa instantiates the
+input channels of ``credentials.yml`` with ``from_credentials`` and nothing else, and
+every channel (REST, WeChat, the console) takes its database, gate and services from
+that one app, so the Rasa process has one database engine.
 """
 
 from __future__ import annotations
@@ -57,11 +62,22 @@ def install() -> None:
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
 
 
+def install_app() -> Any:
+    """The Rasa process's app, from the ``MEDBOT_*`` environment (built lazily:
+    nothing is opened until a channel asks)."""
+    from bot.app import App
+    from bot.app import install as install_medbot
+    from bot.settings import Settings
+
+    return install_medbot(App.from_settings(Settings.from_env()))
+
+
 def main() -> None:
     from bot.logs import install as redact_logs
 
     redact_logs()  # no openids, phone numbers or tokens in Rasa's and Sanic's logs
     install()
+    install_app()
     from rasa.__main__ import main as rasa_main
 
     sys.argv[0] = "rasa"

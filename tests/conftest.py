@@ -11,6 +11,7 @@ import pytest
 import redis
 from sqlalchemy import create_engine, text
 
+from bot.app import App
 from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.migrate import upgrade
@@ -184,6 +185,19 @@ def private_postgres() -> Iterator[PrivatePostgres]:
         except subprocess.CalledProcessError:
             pass  # already stopped by the test
         shutil.rmtree(datadir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def process_app() -> Iterator[App]:
+    """The process's app, as the servers' entry points install it (``bot.app``), for
+    actions and channels a test builds without their services; built lazily from the
+    environment, so nothing opens unless such a test uses it."""
+    from bot import app as composition
+
+    medbot = composition.install(App.from_settings(Settings.from_env()))
+    yield medbot
+    composition.uninstall()
+    medbot.dispose()
 
 
 @pytest.fixture(scope="session", autouse=True)

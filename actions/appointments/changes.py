@@ -18,6 +18,7 @@ from actions.appointments.common import (
 )
 from actions.base import MedbotFormValidation
 from actions.clinic import ClinicAction
+from bot.app import current_app
 from bot.appointments import dialogue
 from bot.appointments.dates import parse_when
 from bot.appointments.errors import SlotFullError
@@ -84,12 +85,10 @@ class _StartChange(ClinicAction):
         if (self.form != "appointment_cancel_form"
                 or _NAMES_APPOINTMENT.search(self.latest_text(tracker).lower())):
             return None
-        from actions.handoff import default_services as handoff_services
-
         confirmations = self.confirmations
         if confirmations is None:  # injected services (tests) bring their own database
             confirmations = (sensitive_actions(self.services.db) if self._services is not None
-                             else handoff_services().confirmations)
+                             else current_app().confirmations)
         return await asyncio.to_thread(confirmations.request_recent_reminder_cancel,
                                        *self.identity(tracker), self.language(tracker))
 

@@ -14,8 +14,13 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from typing import TYPE_CHECKING
+
 from bot.errors import MedbotError
 from bot.logs import install as redact_logs
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 COMMAND_MODULES = (
     "bot.cli.db",
@@ -53,6 +58,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_app(args: argparse.Namespace) -> App:
+    """The command's app (one database engine), from the ``MEDBOT_*`` environment,
+    built on first use; ``main`` disposes it when the command ends."""
+    app = getattr(args, "app", None)
+    if app is None:
+        from bot.app import App
+        from bot.settings import Settings
+
+        app = args.app = App.from_settings(Settings.from_env())
+    return app
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -71,6 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception:  # noqa: BLE001 - through logging: the traceback is redacted
         logging.getLogger("bot.cli").exception("medbot %s failed", args.command)
         return 1
+    finally:
+        if getattr(args, "app", None) is not None:
+            args.app.dispose()
 
 
 if __name__ == "__main__":  # pragma: no cover

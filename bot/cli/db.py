@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bot.settings import Settings
-from bot.store.db import Database
+from bot.cli import command_app
 from bot.store.migrate import upgrade
 
 
@@ -19,8 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _upgrade(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
-    db = Database.from_settings(settings)
+    app = command_app(args)
+    settings = app.settings
+    db = app.db
     try:
         revision = upgrade(db, args.revision)
     finally:

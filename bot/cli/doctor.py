@@ -19,6 +19,7 @@ import getpass
 import sys
 from typing import TextIO
 
+from bot.cli import command_app
 from bot.console import audit as events
 from bot.console.accounts import ROLES, StaffService
 from bot.console.audit import AuditLog
@@ -79,9 +80,9 @@ def _service(settings: Settings, db: Database) -> StaffService:
 
 
 def _add(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
     password = read_password(args.password_stdin)
-    db = Database.from_settings(settings)
+    app = command_app(args)
+    settings, db = app.settings, app.db
     try:
         staff = _service(settings, db).create(
             args.username, args.name, password, args.role, args.department)
@@ -96,8 +97,8 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
-    db = Database.from_settings(settings)
+    app = command_app(args)
+    settings, db = app.settings, app.db
     try:
         service = _service(settings, db)
         accounts = [(staff, service.locks(staff.username)) for staff in service.accounts()]
@@ -114,18 +115,18 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _disable(args: argparse.Namespace) -> int:
-    return _set_active(args.username, False)
+    return _set_active(args, False)
 
 
 def _enable(args: argparse.Namespace) -> int:
-    return _set_active(args.username, True)
+    return _set_active(args, True)
 
 
-def _set_active(username: str, active: bool) -> int:
-    settings = Settings.from_env()
-    db = Database.from_settings(settings)
+def _set_active(args: argparse.Namespace, active: bool) -> int:
+    app = command_app(args)
+    settings, db = app.settings, app.db
     try:
-        staff = _service(settings, db).set_active(username, active)
+        staff = _service(settings, db).set_active(args.username, active)
         AuditLog(db).record(events.STAFF_ENABLE if active else events.STAFF_DISABLE,
                             actor="cli", staff_id=staff.id, detail=f"username={staff.username}")
     finally:
@@ -136,8 +137,8 @@ def _set_active(username: str, active: bool) -> int:
 
 
 def _reset(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
-    db = Database.from_settings(settings)
+    app = command_app(args)
+    settings, db = app.settings, app.db
     try:
         service = _service(settings, db)
         service.find(args.username)  # an unknown name fails before the password is asked
@@ -153,8 +154,8 @@ def _reset(args: argparse.Namespace) -> int:
 def _unlock(args: argparse.Namespace) -> int:
     if not args.username and not args.address:
         raise ValidationError("name an account, an --address, or both")
-    settings = Settings.from_env()
-    db = Database.from_settings(settings)
+    app = command_app(args)
+    settings, db = app.settings, app.db
     try:
         service = _service(settings, db)
         staff = service.find(args.username) if args.username else None

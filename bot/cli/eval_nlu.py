@@ -23,10 +23,10 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from bot.cli import command_app
 from bot.errors import ConfigError, TrainingError
 from bot.kb.lexicon import stale_files
 from bot.nlp.evaluation import Prediction, build_report, check_targets, format_table
-from bot.settings import Settings
 from bot.training import quiet_env, rasa_command
 
 HELDOUT = Path("nlu_data/tests/nlu_heldout.yml")
@@ -51,7 +51,7 @@ def register_eval(eval_sub: argparse._SubParsersAction) -> None:
 
 
 def _eval_nlu(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    settings = command_app(args).settings
     root = settings.project_root
     stale = stale_files(root)
     if stale:

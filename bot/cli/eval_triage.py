@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.settings import PROJECT_ROOT, Settings
+from bot.cli import command_app
+from bot.settings import PROJECT_ROOT
 from bot.triage.evaluation import TriageReport, evaluate, read_jsonl
 from bot.triage.pipeline import Triage, triage_for
 from bot.triage.simulate import check_case, run_case
@@ -64,7 +65,7 @@ def default_sets() -> list[tuple[str, list[Path], list[Path]]]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    triage = triage_for(Settings.from_env(), learned=not args.rules_only)
+    triage = triage_for(command_app(args).settings, learned=not args.rules_only)
     if args.interview:
         return _interview(triage, args.interview, args.report)
     if args.probes or args.vignettes:

@@ -18,10 +18,10 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bot.cli import command_app
 from bot.errors import NotFoundError, PermissionDeniedError
 from bot.fhir_export import FhirExporter, resource_counts
 from bot.i18n import t
-from bot.settings import Settings
 from bot.store.audit_models import AuditEvent
 from bot.store.db import Database
 from bot.store.models import Patient
@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    db = Database.from_settings(Settings.from_env())
+    db = command_app(args).db
     try:
         text = export_patient(db, args.patient, args.out, allow_locked=args.allow_locked)
     except NotFoundError:

@@ -9,11 +9,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bot.cli import command_app
 from bot.appointments.loader import load_schedule
 from bot.appointments.schedule import HospitalSchedule
-from bot.clock import service_clock
-from bot.settings import Settings
-from bot.store.db import Database
 from bot.store.migrate import upgrade
 
 
@@ -29,13 +27,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _load(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    app = command_app(args)
+    settings = app.settings
     schedule = HospitalSchedule.load(args.dir or settings.knowledge_base_dir)
-    db = Database.from_settings(settings)
+    db = app.db
     try:
         if not args.no_migrate:
             upgrade(db)
-        report = load_schedule(db, schedule, service_clock(settings).now())
+        report = load_schedule(db, schedule, app.clock.now())
     finally:
         db.dispose()
     print(f"hospital_schedule {schedule.version}: {report.summary()}")

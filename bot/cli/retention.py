@@ -10,10 +10,9 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, timezone
 
+from bot.cli import command_app
 from bot.retention import RetentionConfig, RetentionReport, RetentionService
-from bot.settings import Settings
 from bot.store.anchors import AnchorLog
-from bot.store.db import Database
 from bot.store.keys import load_key
 
 
@@ -27,9 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _purge(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    app = command_app(args)
+    settings = app.settings
     config = RetentionConfig.from_settings(settings)  # refuses < 3 years before touching data
-    db = Database.from_settings(settings)
+    db = app.db
     try:
         service = RetentionService(db, config, load_key("erasure", settings.keys_dir),
                                    AnchorLog.from_settings(settings))  # signs checkpoints

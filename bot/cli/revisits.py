@@ -7,11 +7,10 @@ import json
 import sys
 from typing import TextIO
 
-from bot.clinic import build_services
+from bot.cli import command_app
 from bot.kb.catalog import TermCatalog
 from bot.masking import mask_patient
 from bot.revisits.service import QueuedRevisit
-from bot.settings import Settings
 
 STATUSES = ("queued", "in_review", "completed", "rejected", "all")
 
@@ -29,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    services = build_services(Settings.from_env())
+    services = command_app(args).bookings
     try:
         items = services.revisits.queue(None if args.status == "all" else args.status, args.limit)
         print_queue(items, services.revisits.policy.conditions, services.revisits.drugs,

@@ -7,15 +7,13 @@ import logging
 import sys
 from pathlib import Path
 
+from bot.app import App
 from bot.appointments.loader import load_schedule
-from bot.appointments.schedule import HospitalSchedule
 from bot.cli.worker import scheduler_worker_spec
-from bot.clock import service_clock
 from bot.service.exposure import check_exposure
 from bot.service.runtime import action_server_spec, rasa_server_spec, write_endpoints
 from bot.service.supervisor import ChildSpec, Supervisor
 from bot.settings import Settings
-from bot.store.db import Database
 from bot.store.migrate import upgrade
 from bot.training import train
 from bot.triage.learned import ensure_model
@@ -59,15 +57,14 @@ def prepare(settings: Settings) -> Path:
     """
     check_exposure(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database.from_settings(settings)
+    app = App.from_settings(settings)  # the supervisor's own, closed before the children start
     try:
-        upgrade(db)
+        upgrade(app.db)
         # The hospital timetable (idempotent upsert): doctors, sessions, fees.
-        report = load_schedule(db, HospitalSchedule.load(settings.knowledge_base_dir),
-                               service_clock(settings).now())
+        report = load_schedule(app.db, app.schedule, app.clock.now())
         log.info("kb.load %s", report.summary())
     finally:
-        db.dispose()
+        app.dispose()
     ensure_model(settings.models_dir, settings.project_root)  # the learned red-flag layer
     return train(settings).model_path
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bot.settings import Settings
+from bot.cli import command_app
 from bot.training import train
 from bot.triage.learned import ensure_model
 
@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    settings = command_app(args).settings
     understanding = ensure_model(settings.models_dir, settings.project_root)
     print(f"triage understanding layer: {understanding}")
     result = train(settings, force=args.force)

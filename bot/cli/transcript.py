@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, timezone
 
+from bot.cli import command_app
 from bot.settings import Settings
 from bot.store.anchors import AnchorLog
-from bot.store.db import Database
 from bot.store.integrity import verify_all
 
 
@@ -39,7 +39,8 @@ def _has_key(settings: Settings) -> bool:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    app = command_app(args)
+    settings = app.settings
     path = settings.anchor_path
     present = path.exists()
     if present and not _has_key(settings):
@@ -48,7 +49,7 @@ def _verify(args: argparse.Namespace) -> int:
               "from its backup")
         return 1
     anchors = AnchorLog.from_settings(settings) if present else None
-    db = Database.from_settings(settings)
+    db = app.db
     try:
         report = verify_all(db, anchors, args.conversation)
     finally:
@@ -75,10 +76,11 @@ def _verify(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _anchor(_args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+def _anchor(args: argparse.Namespace) -> int:
+    app = command_app(args)
+    settings = app.settings
     anchors = AnchorLog.from_settings(settings)
-    db = Database.from_settings(settings)
+    db = app.db
     try:
         lines = anchors.anchor(db, datetime.now(timezone.utc))
     finally:

@@ -11,11 +11,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+from bot.cli import command_app
 from bot.errors import ValidationError
-from bot.settings import Settings
 from bot.triage.pipeline import Assessment, Triage, triage_for
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,8 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     if bool(args.text) == bool(args.batch):
         raise ValidationError("give either TEXT or --batch FILE")
-    triage = triage_for(Settings.from_env())
-    service = _service(triage) if args.store else None
+    triage = triage_for(command_app(args).settings)
+    service = _service(triage, command_app(args)) if args.store else None
     try:
         if args.batch:
             return _batch(triage, args.batch, args.lang, sys.stdout, service)
@@ -77,8 +80,7 @@ def _batch(triage: Triage, path: Path, lang: str | None, out: TextIO, service: A
     return 0
 
 
-def _service(triage: Triage):
-    from bot.store.db import Database
+def _service(triage: Triage, app: App):
     from bot.triage.service import TriageService
 
-    return TriageService(Database.from_settings(Settings.from_env()), triage)
+    return TriageService(app.db, triage)

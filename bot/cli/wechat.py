@@ -21,11 +21,12 @@ from typing import Any
 import yaml
 from sqlalchemy import select
 
+from bot.app import App
+from bot.cli import command_app
 from bot.errors import ServiceError
 from bot.logs import redact
 from bot.masking import mask_openid
 from bot.settings import Settings
-from bot.store.db import Database
 from bot.store.wechat_models import WeChatDelivery
 from bot.wechat.config import WeChatConfig, load_wechat_config
 from bot.wechat.menu import DEFAULT_MENU, Menu
@@ -60,8 +61,8 @@ def load_config(settings: Settings, environ: dict[str, str] | None = None) -> We
     return load_wechat_config(settings, environ)
 
 
-def build_sender(settings: Settings, config: WeChatConfig) -> WeChatSender:
-    return WeChatSender.from_config(config, Database.from_settings(settings), settings)
+def build_sender(app: App, config: WeChatConfig) -> WeChatSender:
+    return WeChatSender.from_config(config, app.db, app.settings)
 
 
 def _menu(args: argparse.Namespace) -> int:
@@ -70,22 +71,21 @@ def _menu(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(yaml.safe_dump(payload, allow_unicode=True, sort_keys=False))
         return 0
-    settings = Settings.from_env()
-    sender = build_sender(settings, load_config(settings))
+    app = command_app(args)
+    sender = build_sender(app, load_config(app.settings))
     sender.client.menu.create(payload)
     print(f"menu {menu.version} ({args.language}) published")
     return 0
 
 
 def _outbox(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    app = command_app(args)
     if args.retry:
-        results = build_sender(settings, load_config(settings)).retry_failed()
+        results = build_sender(app, load_config(app.settings)).retry_failed()
         for r in results:
             print(f"#{r.delivery_id} {r.status} {redact(r.error or '')}")
         return 0 if all(r.status == "sent" for r in results) else 1
-    db = Database.from_settings(settings)
-    with db.begin() as session:
+    with app.db.begin() as session:
         rows = session.execute(select(WeChatDelivery).where(WeChatDelivery.status == "failed")
                                .order_by(WeChatDelivery.id)).scalars().all()
         for row in rows:
@@ -99,7 +99,7 @@ def _purge(args: argparse.Namespace) -> int:
 
     from bot.wechat.state import WeChatState
 
-    count = WeChatState(Database.from_settings(Settings.from_env())).purge(
+    count = WeChatState(command_app(args).db).purge(
         timedelta(days=args.days))
     print(f"{count} claims older than {args.days:g} days deleted")
     return 0
@@ -122,12 +122,12 @@ HELP = ("commands: /image /voice /location /subscribe /unsubscribe /click KEY /q
 
 
 def _sim(args: argparse.Namespace) -> int:
-    from channels.wechat.testing import FakeWeChatAPI
+    from channels.wechat.peer import FakeWeChatAPI
 
     openid = args.openid or f"oSim{uuid.uuid4().hex[:20]}"
     if args.url:
-        settings = Settings.from_env()
-        return asyncio.run(_sim_loop(args.url, load_config(settings), openid, None))
+        return asyncio.run(_sim_loop(args.url, load_config(command_app(args).settings), openid,
+                                     None))
     from bot.cli.service import settings_from_args, start_in_background
 
     api = FakeWeChatAPI().start()
@@ -144,7 +144,7 @@ def _sim(args: argparse.Namespace) -> int:
 
 
 async def _sim_loop(url: str, config: WeChatConfig, openid: str, api: Any) -> int:
-    from channels.wechat.testing import WeChatSimulator
+    from channels.wechat.peer import WeChatSimulator
 
     sim = WeChatSimulator(url, config.token, config.app_id, config.encoding_aes_key,
                           mode=config.mode)

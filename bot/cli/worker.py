@@ -17,31 +17,22 @@ the heads of the hash chains into the anchor file every ``MEDBOT_ANCHOR_INTERVAL
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import signal
 import sys
 import threading
 
-from bot.clock import service_clock
+from bot.cli import command_app
 from bot.errors import ConfigError
-from bot.handoff.config import HandoffConfig
-from bot.handoff.service import HandoffService
-from bot.kb.drugs import default_drugs
 from bot.maintenance import MaintenanceConfig, build_maintenance
-from bot.outbound import OutboundRouter
-from bot.reminders.config import ReminderConfig
 from bot.reminders.jobs import ReminderJobs
-from bot.reminders.kb import default_followup_kb
-from bot.reminders.outbox import OutboxSender, OutboxServer, fetch_outbox
-from bot.reminders.planner import Planner
+from bot.reminders.outbox import OutboxServer, fetch_outbox
 from bot.reminders.worker import Worker
+from bot.store.spool import Spool
 from bot.retention import RetentionService
 from bot.service.supervisor import ChildSpec
 from bot.settings import Settings
 from bot.store.anchors import AnchorLog
-from bot.store.db import Database
-from bot.store.spool import Spool
 from bot.training import quiet_env
 
 log = logging.getLogger(__name__)
@@ -76,27 +67,8 @@ def worker_port(settings: Settings) -> int:
         raise ConfigError(f"MEDBOT_WORKER_PORT must be an integer, got {raw!r}") from exc
 
 
-WECHAT_SENDER = "bot.wechat.outbound:outbound_sender"
-
-
-def build_router(settings: Settings, db: Database, outbox: OutboxSender) -> OutboundRouter:
-    router = OutboundRouter({"rest": outbox})
-    specs = (settings.extra.get("MEDBOT_OUTBOUND_SENDERS") or "").split(",")
-    if WECHAT_SENDER not in specs and any(
-            settings.extra.get(k) for k in ("MEDBOT_WECHAT_TOKEN", "MEDBOT_WECHAT_APP_ID")):
-        specs.append(WECHAT_SENDER)  # WeChat is configured: reminders go out over it too
-    for spec in filter(None, specs):
-        module, _, factory = spec.strip().partition(":")
-        try:
-            sender = getattr(importlib.import_module(module), factory)(settings, db)
-        except (ImportError, AttributeError) as exc:
-            raise ConfigError(f"MEDBOT_OUTBOUND_SENDERS: cannot load {spec!r}: {exc}") from exc
-        router.register(sender)
-    return router
-
-
 def _outbox(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    settings = command_app(args).settings
     url = args.url or f"http://{settings.host}:{worker_port(settings)}"
     for message in fetch_outbox(url, args.sender, args.after, token=settings.rest_token):
         print(f"[{message['id']}] ({message['kind']}) {message['text']}")
@@ -104,19 +76,15 @@ def _outbox(args: argparse.Namespace) -> int:
 
 
 def _scheduler(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
-    config = ReminderConfig.from_settings(settings)
-    db = Database.from_settings(settings)
-    clock = service_clock(settings)
-    outbox = OutboxSender(db, clock)
-    router = build_router(settings, db, outbox)
-    kb = default_followup_kb()
-    worker = Worker(db, router, ReminderJobs(config, default_drugs(), kb), clock, config,
-                    planner=Planner(config.horizon, kb), worker_id=args.worker_id,
+    app = command_app(args)
+    settings, db, clock, config = app.settings, app.db, app.clock, app.reminder_config
+    outbox, router = app.outbox, app.router
+    worker = Worker(db, router, ReminderJobs(config, app.drugs, app.followup_kb), clock, config,
+                    planner=app.planner, worker_id=args.worker_id,
                     batch_size=args.batch_size, send_concurrency=args.concurrency)
     anchors = AnchorLog.from_settings(settings)
     maintenance = build_maintenance(
-        db, router, clock, HandoffService(db, HandoffConfig.load(settings=settings), clock),
+        db, router, clock, app.handoffs,
         RetentionService.from_settings(db, settings, anchors),
         MaintenanceConfig.from_settings(settings), Spool(settings.spool_path), anchors)
     port = args.port if args.port is not None else worker_port(settings)

@@ -1,4 +1,4 @@
-"""Build the conversation gate and its services from settings (on first use)."""
+"""Build the conversation gate and its services from settings (``bot.app`` builds them once)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from bot.handoff.config import HandoffConfig
 from bot.handoff.gate import ConversationGate
 from bot.handoff.service import HandoffService
 from bot.hospital import HospitalInfo
+from bot.clock import Clock, service_clock
 from bot.reminders.readings import parse_reading
 from bot.reminders.service import ReminderService
 from bot.settings import Settings
@@ -42,11 +43,13 @@ def consent_service(settings: Settings | None = None) -> ConsentService:
     return ConsentService(ConsentTexts.load(kb, retention_years(settings)))
 
 
-def handoff_service(db: Database, settings: Settings | None = None) -> HandoffService:
+def handoff_service(db: Database, settings: Settings | None = None, *,
+                    clock: Clock | None = None,
+                    hospital: HospitalInfo | None = None) -> HandoffService:
     kb = settings.knowledge_base_dir if settings else None
     return HandoffService(db, HandoffConfig.load(kb, settings),
-                          service_clock(settings) if settings else None,
-                          hospital=HospitalInfo.load(kb))
+                          clock or (service_clock(settings) if settings else None),
+                          hospital=hospital or HospitalInfo.load(kb))
 
 
 def sensitive_actions(db: Database, settings: Settings | None = None,
@@ -67,10 +70,15 @@ def sensitive_actions(db: Database, settings: Settings | None = None,
     return SensitiveActions(db, rights, ReminderService(db, clock, config, default_drugs()))
 
 
-def build_gate(db: Database, settings: Settings | None = None) -> ConversationGate:
+def build_gate(db: Database, settings: Settings | None = None, *,
+               consent: ConsentService | None = None,
+               handoffs: HandoffService | None = None,
+               confirmations: SensitiveActions | None = None) -> ConversationGate:
+    """The gate on ``db``; the parts given are shared with the process's other
+    services (``bot.app``), the others are built from ``settings``."""
     protect(db)  # no health row without consent on the boundary's database either
-    consent = consent_service(settings)
-    handoffs = handoff_service(db, settings)
+    consent = consent or consent_service(settings)
+    handoffs = handoffs or handoff_service(db, settings)
     return ConversationGate(db, consent, handoffs, mentions_health,
-                            confirmations=sensitive_actions(db, settings, consent,
-                                                            handoffs.hospital))
+                            confirmations=confirmations or sensitive_actions(
+                                db, settings, consent, handoffs.hospital))

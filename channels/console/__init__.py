@@ -15,7 +15,7 @@ from typing import Any
 from rasa.core.channels.channel import InputChannel
 from sanic import Blueprint
 
-from bot.settings import Settings
+from bot.app import App, current_app
 from channels.console.blueprint import console_blueprint
 
 __all__ = ["ConsoleInput", "console_blueprint"]
@@ -24,8 +24,8 @@ __all__ = ["ConsoleInput", "console_blueprint"]
 class ConsoleInput(InputChannel):
     """Serves the console; it receives no patient messages."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, app: App) -> None:
+        self.app = app
 
     @classmethod
     def name(cls) -> str:
@@ -33,10 +33,10 @@ class ConsoleInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> ConsoleInput:
-        return cls(Settings.from_env())
+        return cls(current_app())
 
     def url_prefix(self) -> str:
         return "/console"
 
     def blueprint(self, on_new_message: Any) -> Blueprint:  # on_new_message is not used
-        return console_blueprint(self.settings)
+        return console_blueprint(self.app.settings, app=self.app)

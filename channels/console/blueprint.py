@@ -1,4 +1,4 @@
-"""``console_blueprint(settings)``: the doctor console's Sanic blueprint at ``/console``.
+"""``console_blueprint(settings, app=app)``: the doctor console's Sanic blueprint at ``/console``.
 
 Errors become bilingual pages: ``PermissionDeniedError`` 403,
 ``NotFoundError`` 404, ``ConflictError`` 409, ``ValidationError`` 400,
@@ -17,7 +17,8 @@ from sanic import Blueprint, Request
 from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse
 
-from bot.console.factory import ConsoleServices, build_console
+from bot.app import App
+from bot.console.factory import ConsoleServices
 from bot.errors import (
     ConflictError,
     MedbotError,
@@ -44,25 +45,28 @@ SECURITY_HEADERS = {
 
 
 def console_blueprint(settings: Settings, services: ConsoleServices | None = None,
-                      **options: Any) -> Blueprint:
+                      app: App | None = None, **options: Any) -> Blueprint:
     """The console's routes under ``/console``.
 
     Args:
-        settings: where the database and knowledge base are.
-        services: ready services (tests); by default built from ``settings``
-            before the server starts.
+        settings: the console's configuration (languages, proxies, cookies).
+        services: ready services (tests); by default ``app``'s, built before the
+            server starts.
+        app: the process's app (``bot.app``); its database is disposed when the
+            server stops. Default: one built from ``settings``.
         options: ``poll_seconds``, ``stream_seconds``, ``keepalive_seconds`` of
             the live transcript (see ``Console``).
     """
     console = Console(settings, services, **options)
     bp = Blueprint("medbot_console", url_prefix=PREFIX)
     if services is None:
+        medbot = app or App.from_settings(settings)
+
         async def build(_app: Any, _loop: Any) -> None:
-            console.services = await asyncio.to_thread(build_console, settings)
+            console.services = await asyncio.to_thread(lambda: medbot.console)
 
         async def dispose(_app: Any, _loop: Any) -> None:
-            if console.services is not None:
-                console.services.db.dispose()
+            medbot.dispose()
 
         bp.listener("before_server_start")(build)
         bp.listener("after_server_stop")(dispose)

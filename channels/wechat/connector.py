@@ -28,7 +28,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.errors import ConfigError
+from bot.app import App, current_app
 from bot.handoff.factory import build_gate
 from bot.handoff.gate import ConversationGate
 from bot.hospital import HospitalInfo
@@ -48,7 +48,8 @@ from bot.wechat.replay import replay_guard
 from bot.wechat.sender import WeChatSender
 from bot.wechat.state import WeChatState
 from bot.wechat.text import bilingual, merge_messages
-from channels.boundary import ChannelBoundary, OnNewMessage
+from channels.boundary import ChannelBoundary, OnNewMessage, store_down_fallback
+from channels.emergency import EmergencyInterrupt
 from channels.wechat.dispatch import Dispatcher, GateHandoffRouter, HandoffRouter, NoHandoff
 from channels.wechat.turns import Produce, TurnRunner
 
@@ -70,24 +71,29 @@ class WeChatInput(InputChannel):
                  hospital: HospitalInfo | None = None, menu: Menu | None = None,
                  handoff: HandoffRouter | None = None,
                  sender: WeChatSender | None = None,
-                 gate: ConversationGate | None | bool = True) -> None:
+                 gate: ConversationGate | None | bool = True,
+                 app: App | None = None) -> None:
+        """``app``: the process's (default: the one the Rasa server installed);
+        ``db``: another database than the app's (protocol tests)."""
         self.config = config
         if not config.enabled:
             log.warning("wechat.disabled reason=no MEDBOT_WECHAT_TOKEN/APP_ID configured")
             return
         config.validate()
-        if db is None:
-            raise ConfigError("an enabled WeChat channel needs a database")
-        self.db = db
-        self.hospital = hospital or HospitalInfo.load()
+        app = app or current_app()
+        own_db = db is None or db is app.db
+        self.db = db = app.db if db is None else db
+        self.hospital = hospital or app.hospital
         self.state = WeChatState(db)
-        settings = Settings.from_env()
+        settings = app.settings
         self.replay = replay_guard(settings, db, config.replay_window)
         self.sender = sender or WeChatSender.from_config(config, db, settings)
         if gate is True:  # the real consent/handoff gate; False only in protocol tests
-            gate = build_gate(db, settings)
+            gate = app.gate if own_db else build_gate(db, settings)
         self.gate = gate or None
-        self.boundary = ChannelBoundary(self.name(), TranscriptService(db), gate=self.gate)
+        emergency = EmergencyInterrupt()
+        self.boundary = ChannelBoundary(self.name(), TranscriptService(db), emergency, self.gate,
+                                        store_down_fallback(app, emergency))
         if handoff is None and self.gate is not None:
             handoff = GateHandoffRouter(self.gate)
         self.turns = TurnRunner(self.state, self.sender, self.hospital, config.reply_limit_bytes,
@@ -102,12 +108,19 @@ class WeChatInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Mapping[str, Any] | None,
-                         environ: Mapping[str, str] | None = None) -> WeChatInput:
+                         environ: Mapping[str, str] | None = None,
+                         app: App | None = None) -> WeChatInput:
+        """The channel of ``credentials.yml`` with ``MEDBOT_WECHAT_*`` applied, on
+        ``app`` (default: the Rasa server's). An ``environ`` given is this channel's
+        whole configuration: its settings (database, Redis) come from it too."""
         env = os.environ if environ is None else environ
         config = WeChatConfig.from_sources(credentials, env)
         if not config.enabled:
             return cls(config)
-        return cls(config, Database.from_settings(Settings.from_env(env)))
+        if app is None:
+            app = current_app() if environ is None else App.from_settings(
+                Settings.from_env(environ))
+        return cls(config, app=app)
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         bp = Blueprint("wechat_webhook", __name__)

@@ -7,6 +7,7 @@ import uuid
 import aiohttp
 import yaml
 
+from bot.app import App
 from bot.settings import PROJECT_ROOT
 from bot.store.db import Database
 from bot.store.migrate import upgrade
@@ -28,7 +29,7 @@ async def test_rasa_mounts_the_console_at_slash_console(settings) -> None:
     upgrade(db)
     db.dispose()
     channel = ConsoleInput.from_credentials({})
-    channel.settings = settings  # the test's database instead of the environment's
+    channel.app = App.from_settings(settings)  # the test's database instead of the environment's
     assert (channel.name(), channel.url_prefix()) == ("console", "/console")
     Sanic.test_mode = True
     app = Sanic(f"rasa_like_{uuid.uuid4().hex[:8]}")

@@ -47,12 +47,13 @@ def test_menu_keys_map_to_domain_intents() -> None:
 
 def test_outbox_lists_and_retries_failures(wechat_env: str, fake_api: FakeWeChatAPI,
                                           capsys: pytest.CaptureFixture) -> None:
+    from bot.app import App
     from bot.cli.wechat import build_sender, load_config
     from bot.settings import Settings
     from bot.wechat.state import WeChatState
 
     settings = Settings.from_env()
-    sender = build_sender(settings, load_config(settings))
+    sender = build_sender(App.from_settings(settings), load_config(settings))
     WeChatState(sender.db).claim("msg:1", "oCli000001")
     fake_api.fail_next(45015)
     assert sender.send("oCli000001", "hi").status == "failed"
