@@ -34,7 +34,7 @@ def _load(args: argparse.Namespace) -> int:
     db = Database.from_settings(settings)
     try:
         if not args.no_migrate:
-            upgrade(db)
+            upgrade(db, reseal_broken=settings.migration_reseal_broken)
         report = load_schedule(db, schedule, service_clock(settings).now())
     finally:
         db.dispose()

@@ -14,7 +14,7 @@ from bot.reminders.clock import service_clock
 from bot.service.exposure import check_exposure
 from bot.service.runtime import action_server_spec, rasa_server_spec, write_endpoints
 from bot.service.supervisor import ChildSpec, Supervisor
-from bot.settings import Settings
+from bot.settings import Settings, default_database_url
 from bot.store.db import Database
 from bot.store.migrate import upgrade
 from bot.training import train
@@ -46,8 +46,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     if getattr(args, "data_dir", None):
         data_dir = args.data_dir.resolve()
         changes["data_dir"] = data_dir
-        if settings.is_sqlite and "MEDBOT_DATABASE_URL" not in settings.extra:
-            changes["database_url"] = f"sqlite:///{(data_dir / 'medbot.db').as_posix()}"
+        # the default database follows the data dir; a chosen MEDBOT_DATABASE_URL stays
+        if settings.database_url == default_database_url(settings.data_dir):
+            changes["database_url"] = default_database_url(data_dir)
     return settings.with_overrides(**changes) if changes else settings
 
 
@@ -61,7 +62,7 @@ def prepare(settings: Settings) -> Path:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database.from_settings(settings)
     try:
-        upgrade(db)
+        upgrade(db, reseal_broken=settings.migration_reseal_broken)
         # The hospital timetable (idempotent upsert): doctors, sessions, fees.
         report = load_schedule(db, HospitalSchedule.load(settings.knowledge_base_dir),
                                service_clock(settings).now())

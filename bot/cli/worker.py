@@ -68,11 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def worker_port(settings: Settings) -> int:
     """``MEDBOT_WORKER_PORT``, else the Rasa port + 51 (5005 -> 5056), so that services
     started on other ports (tests, a second instance) do not collide."""
-    raw = settings.extra.get("MEDBOT_WORKER_PORT") or str(settings.rasa_port + 51)
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"MEDBOT_WORKER_PORT must be an integer, got {raw!r}") from exc
+    return settings.worker_port if settings.worker_port is not None else settings.rasa_port + 51
 
 
 WECHAT_SENDER = "bot.wechat.outbound:outbound_sender"
@@ -80,12 +76,11 @@ WECHAT_SENDER = "bot.wechat.outbound:outbound_sender"
 
 def build_router(settings: Settings, db: Database, outbox: OutboxSender) -> OutboundRouter:
     router = OutboundRouter({"rest": outbox})
-    specs = (settings.extra.get("MEDBOT_OUTBOUND_SENDERS") or "").split(",")
-    if WECHAT_SENDER not in specs and any(
-            settings.extra.get(k) for k in ("MEDBOT_WECHAT_TOKEN", "MEDBOT_WECHAT_APP_ID")):
+    specs = list(settings.outbound_senders)
+    if WECHAT_SENDER not in specs and settings.wechat_configured:
         specs.append(WECHAT_SENDER)  # WeChat is configured: reminders go out over it too
-    for spec in filter(None, specs):
-        module, _, factory = spec.strip().partition(":")
+    for spec in specs:
+        module, _, factory = spec.partition(":")
         try:
             sender = getattr(importlib.import_module(module), factory)(settings, db)
         except (ImportError, AttributeError) as exc:
@@ -146,6 +141,6 @@ def scheduler_worker_spec(settings: Settings) -> ChildSpec:
         name="scheduler",
         argv=[sys.executable, "-m", "bot", "worker", "scheduler", "--port", str(port)],
         ready_url=f"http://{settings.host}:{port}/health",
-        env=quiet_env({**settings.extra, **settings.as_child_env()}),
+        env=quiet_env(settings.as_child_env()),
         cwd=settings.project_root,
     )

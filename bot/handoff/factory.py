@@ -30,11 +30,10 @@ def mentions_health(text: str) -> bool:
 
 
 def retention_years(settings: Settings | None) -> int:
-    raw = (settings.extra if settings else {}).get("MEDBOT_RETENTION_DAYS")
-    try:
-        return max(RETENTION_YEARS_DEFAULT, int(raw) // 365) if raw else RETENTION_YEARS_DEFAULT
-    except ValueError:
+    """Whole years of ``MEDBOT_RETENTION_DAYS`` the consent text promises (at least 3)."""
+    if settings is None:
         return RETENTION_YEARS_DEFAULT
+    return max(RETENTION_YEARS_DEFAULT, settings.retention_days // 365)
 
 
 def consent_service(settings: Settings | None = None) -> ConsentService:

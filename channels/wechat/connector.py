@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,7 +37,7 @@ from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.repositories import TranscriptService
 from bot.wechat.config import WeChatConfig
-from bot.wechat.menu import Menu
+from bot.wechat.menu import MENU_FILE, Menu
 from bot.wechat.protocol import (
     Envelope, ProtocolError, check_signature, check_timestamp, dedupe_key, mask,
     open_request, text_reply_xml, to_message,
@@ -69,7 +68,8 @@ class WeChatInput(InputChannel):
                  hospital: HospitalInfo | None = None, menu: Menu | None = None,
                  handoff: HandoffRouter | None = None,
                  sender: WeChatSender | None = None,
-                 gate: ConversationGate | None | bool = True) -> None:
+                 gate: ConversationGate | None | bool = True,
+                 settings: Settings | None = None) -> None:
         self.config = config
         if not config.enabled:
             log.warning("wechat.disabled reason=no MEDBOT_WECHAT_TOKEN/APP_ID configured")
@@ -78,9 +78,9 @@ class WeChatInput(InputChannel):
         if db is None:
             raise ConfigError("an enabled WeChat channel needs a database")
         self.db = db
-        self.hospital = hospital or HospitalInfo.load()
+        settings = settings or Settings.from_env()
+        self.hospital = hospital or HospitalInfo.load(settings.knowledge_base_dir)
         self.state = WeChatState(db)
-        settings = Settings.from_env()
         self.replay = replay_guard(settings, db, config.replay_window)
         self.sender = sender or WeChatSender.from_config(config, db, settings)
         if gate is True:  # the real consent/handoff gate; False only in protocol tests
@@ -91,7 +91,8 @@ class WeChatInput(InputChannel):
             handoff = GateHandoffRouter(self.gate)
         self.turns = TurnRunner(self.state, self.sender, self.hospital, config.reply_limit_bytes,
                                 config.max_concurrent_turns)
-        self.dispatcher = Dispatcher(self.state, self.hospital, (menu or Menu.load()).intents(),
+        menu = menu or Menu.load(settings.project_root / MENU_FILE)
+        self.dispatcher = Dispatcher(self.state, self.hospital, menu.intents(),
                                      handoff or NoHandoff(), self.boundary.transcripts)
         default_catalog()  # load the bilingual texts now, not during a patient's turn
         self.envelope = (Envelope(config.token, config.encoding_aes_key, config.app_id)
@@ -102,11 +103,11 @@ class WeChatInput(InputChannel):
     @classmethod
     def from_credentials(cls, credentials: Mapping[str, Any] | None,
                          environ: Mapping[str, str] | None = None) -> WeChatInput:
-        env = os.environ if environ is None else environ
-        config = WeChatConfig.from_sources(credentials, env)
+        settings = Settings.from_env(environ)  # the process environment when None
+        config = WeChatConfig.from_sources(credentials, settings)
         if not config.enabled:
             return cls(config)
-        return cls(config, Database.from_settings(Settings.from_env(env)))
+        return cls(config, Database.from_settings(settings), settings=settings)
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         bp = Blueprint("wechat_webhook", __name__)
