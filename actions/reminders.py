@@ -28,7 +28,7 @@ from bot.handoff.offers import HandoffOffers
 from bot.reminders import request, sig
 from bot.reminders.clock import service_clock
 from bot.reminders.config import ReminderConfig
-from bot.reminders.kb import default_drugs, default_followup_kb
+from bot.reminders.kb import DrugCatalog, FollowupKB
 from bot.reminders.planner import Planner
 from bot.reminders.readings import ReadingService
 from bot.reminders.service import ReminderDraft, ReminderInputError, ReminderService
@@ -98,9 +98,11 @@ def default_services() -> Services:
     """Built on first use in the action server (never at import)."""
     settings = Settings.from_env()
     config = ReminderConfig.from_settings(settings)
-    db, clock, kb = Database.from_settings(settings), service_clock(settings), default_followup_kb()
+    db, clock = Database.from_settings(settings), service_clock(settings)
+    kb = FollowupKB.load(settings.knowledge_base_dir)
     planner = Planner(config.horizon, kb)
-    return Services(ReminderService(db, clock, config, default_drugs(), planner),
+    drugs = DrugCatalog.load(settings.knowledge_base_dir)
+    return Services(ReminderService(db, clock, config, drugs, planner),
                     ReadingService(db, clock, config, kb, planner))
 
 

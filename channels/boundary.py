@@ -62,15 +62,20 @@ class ChannelBoundary:
         self.transcripts = transcripts
         self.emergency = emergency or EmergencyInterrupt()
         self.gate = gate
-        self.fallback = fallback or StoreDownFallback(
-            Spool(Settings.from_env().spool_path), HospitalInfo.load(), self.emergency.screen_text)
+        if fallback is None:
+            settings = Settings.from_env()
+            fallback = StoreDownFallback(Spool(settings.spool_path),
+                                         HospitalInfo.load(settings.knowledge_base_dir),
+                                         self.emergency.screen_text)
+        self.fallback = fallback
         self.triage: TriageService | None = None
 
     @classmethod
     def from_settings(cls, channel: str, settings: Settings) -> ChannelBoundary:
         db = Database.from_settings(settings)
         emergency = EmergencyInterrupt()
-        fallback = StoreDownFallback(Spool(settings.spool_path), HospitalInfo.load(),
+        fallback = StoreDownFallback(Spool(settings.spool_path),
+                                     HospitalInfo.load(settings.knowledge_base_dir),
                                      emergency.screen_text)
         return cls(channel, TranscriptService(db), emergency, build_gate(db, settings), fallback)
 

@@ -26,12 +26,13 @@ import threading
 from bot.errors import ConfigError
 from bot.handoff.config import HandoffConfig
 from bot.handoff.service import HandoffService
+from bot.hospital import HospitalInfo
 from bot.maintenance import MaintenanceConfig, build_maintenance
 from bot.outbound import OutboundRouter
 from bot.reminders.clock import service_clock
 from bot.reminders.config import ReminderConfig
 from bot.reminders.jobs import ReminderJobs
-from bot.reminders.kb import default_drugs, default_followup_kb
+from bot.reminders.kb import DrugCatalog, FollowupKB
 from bot.reminders.outbox import OutboxSender, OutboxServer, fetch_outbox
 from bot.reminders.planner import Planner
 from bot.reminders.worker import Worker
@@ -104,13 +105,15 @@ def _scheduler(args: argparse.Namespace) -> int:
     clock = service_clock(settings)
     outbox = OutboxSender(db, clock)
     router = build_router(settings, db, outbox)
-    kb = default_followup_kb()
-    worker = Worker(db, router, ReminderJobs(config, default_drugs(), kb), clock, config,
+    kb = FollowupKB.load(settings.knowledge_base_dir)
+    drugs = DrugCatalog.load(settings.knowledge_base_dir)
+    worker = Worker(db, router, ReminderJobs(config, drugs, kb), clock, config,
                     planner=Planner(config.horizon, kb), worker_id=args.worker_id,
                     batch_size=args.batch_size, send_concurrency=args.concurrency)
     anchors = AnchorLog.from_settings(settings)
     maintenance = build_maintenance(
-        db, router, clock, HandoffService(db, HandoffConfig.load(settings=settings), clock),
+        db, router, clock, HandoffService(db, HandoffConfig.load(settings.knowledge_base_dir, settings), clock,
+                                         hospital=HospitalInfo.load(settings.knowledge_base_dir)),
         RetentionService.from_settings(db, settings, anchors),
         MaintenanceConfig.from_settings(settings), Spool(settings.spool_path), anchors)
     port = args.port if args.port is not None else worker_port(settings)

@@ -54,7 +54,7 @@ def sensitive_actions(db: Database, settings: Settings | None = None,
     """Confirmed erasure, withdrawal and reminder cancellation (``bot.consent.confirm``)."""
     from bot.reminders.clock import SystemClock
     from bot.reminders.config import ReminderConfig
-    from bot.reminders.kb import default_drugs
+    from bot.reminders.kb import DrugCatalog
 
     kb = settings.knowledge_base_dir if settings else None
     consent = consent or consent_service(settings)
@@ -63,7 +63,7 @@ def sensitive_actions(db: Database, settings: Settings | None = None,
     # the service clock (MEDBOT_CLOCK_OFFSET): "just set" and the answer window are
     # measured on the clock the reminders were created with
     clock = service_clock(settings) if settings else SystemClock()
-    return SensitiveActions(db, rights, ReminderService(db, clock, config, default_drugs()))
+    return SensitiveActions(db, rights, ReminderService(db, clock, config, DrugCatalog.load(kb)))
 
 
 def build_gate(db: Database, settings: Settings | None = None) -> ConversationGate:
