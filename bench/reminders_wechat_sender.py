@@ -10,6 +10,7 @@ sender is issue 5's; this one only speaks the same wire protocol.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import urllib.error
 import urllib.request
@@ -43,5 +44,6 @@ class BenchWeChatSender:
 
 
 def sender_factory(settings: Settings, db: Database) -> BenchWeChatSender:
-    return BenchWeChatSender(settings.extra["MEDBOT_BENCH_WECHAT_URL"],
-                             settings.extra["MEDBOT_BENCH_WECHAT_TOKEN"])
+    # the bench's own variables, not medbot settings: the worker inherits the environment
+    return BenchWeChatSender(os.environ["MEDBOT_BENCH_WECHAT_URL"],
+                             os.environ["MEDBOT_BENCH_WECHAT_TOKEN"])

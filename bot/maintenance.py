@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
-from bot.errors import ConfigError
 from bot.fallback import SpoolReplay
 from bot.handoff.service import HandoffService
 from bot.masking import mask_id
@@ -56,21 +55,9 @@ class MaintenanceConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MaintenanceConfig:
-        def positive(key: str, default: int) -> int:
-            raw = settings.extra.get(key) or str(default)
-            try:
-                value = int(raw)
-            except ValueError as exc:
-                raise ConfigError(f"{key} must be an integer, got {raw!r}") from exc
-            if value < 1:
-                raise ConfigError(f"{key} must be at least 1, got {value}")
-            return value
-
-        return cls(handoff_every=timedelta(seconds=positive("MEDBOT_HANDOFF_EXPIRY_SECONDS", 30)),
-                   retention_every=timedelta(hours=positive("MEDBOT_RETENTION_INTERVAL_HOURS",
-                                                            24)),
-                   anchor_every=timedelta(seconds=positive("MEDBOT_ANCHOR_INTERVAL_SECONDS",
-                                                           300)))
+        return cls(handoff_every=timedelta(seconds=settings.handoff_expiry_seconds),
+                   retention_every=timedelta(hours=settings.retention_interval_hours),
+                   anchor_every=timedelta(seconds=settings.anchor_interval_seconds))
 
 
 @dataclass

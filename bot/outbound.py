@@ -99,12 +99,11 @@ def build_router(settings: Settings, db: Database, rest: OutboundSender) -> Outb
     an ``OutboundSender``), and WeChat's whenever WeChat is configured. Imported by
     name so that the core never imports a channel's code it does not need."""
     router = OutboundRouter({"rest": rest})
-    specs = (settings.extra.get("MEDBOT_OUTBOUND_SENDERS") or "").split(",")
-    if WECHAT_SENDER not in specs and any(
-            settings.extra.get(k) for k in ("MEDBOT_WECHAT_TOKEN", "MEDBOT_WECHAT_APP_ID")):
+    specs = list(settings.outbound_senders)
+    if WECHAT_SENDER not in specs and settings.wechat_configured:
         specs.append(WECHAT_SENDER)  # WeChat is configured: reminders go out over it too
-    for spec in filter(None, specs):
-        module, _, factory = spec.strip().partition(":")
+    for spec in specs:
+        module, _, factory = spec.partition(":")
         try:
             sender = getattr(importlib.import_module(module), factory)(settings, db)
         except (ImportError, AttributeError) as exc:

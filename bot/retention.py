@@ -44,9 +44,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.clock import as_utc
-from bot.errors import ConfigError
 from bot.retention_rules import ERASED_PREFIX, RULES, erase_patient, purge_rule
-from bot.settings import Settings
+from bot.settings import MIN_RETENTION_DAYS, Settings
 from bot.store.anchors import AnchorLog
 from bot.store.audit_models import AuditEvent
 from bot.store.chain import check_conversation, lock_conversation
@@ -56,7 +55,6 @@ from bot.store.models import Message, Patient, TranscriptCheckpoint
 
 log = logging.getLogger(__name__)
 
-MIN_RETENTION_DAYS = 1096  # 3 years (3 x 365 + a leap day)
 DEFAULT_RETENTION_DAYS = MIN_RETENTION_DAYS
 
 
@@ -74,20 +72,9 @@ class RetentionConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetentionConfig:
-        raw = settings.extra.get("MEDBOT_RETENTION_DAYS") or str(DEFAULT_RETENTION_DAYS)
-        try:
-            days = int(raw)
-        except ValueError as exc:
-            raise ConfigError(f"MEDBOT_RETENTION_DAYS must be an integer, got {raw!r}") from exc
-        allow_short = settings.extra.get("MEDBOT_RETENTION_ALLOW_SHORT") == "1"
-        if days < 1:
-            raise ConfigError(f"MEDBOT_RETENTION_DAYS must be at least 1, got {days}")
-        if days < MIN_RETENTION_DAYS and not allow_short:
-            raise ConfigError(
-                f"MEDBOT_RETENTION_DAYS={days} is shorter than the legal minimum of 3 years "
-                f"({MIN_RETENTION_DAYS} days); set MEDBOT_RETENTION_ALLOW_SHORT=1 only for "
-                "tests or demonstrations")
-        return cls(days=days)
+        """``MEDBOT_RETENTION_DAYS``; ``Settings`` refuses less than 3 years (unless
+        ``MEDBOT_RETENTION_ALLOW_SHORT``) before anything is purged."""
+        return cls(days=settings.retention_days)
 
 
 @dataclass
@@ -143,7 +130,7 @@ class RetentionService:
     def from_settings(cls, db: Database, settings: Settings,
                       anchors: AnchorLog | None = None) -> RetentionService:
         return cls(db, RetentionConfig.from_settings(settings),
-                   load_key("erasure", settings.keys_dir),
+                   load_key("erasure", settings.keys_dir, settings.erasure_key),
                    anchors or AnchorLog.from_settings(settings))
 
     def cutoff(self, now: datetime) -> datetime:

@@ -22,7 +22,7 @@ def _upgrade(args: argparse.Namespace) -> int:
     settings = app.settings
     db = app.db
     try:
-        revision = upgrade(db, args.revision)
+        revision = upgrade(db, args.revision, settings.migration_reseal_broken)
     finally:
         db.dispose()
     print(f"database at revision {revision} ({_masked(settings.database_url)})")

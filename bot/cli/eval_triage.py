@@ -19,13 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from bot.cli import command_app
-from bot.settings import PROJECT_ROOT
 from bot.triage.evaluation import TriageReport, evaluate, read_jsonl
 from bot.triage.pipeline import Triage, triage_for
 from bot.triage.simulate import check_case, run_case
 
-DATA_DIR = PROJECT_ROOT / "tests" / "data"
-BLIND_DIR = DATA_DIR / "triage_blind"
+DATA_DIR = Path("tests/data")  # under the project root
 DEV_VIGNETTES = ("triage_vignettes.jsonl", "triage_vignettes_holdout.jsonl",
                  "triage_vignettes_holdout2.jsonl", "triage_vignettes_holdout3.jsonl")
 DEV_PROBES = ("red_flag_probes.jsonl", "red_flag_probes_holdout.jsonl",
@@ -56,22 +54,24 @@ def register_eval(eval_sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_run)
 
 
-def default_sets() -> list[tuple[str, list[Path], list[Path]]]:
-    sets = [("dev", [DATA_DIR / n for n in DEV_PROBES], [DATA_DIR / n for n in DEV_VIGNETTES])]
-    for folder in sorted(p for p in BLIND_DIR.glob("*") if p.is_dir()):
+def default_sets(root: Path) -> list[tuple[str, list[Path], list[Path]]]:
+    data = root / DATA_DIR
+    sets = [("dev", [data / n for n in DEV_PROBES], [data / n for n in DEV_VIGNETTES])]
+    for folder in sorted(p for p in (data / "triage_blind").glob("*") if p.is_dir()):
         sets.append((f"blind {folder.name}", [folder / "probes.jsonl"],
                      [folder / "vignettes.jsonl"]))
     return sets
 
 
 def _run(args: argparse.Namespace) -> int:
-    triage = triage_for(command_app(args).settings, learned=not args.rules_only)
+    settings = command_app(args).settings
+    triage = triage_for(settings, learned=not args.rules_only)
     if args.interview:
         return _interview(triage, args.interview, args.report)
     if args.probes or args.vignettes:
         sets = [("given", args.probes or [], args.vignettes or [])]
     else:
-        sets = default_sets()
+        sets = default_sets(settings.project_root)
     failures, out = [], {}
     for name, probe_files, vignette_files in sets:
         probes = [row for f in probe_files if f.is_file() or args.probes for row in read_jsonl(f)]

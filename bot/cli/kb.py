@@ -33,7 +33,7 @@ def _load(args: argparse.Namespace) -> int:
     db = app.db
     try:
         if not args.no_migrate:
-            upgrade(db)
+            upgrade(db, reseal_broken=app.settings.migration_reseal_broken)
         report = load_schedule(db, schedule, app.clock.now())
     finally:
         db.dispose()

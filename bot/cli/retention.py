@@ -31,7 +31,7 @@ def _purge(args: argparse.Namespace) -> int:
     config = RetentionConfig.from_settings(settings)  # refuses < 3 years before touching data
     db = app.db
     try:
-        service = RetentionService(db, config, load_key("erasure", settings.keys_dir),
+        service = RetentionService(db, config, load_key("erasure", settings.keys_dir, settings.erasure_key),
                                    AnchorLog.from_settings(settings))  # signs checkpoints
         report = service.purge(datetime.now(timezone.utc), args.dry_run)
     finally:

@@ -13,7 +13,7 @@ from bot.cli.worker import scheduler_worker_spec
 from bot.service.exposure import check_exposure
 from bot.service.runtime import action_server_spec, rasa_server_spec, write_endpoints
 from bot.service.supervisor import ChildSpec, Supervisor
-from bot.settings import Settings
+from bot.settings import Settings, default_database_url
 from bot.store.migrate import upgrade
 from bot.training import train
 from bot.triage.learned import ensure_model
@@ -44,8 +44,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     if getattr(args, "data_dir", None):
         data_dir = args.data_dir.resolve()
         changes["data_dir"] = data_dir
-        if settings.is_sqlite and "MEDBOT_DATABASE_URL" not in settings.extra:
-            changes["database_url"] = f"sqlite:///{(data_dir / 'medbot.db').as_posix()}"
+        # the default database follows the data dir; a chosen MEDBOT_DATABASE_URL stays
+        if settings.database_url == default_database_url(settings.data_dir):
+            changes["database_url"] = default_database_url(data_dir)
     return settings.with_overrides(**changes) if changes else settings
 
 
@@ -59,7 +60,7 @@ def prepare(settings: Settings) -> Path:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = App.from_settings(settings)  # the supervisor's own, closed before the children start
     try:
-        upgrade(app.db)
+        upgrade(app.db, reseal_broken=app.settings.migration_reseal_broken)
         # The hospital timetable (idempotent upsert): doctors, sessions, fees.
         report = load_schedule(app.db, app.schedule, app.clock.now())
         log.info("kb.load %s", report.summary())

@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _has_key(settings: Settings) -> bool:
-    return bool(settings.extra.get("MEDBOT_ANCHOR_KEY")) or (
+    return settings.anchor_key is not None or (
         settings.keys_dir / "anchor.key").exists()
 
 

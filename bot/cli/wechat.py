@@ -29,7 +29,7 @@ from bot.masking import mask_openid
 from bot.settings import Settings
 from bot.store.wechat_models import WeChatDelivery
 from bot.wechat.config import WeChatConfig, load_wechat_config
-from bot.wechat.menu import DEFAULT_MENU, Menu
+from bot.wechat.menu import MENU_FILE, Menu
 from bot.wechat.sender import WeChatSender
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     wsub = p.add_subparsers(dest="wechat_command", metavar="WHAT")
     wsub.required = True
     menu = wsub.add_parser("menu", help="publish the custom menu")
-    menu.add_argument("--file", type=Path, default=DEFAULT_MENU)
+    menu.add_argument("--file", type=Path, help=f"default: <project root>/{MENU_FILE}")
     menu.add_argument("--language", choices=("zh", "en"), default="zh")
     menu.add_argument("--dry-run", action="store_true", help="print the payload only")
     menu.set_defaults(func=_menu)
@@ -57,8 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     sim.set_defaults(func=_sim)
 
 
-def load_config(settings: Settings, environ: dict[str, str] | None = None) -> WeChatConfig:
-    return load_wechat_config(settings, environ)
+def load_config(settings: Settings) -> WeChatConfig:
+    return load_wechat_config(settings)
 
 
 def build_sender(app: App, config: WeChatConfig) -> WeChatSender:
@@ -66,7 +66,8 @@ def build_sender(app: App, config: WeChatConfig) -> WeChatSender:
 
 
 def _menu(args: argparse.Namespace) -> int:
-    menu = Menu.load(args.file)
+    settings = Settings.from_env()
+    menu = Menu.load(args.file or settings.project_root / MENU_FILE)
     payload = menu.payload(args.language)
     if args.dry_run:
         print(yaml.safe_dump(payload, allow_unicode=True, sort_keys=False))

@@ -60,11 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def worker_port(settings: Settings) -> int:
     """``MEDBOT_WORKER_PORT``, else the Rasa port + 51 (5005 -> 5056), so that services
     started on other ports (tests, a second instance) do not collide."""
-    raw = settings.extra.get("MEDBOT_WORKER_PORT") or str(settings.rasa_port + 51)
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"MEDBOT_WORKER_PORT must be an integer, got {raw!r}") from exc
+    return settings.worker_port if settings.worker_port is not None else settings.rasa_port + 51
 
 
 def _outbox(args: argparse.Namespace) -> int:
@@ -115,6 +111,6 @@ def scheduler_worker_spec(settings: Settings) -> ChildSpec:
         name="scheduler",
         argv=[sys.executable, "-m", "bot", "worker", "scheduler", "--port", str(port)],
         ready_url=f"http://{settings.host}:{port}/health",
-        env=quiet_env({**settings.extra, **settings.as_child_env()}),
+        env=quiet_env(settings.as_child_env()),
         cwd=settings.project_root,
     )

@@ -12,7 +12,7 @@ from the right: the first hop that is not a trusted proxy is the client.
 TLS-terminating proxy. Without it they are ``Secure`` when the connection is
 TLS, or a trusted proxy says ``X-Forwarded-Proto: https``.
 
-A bad value stops start-up naming the variable.
+Both are fields of ``Settings``: a bad value stops start-up naming the variable.
 """
 
 from __future__ import annotations
@@ -21,11 +21,7 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.errors import ConfigError
-from bot.settings import Settings
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-_TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+from bot.settings import Network, Settings
 
 
 @dataclass(frozen=True)
@@ -35,9 +31,8 @@ class ConsoleConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ConsoleConfig:
-        env = settings.extra
-        return cls(secure_cookies=_flag(env, "MEDBOT_CONSOLE_SECURE_COOKIES"),
-                   trusted_proxies=_networks(env, "MEDBOT_TRUSTED_PROXIES"))
+        return cls(secure_cookies=settings.console_secure_cookies,
+                   trusted_proxies=settings.trusted_proxies)
 
     def trusted(self, peer: str | None) -> bool:
         address = _ip(peer)
@@ -82,24 +77,3 @@ def _ip(value: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | No
         return address.ipv4_mapped
     return address
 
-
-def _flag(env: Mapping[str, str], key: str) -> bool:
-    raw = (env.get(key) or "").strip().lower()
-    if raw in _TRUE:
-        return True
-    if raw in _FALSE:
-        return False
-    raise ConfigError(f"{key} must be 1/true/yes/on or 0/false/no/off, got {raw!r}")
-
-
-def _networks(env: Mapping[str, str], key: str) -> tuple[Network, ...]:
-    found = []
-    for part in (env.get(key) or "").split(","):
-        if not part.strip():
-            continue
-        try:
-            found.append(ipaddress.ip_network(part.strip(), strict=False))
-        except ValueError as exc:
-            raise ConfigError(f"{key}: {part.strip()!r} is not an IP address or network "
-                              f"(e.g. 127.0.0.1,10.0.0.0/8)") from exc
-    return tuple(found)

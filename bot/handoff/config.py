@@ -7,7 +7,7 @@ from datetime import datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.errors import ConfigError, KnowledgeBaseError
+from bot.errors import KnowledgeBaseError
 from bot.kb import load_kb_file
 from bot.settings import SUPPORTED_LANGUAGES, Settings
 
@@ -42,15 +42,8 @@ class HandoffConfig:
         missing = set(SUPPORTED_LANGUAGES) - set(config.service_hours_text)
         if missing:
             raise KnowledgeBaseError(f"handoff.yml: service_hours_text lacks {sorted(missing)}")
-        raw = (settings.extra if settings else {}).get("MEDBOT_HANDOFF_CLAIM_TIMEOUT_MINUTES")
-        if raw:
-            try:
-                minutes = int(raw)
-            except ValueError as exc:
-                raise ConfigError("MEDBOT_HANDOFF_CLAIM_TIMEOUT_MINUTES must be an integer, "
-                                  f"got {raw!r}") from exc
-            if minutes < 1:
-                raise ConfigError("MEDBOT_HANDOFF_CLAIM_TIMEOUT_MINUTES must be at least 1")
+        minutes = settings.handoff_claim_timeout_minutes if settings else None
+        if minutes is not None:  # MEDBOT_HANDOFF_CLAIM_TIMEOUT_MINUTES wins over the file
             config = replace(config, claim_timeout_minutes=minutes)
         return config
 

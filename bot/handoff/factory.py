@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bot.clock import service_clock
 from bot.consent.confirm import SensitiveActions
 from bot.consent.guard import protect
 from bot.consent.rights import DataRightsService
@@ -31,11 +30,10 @@ def mentions_health(text: str) -> bool:
 
 
 def retention_years(settings: Settings | None) -> int:
-    raw = (settings.extra if settings else {}).get("MEDBOT_RETENTION_DAYS")
-    try:
-        return max(RETENTION_YEARS_DEFAULT, int(raw) // 365) if raw else RETENTION_YEARS_DEFAULT
-    except ValueError:
+    """Whole years of ``MEDBOT_RETENTION_DAYS`` the consent text promises (at least 3)."""
+    if settings is None:
         return RETENTION_YEARS_DEFAULT
+    return max(RETENTION_YEARS_DEFAULT, settings.retention_days // 365)
 
 
 def consent_service(settings: Settings | None = None) -> ConsentService:
@@ -58,7 +56,7 @@ def sensitive_actions(db: Database, settings: Settings | None = None,
     """Confirmed erasure, withdrawal and reminder cancellation (``bot.consent.confirm``)."""
     from bot.clock import SystemClock
     from bot.reminders.config import ReminderConfig
-    from bot.kb.drugs import default_drugs
+    from bot.kb.drugs import load_drugs
 
     kb = settings.knowledge_base_dir if settings else None
     consent = consent or consent_service(settings)
@@ -67,7 +65,7 @@ def sensitive_actions(db: Database, settings: Settings | None = None,
     # the service clock (MEDBOT_CLOCK_OFFSET): "just set" and the answer window are
     # measured on the clock the reminders were created with
     clock = service_clock(settings) if settings else SystemClock()
-    return SensitiveActions(db, rights, ReminderService(db, clock, config, default_drugs()))
+    return SensitiveActions(db, rights, ReminderService(db, clock, config, load_drugs(kb)))
 
 
 def build_gate(db: Database, settings: Settings | None = None, *,

@@ -1,23 +1,11 @@
-"""Scheduler and reminder settings, read from ``Settings.extra`` (``MEDBOT_REMINDER_*``)."""
+"""Scheduler and reminder settings, from the typed ``MEDBOT_REMINDER_*`` fields of ``Settings``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.errors import ConfigError
 from bot.settings import Settings
-
-
-def _minutes(settings: Settings, key: str, default: float) -> timedelta:
-    raw = settings.extra.get(key)
-    try:
-        value = float(raw) if raw not in (None, "") else default
-    except ValueError as exc:
-        raise ConfigError(f"{key} must be a number of minutes, got {raw!r}") from exc
-    if value <= 0:
-        raise ConfigError(f"{key} must be positive")
-    return timedelta(minutes=value)
 
 
 @dataclass(frozen=True)
@@ -46,9 +34,9 @@ class ReminderConfig:
     @classmethod
     def from_settings(cls, settings: Settings) -> ReminderConfig:
         return cls(
-            reply_window=_minutes(settings, "MEDBOT_REMINDER_REPLY_MINUTES", 60),
-            grace=_minutes(settings, "MEDBOT_REMINDER_GRACE_MINUTES", 30),
-            lease=_minutes(settings, "MEDBOT_REMINDER_LEASE_MINUTES", 2),
-            default_snooze=_minutes(settings, "MEDBOT_REMINDER_SNOOZE_MINUTES", 30),
+            reply_window=timedelta(minutes=settings.reminder_reply_minutes),
+            grace=timedelta(minutes=settings.reminder_grace_minutes),
+            lease=timedelta(minutes=settings.reminder_lease_minutes),
+            default_snooze=timedelta(minutes=settings.reminder_snooze_minutes),
             timezone=settings.timezone,
         )

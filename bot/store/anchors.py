@@ -175,7 +175,7 @@ class AnchorLog:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AnchorLog:
-        return cls(settings.anchor_path, load_key("anchor", settings.keys_dir, settings.extra))
+        return cls(settings.anchor_path, load_key("anchor", settings.keys_dir, settings.anchor_key))
 
     def tag(self, conversation_id: str) -> str:
         """A conversation's name in the file (128 bits of a keyed hash of its id)."""

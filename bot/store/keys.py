@@ -3,7 +3,7 @@
 Someone with access to the database alone must not be able to forge the
 transcript anchors (``bot.store.anchors``) or link an erased patient's pseudonym
 to a list of openids (``bot.retention_rules.pseudonym``). Each key is 32 random
-bytes, read from ``MEDBOT_<NAME>_KEY`` (hex) when set -- every process of a
+bytes: ``MEDBOT_<NAME>_KEY`` (hex, a field of ``Settings``) when set -- every process of a
 multi-host set-up must then share it -- else from ``<keys dir>/<name>.key``,
 created 0600 on first use. Losing the file means old anchors cannot be checked
 any more: back it up separately from the database.
@@ -13,28 +13,24 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
 from pathlib import Path
 
-from bot.errors import ConfigError
+from bot.settings import KEY_BYTES, decode_key
 
-KEY_BYTES = 32
 NAMES = ("anchor", "erasure")
 
 
-def load_key(name: str, keys_dir: Path, environ: Mapping[str, str] | None = None) -> bytes:
-    """The key ``name``, from the environment or its file (created when missing).
+def load_key(name: str, keys_dir: Path, configured: bytes | None = None) -> bytes:
+    """The key ``name``: ``configured`` (``settings.anchor_key`` / ``erasure_key``) when
+    given, else its file (created when missing).
 
     Raises:
-        ConfigError: a malformed key in the environment or the file.
+        ConfigError: a malformed key in the file.
     """
     if name not in NAMES:
         raise ValueError(f"unknown key {name!r}")
-    env = os.environ if environ is None else environ
-    variable = f"MEDBOT_{name.upper()}_KEY"
-    raw = (env.get(variable) or "").strip()
-    if raw:
-        return _decode(raw, variable)
+    if configured:
+        return configured
     path = keys_dir / f"{name}.key"
     if not path.exists():
         keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -50,15 +46,4 @@ def load_key(name: str, keys_dir: Path, environ: Mapping[str, str] | None = None
             pass
         finally:
             temp.unlink()
-    return _decode(path.read_text().strip(), str(path))
-
-
-def _decode(raw: str, where: str) -> bytes:
-    try:
-        key = bytes.fromhex(raw)
-    except ValueError:
-        key = b""
-    if len(key) != KEY_BYTES:
-        raise ConfigError(f"{where}: a key must be {KEY_BYTES} bytes written as "
-                          f"{2 * KEY_BYTES} hex digits")
-    return key
+    return decode_key(path.read_text().strip(), str(path))

@@ -20,11 +20,16 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(db: Database, revision: str = "head") -> str | None:
-    """Upgrade the database to ``revision``; returns the resulting revision."""
+def upgrade(db: Database, revision: str = "head", reseal_broken: bool = False) -> str | None:
+    """Upgrade the database to ``revision``; returns the resulting revision.
+
+    ``reseal_broken`` (``MEDBOT_MIGRATION_RESEAL_BROKEN``) lets migration 0009 reseal
+    transcript chains that are already broken instead of stopping.
+    """
     cfg = alembic_config(db.url)
     with db.engine.begin() as connection:
         cfg.attributes["connection"] = connection
+        cfg.attributes["reseal_broken"] = reseal_broken
         command.upgrade(cfg, revision)
     return current_revision(db)
 

@@ -173,7 +173,8 @@ def ensure_model(models_dir: Path, root: Path = PROJECT_ROOT, keep: int = 2) -> 
 def default_model() -> Understanding | None:
     """The process-wide model for the checkout, loaded once; ``None`` (rules only,
     logged) when it has not been built or cannot be read."""
-    path = model_path(Settings.from_env().models_dir)
+    settings = Settings.from_env()
+    path = model_path(settings.models_dir, settings.project_root)
     if not path.is_file():
         log.warning("triage.understanding.missing path=%s (run `medbot train`); rules only",
                     path.name)

@@ -87,5 +87,5 @@ def default_triage() -> Triage:
 def triage_for(settings: Any, *, learned: bool = True) -> Triage:
     """A pipeline for a command line tool: the settings' knowledge base and the
     understanding model, built first if missing (``learned=False``: rules only)."""
-    model = load(ensure_model(settings.models_dir)) if learned else None
+    model = load(ensure_model(settings.models_dir, settings.project_root)) if learned else None
     return Triage.from_dir(settings.knowledge_base_dir, model)

@@ -1,4 +1,5 @@
-"""WeChat channel configuration: credentials.yml values, overridden by ``MEDBOT_WECHAT_*``.
+"""WeChat channel configuration: credentials.yml values, overridden by ``MEDBOT_WECHAT_*``
+(the ``wechat_*`` fields of ``Settings``, typed there).
 
 Secrets never live in credentials.yml; they come from the environment. When neither
 a token nor an app id is configured the channel is *disabled* (``enabled`` is
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.errors import ConfigError
+from bot.settings import Settings
 
 MODES = ("plaintext", "compatible", "safe")
 DEFAULT_API_BASE = "https://api.weixin.qq.com/cgi-bin/"
@@ -81,12 +83,14 @@ class WeChatConfig:
 
     @classmethod
     def from_sources(cls, credentials: Mapping[str, Any] | None,
-                     environ: Mapping[str, str]) -> WeChatConfig:
-        """Credentials first, environment wins; validated unless nothing is configured."""
+                     settings: Settings) -> WeChatConfig:
+        """Credentials first, the environment (``settings``) wins; validated unless
+        nothing is configured."""
         raw: dict[str, Any] = {k: v for k, v in (credentials or {}).items() if k in _ENV}
         for key, var in _ENV.items():
-            if environ.get(var):
-                raw[key] = environ[var]
+            value = settings.value_of(var)
+            if value not in (None, ""):
+                raw[key] = value
         config = cls(
             token=str(raw.get("token") or ""),
             app_id=str(raw.get("app_id") or ""),
@@ -138,7 +142,8 @@ class WeChatConfig:
 
 
 def _number(raw: Mapping[str, Any], key: str, default: Any, cast: type) -> Any:
-    """``raw[key]`` as ``cast``; a bad value names its variable (fails at start)."""
+    """``raw[key]`` as ``cast`` (credentials.yml gives text or numbers; the environment's
+    values arrive typed); a bad value names its variable (fails at start)."""
     value = raw.get(key, default)
     try:
         if isinstance(value, bool):
@@ -152,18 +157,16 @@ def _number(raw: Mapping[str, Any], key: str, default: Any, cast: type) -> Any:
 CREDENTIALS_KEY = "channels.wechat.WeChatInput"
 
 
-def load_wechat_config(settings: Any, environ: Mapping[str, str] | None = None) -> WeChatConfig:
+def load_wechat_config(settings: Settings) -> WeChatConfig:
     """credentials.yml's WeChat section with ``MEDBOT_WECHAT_*`` applied; must be enabled.
 
     For processes other than the Rasa server (CLI, the scheduler worker).
     """
-    import os
-
     import yaml
 
     path = settings.project_root / "credentials.yml"
     section = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get(CREDENTIALS_KEY) or {}
-    config = WeChatConfig.from_sources(section, os.environ if environ is None else environ)
+    config = WeChatConfig.from_sources(section, settings)
     if not config.enabled:
         raise ConfigError("WeChat is not configured: set MEDBOT_WECHAT_TOKEN, _APP_ID, "
                           "_APP_SECRET (and _AES_KEY for safe mode)")

@@ -11,7 +11,8 @@ import yaml
 from bot.errors import KnowledgeBaseError
 from bot.settings import PROJECT_ROOT, SUPPORTED_LANGUAGES
 
-DEFAULT_MENU = PROJECT_ROOT / "channels" / "wechat" / "menu.yml"
+MENU_FILE = Path("channels/wechat/menu.yml")  # under the project root
+DEFAULT_MENU = PROJECT_ROOT / MENU_FILE
 _MAX_TOP, _MAX_SUB = 3, 5
 
 

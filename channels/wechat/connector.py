@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,7 +38,7 @@ from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.repositories import TranscriptService
 from bot.wechat.config import WeChatConfig
-from bot.wechat.menu import Menu
+from bot.wechat.menu import MENU_FILE, Menu
 from bot.wechat.protocol import (
     Envelope, ProtocolError, check_signature, check_timestamp, dedupe_key,
     open_request, text_reply_xml, to_message,
@@ -98,7 +97,8 @@ class WeChatInput(InputChannel):
             handoff = GateHandoffRouter(self.gate)
         self.turns = TurnRunner(self.state, self.sender, self.hospital, config.reply_limit_bytes,
                                 config.max_concurrent_turns)
-        self.dispatcher = Dispatcher(self.state, self.hospital, (menu or Menu.load()).intents(),
+        menu = menu or Menu.load(settings.project_root / MENU_FILE)
+        self.dispatcher = Dispatcher(self.state, self.hospital, menu.intents(),
                                      handoff or NoHandoff(), self.boundary.transcripts)
         default_catalog()  # load the bilingual texts now, not during a patient's turn
         self.envelope = (Envelope(config.token, config.encoding_aes_key, config.app_id)
@@ -113,13 +113,12 @@ class WeChatInput(InputChannel):
         """The channel of ``credentials.yml`` with ``MEDBOT_WECHAT_*`` applied, on
         ``app`` (default: the Rasa server's). An ``environ`` given is this channel's
         whole configuration: its settings (database, Redis) come from it too."""
-        env = os.environ if environ is None else environ
-        config = WeChatConfig.from_sources(credentials, env)
+        settings = Settings.from_env(environ)  # the process environment when None
+        config = WeChatConfig.from_sources(credentials, settings)
         if not config.enabled:
             return cls(config)
         if app is None:
-            app = current_app() if environ is None else App.from_settings(
-                Settings.from_env(environ))
+            app = current_app() if environ is None else App.from_settings(settings)
         return cls(config, app=app)
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from bot.settings import Settings
 from bot.store.db import Database
 from bot.wechat.config import WeChatConfig
 from channels.wechat import WeChatInput
@@ -29,7 +30,7 @@ def make_config(fake_api: FakeWeChatAPI, mode: str = "safe", **kw) -> WeChatConf
     return WeChatConfig.from_sources({
         "token": TOKEN, "app_id": fake_api.app_id, "app_secret": fake_api.app_secret,
         "encoding_aes_key": AES_KEY, "mode": mode, "api_base": fake_api.base_url,
-        "reply_budget": kw.pop("reply_budget", 1.0), **kw}, {})
+        "reply_budget": kw.pop("reply_budget", 1.0), **kw}, Settings.from_env({}))
 
 
 @dataclass

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.errors import ConfigError
+from bot.settings import Settings
 from bot.store.models import Message, Patient
 from bot.wechat.config import WeChatConfig
 from bot.wechat.protocol import sign
@@ -117,22 +118,23 @@ async def test_malformed_xml_is_refused(served: Served) -> None:
 
 def test_bad_config_fails_at_start() -> None:
     with pytest.raises(ConfigError, match="MEDBOT_WECHAT_APP_SECRET"):
-        WeChatConfig.from_sources({}, {"MEDBOT_WECHAT_TOKEN": "abc123",
-                                       "MEDBOT_WECHAT_APP_ID": "wx1"})
+        WeChatConfig.from_sources({}, Settings.from_env({"MEDBOT_WECHAT_TOKEN": "abc123",
+                                                         "MEDBOT_WECHAT_APP_ID": "wx1"}))
     env = {"MEDBOT_WECHAT_TOKEN": "abc123", "MEDBOT_WECHAT_APP_ID": "wx1",
            "MEDBOT_WECHAT_APP_SECRET": "s", "MEDBOT_WECHAT_AES_KEY": "short"}
     with pytest.raises(ConfigError, match="AES_KEY"):
-        WeChatConfig.from_sources({"mode": "safe"}, env)
+        WeChatConfig.from_sources({"mode": "safe"}, Settings.from_env(env))
     with pytest.raises(ConfigError, match="MODE"):
-        WeChatConfig.from_sources({}, {**env, "MEDBOT_WECHAT_AES_KEY": AES_KEY,
-                                       "MEDBOT_WECHAT_MODE": "open"})
+        WeChatConfig.from_sources({}, Settings.from_env({**env, "MEDBOT_WECHAT_AES_KEY": AES_KEY,
+                                                         "MEDBOT_WECHAT_MODE": "open"}))
 
 
 def test_environment_overrides_credentials() -> None:
     config = WeChatConfig.from_sources(
-        {"mode": "plaintext", "token": "fromfile1"},
-        {"MEDBOT_WECHAT_TOKEN": "fromenv1", "MEDBOT_WECHAT_APP_ID": "wx1",
-         "MEDBOT_WECHAT_APP_SECRET": "s", "MEDBOT_WECHAT_API_BASE": "http://127.0.0.1:1/cgi-bin"})
+        {"mode": "plaintext", "token": "fromfile1"}, Settings.from_env(
+            {"MEDBOT_WECHAT_TOKEN": "fromenv1", "MEDBOT_WECHAT_APP_ID": "wx1",
+             "MEDBOT_WECHAT_APP_SECRET": "s",
+             "MEDBOT_WECHAT_API_BASE": "http://127.0.0.1:1/cgi-bin"}))
     assert config.token == "fromenv1" and config.mode == "plaintext"
     assert config.api_base == "http://127.0.0.1:1/cgi-bin/"
 
@@ -249,6 +251,7 @@ def test_a_bad_reply_limit_fails_at_start_naming_the_variable(value: str, proble
            "MEDBOT_WECHAT_APP_SECRET": "s", "MEDBOT_WECHAT_MODE": "plaintext",
            "MEDBOT_WECHAT_REPLY_LIMIT_BYTES": value}
     with pytest.raises(ConfigError, match=f"MEDBOT_WECHAT_REPLY_LIMIT_BYTES {problem}"):
-        WeChatConfig.from_sources({}, env)
-    ok = WeChatConfig.from_sources({}, {**env, "MEDBOT_WECHAT_REPLY_LIMIT_BYTES": "2048"})
+        WeChatConfig.from_sources({}, Settings.from_env(env))
+    ok = WeChatConfig.from_sources({}, Settings.from_env(
+        {**env, "MEDBOT_WECHAT_REPLY_LIMIT_BYTES": "2048"}))
     assert ok.reply_limit_bytes == 2048

@@ -22,7 +22,6 @@ Revises: 0008
 """
 import hashlib
 import json
-import os
 from collections import defaultdict
 from datetime import timezone
 
@@ -90,7 +89,7 @@ def _rekey_messages(bind, new_id):
         by_old[row.conversation_id].append(row)
     broken = [cid for cid, batch in by_old.items()
               if not _chain_ok(cid, batch, marks.get(cid))]
-    if broken and os.environ.get("MEDBOT_MIGRATION_RESEAL_BROKEN") != "1":
+    if broken and not op.get_context().config.attributes.get("reseal_broken"):
         raise RuntimeError(
             f"migration 0009: the transcript chain of {len(broken)} conversation(s) is broken "
             "(run `medbot transcript verify` and keep the evidence); set "
