@@ -9,7 +9,6 @@ action_save_medication_reminder. Database work runs in a thread.
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,10 +20,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import FORM_EXIT_SLOT, MedbotAction, MedbotFormValidation
 from actions.handoff import offer_handoff
 from bot.app import App, current_app
-from bot.errors import ConsentRequiredError, NotFoundError, ValidationError
 from bot.consent.confirm import SensitiveActions
 from bot.errors import ConsentRequiredError, NotFoundError, ValidationError
 from bot.handoff.offers import HandoffOffers
+from bot.i18n import t
 from bot.kb.drugs import default_drugs
 from bot.reminders import request, sig
 from bot.reminders.readings import ReadingService
@@ -33,12 +32,6 @@ from bot.reminders.service import ReminderDraft, ReminderInputError, ReminderSer
 FORM_SLOTS = ("reminder_drug", "reminder_dose", "reminder_schedule")  # request.FIELDS
 DRAFT_SLOTS = ("reminder_drug", "reminder_dose", "reminder_schedule", "reminder_draft",
                "reminder_pending", "followup_plan")
-_SUMMARY = re.compile(r"最近|记录|小结|总结|依从|summary|history|recent|how have i")
-_PAUSE = re.compile(r"暂停|先停|pause|hold")
-_RESUME = re.compile(r"恢复|继续提醒|resume|restart|turn .* back on")
-_FOLLOWUP = re.compile(r"测血压|量血压|测血糖|量血糖|随访|监测|follow[- ]?up|check my (?:blood )?"
-                       r"(?:pressure|sugar|glucose)|(?:blood pressure|bp|glucose|sugar) (?:check|"
-                       r"reading|monitoring)")
 # ``form_exit`` when the reminder was refused before its form asked anything (no
 # health-data consent): the form ends at once and nothing more is said
 NO_CONSENT_EXIT = "medication_reminder_form:no_consent"
@@ -46,35 +39,12 @@ NO_CONSENT_EXIT = "medication_reminder_form:no_consent"
 # valsartan reminder", read as set_medication_reminder): answered, the form ends at once
 ANSWERED_EXIT = "medication_reminder_form:answered"
 _ENDED_AT_START = (NO_CONSENT_EXIT, ANSWERED_EXIT)
-_ABOUT_REMINDERS = re.compile(r"提醒|(?<![a-z])reminders?(?![a-z])")
-_PAUSE_OR_RESUME = re.compile(r"暂停|先停|恢复|(?<![a-z])(?:pause|resume)(?![a-z])|turn .* back on")
-# "my reminders", "我的提醒": a request to see them, naming no medicine, dose or time
-_LISTS_REMINDERS = re.compile(
-    r"^\s*(?:(?:show|list|see|view|check)(?: me)?\s+)?(?:all\s+)?(?:my\s+)?(?:medication\s+|medicine\s+|"
-    r"pill\s+|meds?\s+)?reminders(?:\s+(?:please|pls|plz))?\s*[?？!.。]*\s*$"
-    r"|^\s*(?:查看|看看|看一下)?(?:我的|我有哪些|有哪些)(?:用药)?提醒(?:吧|呢)?\s*[?？]?\s*$")
-
-
-def lists_reminders(text: str) -> bool:
-    """"my reminders", "show me my reminders", "我的提醒": the list, not a new reminder."""
-    return bool(_LISTS_REMINDERS.search((text or "").lower()))
-
-
-def pauses_a_reminder(text: str) -> bool:
-    """"pause my valsartan reminder", "恢复提醒": about an existing reminder (no dose named)."""
-    low = text.lower()
-    return bool(_ABOUT_REMINDERS.search(low) and _PAUSE_OR_RESUME.search(low)
-                and not sig.parse_dose(text))
-
-
 # After the yes/no answer to "确认保存吗？" the bot waits for the patient. The rules
 # that run save/discard are conditioned on ``reminder_pending``, which these actions
 # clear, so no policy was sure of the next action: the core fallback then said
 # "抱歉，我没太明白" after "已保存" and reverted the turn, leaving the draft pending
 # for the next "yes". The turn ends here, explicitly.
 LISTEN = FollowupAction("action_listen")
-_MEASURES = (("bp", re.compile(r"血压|blood pressure|\bbp\b|pressure")),
-             ("glucose", re.compile(r"血糖|glucose|sugar")))
 
 
 _READING_DEPARTMENT = {"bp": "cardiology", "glucose": "endocrinology"}
@@ -124,7 +94,7 @@ class ReminderAction(MedbotAction):
         plans = [kb.plans.get(str(v)) or kb.plan_for_condition(str(v)) for v in
                  [*self.entity_values(tracker, "condition"), tracker.get_slot("followup_plan")]
                  if v]
-        plans += [kb.plan_for_measure(m) for m, pattern in _MEASURES if pattern.search(text)]
+        plans += [kb.plan_for_measure(m) for m in request.measures(text)]
         plan = next((p for p in plans if p is not None), None)
         if plan is None:
             return None
@@ -135,6 +105,56 @@ class ReminderAction(MedbotAction):
     @staticmethod
     def fail(dispatcher: CollectingDispatcher, exc: ValidationError) -> None:
         dispatcher.utter_message(response=exc.message_key, value=exc.params.get("value", ""))
+
+
+    async def show_list(self, dispatcher: CollectingDispatcher, tracker: Tracker
+                        ) -> list[EventType]:
+        """The patient's reminders, paused ones marked."""
+        service, lang = self.services.reminders, self.language(tracker)
+        views = await asyncio.to_thread(service.list, *self.identity(tracker))
+        if not views:
+            dispatcher.utter_message(response="utter_reminder_list_empty")
+            return []
+        items = "\n".join(
+            t("utter_reminder_list_item", lang, n=i, **service.describe(v, lang),
+              paused=t("utter_reminder_list_paused", lang) if v.status == "paused" else "")
+            for i, v in enumerate(views, 1))
+        dispatcher.utter_message(response="utter_reminder_list", items=items)
+        return []
+
+    async def change_status(self, dispatcher: CollectingDispatcher, tracker: Tracker
+                            ) -> list[EventType]:
+        """Pause ("暂停", "pause"), resume ("恢复", "resume") or cancel the reminder of the
+        medicine named (all when none); a cancellation is irreversible, so it is only
+        asked, naming what would end (``bot.consent.confirm``)."""
+        status = request.status_change(self.latest_text(tracker))
+        service, lang = self.services.reminders, self.language(tracker)
+        if status == "cancelled":
+            confirmations = self.services.confirmations or current_app().confirmations
+            question = await asyncio.to_thread(confirmations.request_reminder_cancel,
+                                               *self.identity(tracker), self.drug_id(tracker),
+                                               lang)
+            dispatcher.utter_message(text=question)
+            return []
+        try:
+            views = await asyncio.to_thread(service.set_status, *self.identity(tracker), status,
+                                            self.drug_id(tracker))
+        except NotFoundError:
+            dispatcher.utter_message(response="utter_reminder_none_to_change")
+            return []
+        sep = "、" if lang == "zh" else ", "
+        names = sep.join(dict.fromkeys(service.describe(v, lang)["drug"] for v in views))
+        key = "utter_reminder_paused" if status == "paused" else "utter_reminder_resumed"
+        dispatcher.utter_message(response=key, drugs=names)
+        return []
+
+    async def show_summary(self, dispatcher: CollectingDispatcher, tracker: Tracker
+                           ) -> list[EventType]:
+        """The patient's recent doses and readings in plain words."""
+        text = await asyncio.to_thread(self.services.readings.summary, *self.identity(tracker),
+                                       self.language(tracker))
+        dispatcher.utter_message(text=text)
+        return []
 
 
 class ActionStartMedicationReminder(ReminderAction):
@@ -151,17 +171,17 @@ class ActionStartMedicationReminder(ReminderAction):
         except ConsentRequiredError as exc:
             dispatcher.utter_message(response=exc.message_key)
             return events + [SlotSet(FORM_EXIT_SLOT, NO_CONSENT_EXIT)]
-        if pauses_a_reminder(text):
+        if request.pauses_a_reminder(text):
             # "pause my valsartan reminder" is about a reminder that exists: pause or
             # resume it (the form would ask for a dose and swallow every answer)
-            await ActionCancelMedicationReminder(self._services).run(dispatcher, tracker, domain)
+            await self.change_status(dispatcher, tracker)
             return events + [SlotSet(FORM_EXIT_SLOT, ANSWERED_EXIT)]
-        if lists_reminders(text):
+        if request.lists_reminders(text):
             # "my reminders" the NLU took for a new reminder: the list, not the form
-            await ActionListMedicationReminders(self._services).run(dispatcher, tracker, domain)
+            await self.show_list(dispatcher, tracker)
             return events + [SlotSet(FORM_EXIT_SLOT, ANSWERED_EXIT)]
         drug = self.drug_id(tracker)
-        if not drug and _FOLLOWUP.search(text.lower()):
+        if not drug and request.wants_followup(text):
             # "提醒我每周测血压": a measurement follow-up, not a medicine; the form then
             # has nothing to ask (see required_slots) and the patient answers yes/no.
             offer = self.offer_followup(dispatcher, tracker)
@@ -309,21 +329,9 @@ class ActionListMedicationReminders(ReminderAction):
         return "action_list_medication_reminders"
 
     async def run(self, dispatcher, tracker, domain):
-        if _SUMMARY.search(self.latest_text(tracker).lower()):
-            return await ActionShowHealthSummary(self._services).run(dispatcher, tracker, domain)
-        service, lang = self.services.reminders, self.language(tracker)
-        views = await asyncio.to_thread(service.list, *self.identity(tracker))
-        if not views:
-            dispatcher.utter_message(response="utter_reminder_list_empty")
-            return []
-        from bot.i18n import t
-
-        items = "\n".join(
-            t("utter_reminder_list_item", lang, n=i, **service.describe(v, lang),
-              paused=t("utter_reminder_list_paused", lang) if v.status == "paused" else "")
-            for i, v in enumerate(views, 1))
-        dispatcher.utter_message(response="utter_reminder_list", items=items)
-        return []
+        if request.wants_summary(self.latest_text(tracker)):
+            return await self.show_summary(dispatcher, tracker)
+        return await self.show_list(dispatcher, tracker)
 
 
 class ActionCancelMedicationReminder(ReminderAction):
@@ -333,28 +341,7 @@ class ActionCancelMedicationReminder(ReminderAction):
         return "action_cancel_medication_reminder"
 
     async def run(self, dispatcher, tracker, domain):
-        text = self.latest_text(tracker).lower()
-        status, key = (("paused", "utter_reminder_paused") if _PAUSE.search(text) else
-                       ("active", "utter_reminder_resumed") if _RESUME.search(text) else
-                       ("cancelled", "utter_reminder_cancelled"))
-        service, lang = self.services.reminders, self.language(tracker)
-        if status == "cancelled":  # irreversible: named, then confirmed (bot.consent.confirm)
-            confirmations = self.services.confirmations or current_app().confirmations
-            question = await asyncio.to_thread(confirmations.request_reminder_cancel,
-                                               *self.identity(tracker), self.drug_id(tracker),
-                                               lang)
-            dispatcher.utter_message(text=question)
-            return []
-        try:
-            views = await asyncio.to_thread(service.set_status, *self.identity(tracker), status,
-                                            self.drug_id(tracker))
-        except NotFoundError:
-            dispatcher.utter_message(response="utter_reminder_none_to_change")
-            return []
-        sep = "、" if lang == "zh" else ", "
-        names = sep.join(dict.fromkeys(service.describe(v, lang)["drug"] for v in views))
-        dispatcher.utter_message(response=key, drugs=names)
-        return []
+        return await self.change_status(dispatcher, tracker)
 
 
 class _DoseAnswer(ReminderAction):
@@ -362,11 +349,10 @@ class _DoseAnswer(ReminderAction):
 
     async def run(self, dispatcher, tracker, domain):
         service, lang = self.services.reminders, self.language(tracker)
-        if pauses_a_reminder(self.latest_text(tracker)):
+        if request.pauses_a_reminder(self.latest_text(tracker)):
             # "先pause一下缬沙坦的reminder" (read as a snooze or a skip) answers no dose:
             # it pauses the reminder
-            return await ActionCancelMedicationReminder(self._services).run(
-                dispatcher, tracker, domain)
+            return await self.change_status(dispatcher, tracker)
         snooze = None
         try:
             if self.answer == "snoozed":
@@ -422,9 +408,8 @@ class ActionRecordReading(ReminderAction):
         try:
             outcome = await asyncio.to_thread(readings.record, *self.identity(tracker), text)
         except ReminderInputError as exc:
-            if _SUMMARY.search(text.lower()):
-                return await ActionShowHealthSummary(self._services).run(dispatcher, tracker,
-                                                                         domain)
+            if request.wants_summary(text):
+                return await self.show_summary(dispatcher, tracker)
             self.fail(dispatcher, exc)
             return []
         dispatcher.utter_message(response=outcome.response,
@@ -480,7 +465,4 @@ class ActionShowHealthSummary(ReminderAction):
         return "action_show_health_summary"
 
     async def run(self, dispatcher, tracker, domain):
-        text = await asyncio.to_thread(self.services.readings.summary, *self.identity(tracker),
-                                       self.language(tracker))
-        dispatcher.utter_message(text=text)
-        return []
+        return await self.show_summary(dispatcher, tracker)

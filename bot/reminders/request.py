@@ -10,6 +10,7 @@ from a message at all (it is the conversation's sender).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -64,3 +65,61 @@ def apply(draft: dict[str, str | None], stated: Stated) -> dict[str, str | None]
         return values
     return {name: values[name] if values[name] is not None else draft.get(name)
             for name in FIELDS}
+
+
+# -- what a message about existing reminders asks for --------------------------------
+# The NLU names the intent; these readings settle what the intent alone does not:
+# "set a reminder" that was "pause my valsartan reminder" or "my reminders", a
+# cancellation that is a pause or a resume, a list request that wants the health
+# summary, the measurement a follow-up is about.
+
+_SUMMARY = re.compile(r"最近|记录|小结|总结|依从|summary|history|recent|how have i")
+_PAUSE = re.compile(r"暂停|先停|pause|hold")
+_RESUME = re.compile(r"恢复|继续提醒|resume|restart|turn .* back on")
+_FOLLOWUP = re.compile(r"测血压|量血压|测血糖|量血糖|随访|监测|follow[- ]?up|check my (?:blood )?"
+                       r"(?:pressure|sugar|glucose)|(?:blood pressure|bp|glucose|sugar) (?:check|"
+                       r"reading|monitoring)")
+_ABOUT_REMINDERS = re.compile(r"提醒|(?<![a-z])reminders?(?![a-z])")
+_PAUSE_OR_RESUME = re.compile(r"暂停|先停|恢复|(?<![a-z])(?:pause|resume)(?![a-z])|turn .* back on")
+# "my reminders", "我的提醒": a request to see them, naming no medicine, dose or time
+_LISTS_REMINDERS = re.compile(
+    r"^\s*(?:(?:show|list|see|view|check)(?: me)?\s+)?(?:all\s+)?(?:my\s+)?(?:medication\s+|medicine\s+|"
+    r"pill\s+|meds?\s+)?reminders(?:\s+(?:please|pls|plz))?\s*[?？!.。]*\s*$"
+    r"|^\s*(?:查看|看看|看一下)?(?:我的|我有哪些|有哪些)(?:用药)?提醒(?:吧|呢)?\s*[?？]?\s*$")
+_MEASURES = (("bp", re.compile(r"血压|blood pressure|\bbp\b|pressure")),
+             ("glucose", re.compile(r"血糖|glucose|sugar")))
+
+
+def lists_reminders(text: str) -> bool:
+    """"my reminders", "show me my reminders", "我的提醒": the list, not a new reminder."""
+    return bool(_LISTS_REMINDERS.search((text or "").lower()))
+
+
+def pauses_a_reminder(text: str) -> bool:
+    """"pause my valsartan reminder", "恢复提醒": about an existing reminder (no dose named)."""
+    low = (text or "").lower()
+    return bool(_ABOUT_REMINDERS.search(low) and _PAUSE_OR_RESUME.search(low)
+                and not sig.parse_dose(text))
+
+
+def wants_summary(text: str) -> bool:
+    """"最近血压怎么样", "show my history": the health summary, not the reminder list."""
+    return bool(_SUMMARY.search((text or "").lower()))
+
+
+def wants_followup(text: str) -> bool:
+    """"提醒我每周测血压": a measurement follow-up, not a medicine."""
+    return bool(_FOLLOWUP.search((text or "").lower()))
+
+
+def status_change(text: str) -> str:
+    """The reminder status a change request asks for: ``paused`` ("暂停", "pause"),
+    ``active`` ("恢复", "resume") or ``cancelled`` (anything else)."""
+    low = (text or "").lower()
+    return "paused" if _PAUSE.search(low) else "active" if _RESUME.search(low) else "cancelled"
+
+
+def measures(text: str) -> list[str]:
+    """The measurements a message names: ``bp``, ``glucose``."""
+    low = (text or "").lower()
+    return [measure for measure, pattern in _MEASURES if pattern.search(low)]
