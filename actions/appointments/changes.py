@@ -24,8 +24,8 @@ from bot.appointments.errors import SlotFullError
 from bot.consent.confirm import SensitiveActions
 from bot.handoff.factory import sensitive_actions
 from bot.errors import MedbotError
-from bot.revisits.answers import parse_confirmation
 from bot.revisits.factory import Services
+from bot.text.yesno import read_confirmation
 
 
 class ActionListAppointments(AppointmentAction):
@@ -152,7 +152,7 @@ class _ValidateChangeForm(SlotChoiceMixin, MedbotFormValidation, AppointmentActi
             when = parse_when(value or "", self.services.appointments.local_now())
             if when is not None:
                 return {"appt_when": when.to_slot(), "appt_slot": None, "appt_confirm": None}
-        answer = parse_confirmation(value or "")
+        answer = read_confirmation(value or "")
         if answer is None:
             dispatcher.utter_message(response="utter_appointment_confirm_unclear")
             return {"appt_confirm": None}

@@ -19,7 +19,8 @@ them (and asks).
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from bot.text.normalise import normalise
 
 RISKY_INTENTS = frozenset({
     "delete_my_data", "withdraw_consent", "cancel_appointment", "cancel_medication_reminder",
@@ -102,10 +103,6 @@ _FOREIGN = _words(
 )
 
 
-def _norm(text: str) -> str:
-    return unicodedata.normalize("NFKC", text or "").casefold()
-
-
 def _names_a_drug(text: str) -> bool:
     from bot.reminders.kb import default_drugs  # the knowledge base's drug names and brands
 
@@ -116,7 +113,7 @@ def overrule(text: str, intent: str | None) -> bool:
     """Whether a risky ``intent`` for ``text`` should be taken as out of scope."""
     if intent not in RISKY_INTENTS:
         return False
-    norm = _norm(text)
+    norm = normalise(text)
     if not _FOREIGN.search(norm):
         return False
     if any(p.search(norm) for p in _OURS[intent]):
