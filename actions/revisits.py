@@ -23,15 +23,11 @@ from actions.clinic import ClinicAction
 from bot.clinic import Services
 from bot.errors import MedbotError
 from bot.i18n import t
-from bot.revisits.answers import (
-    is_none_answer,
-    parse_confirmation,
-    parse_past_date,
-    parse_symptom_answer,
-)
+from bot.revisits.answers import is_none_answer, parse_past_date, parse_symptom_answer
 from bot.revisits.catalog import Condition
 from bot.revisits.eligibility import Evidence, Reason, RevisitDraft
 from bot.revisits.service import NotEligibleError
+from bot.text.yesno import read_confirmation
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +223,7 @@ class ValidateRevisitForm(MedbotFormValidation, RevisitAction):
     async def validate_revisit_confirm(self, value, dispatcher, tracker, domain):
         if value is True:
             return {"revisit_confirm": True}
-        answer = parse_confirmation(value or "")
+        answer = read_confirmation(value or "")
         if answer is None:
             dispatcher.utter_message(response="utter_revisit_unclear_yes_no")
             return {"revisit_confirm": None}

@@ -29,7 +29,7 @@ from bot.appointments.patient import (
 )
 from bot.clinic import Services
 from bot.errors import MedbotError, ValidationError
-from bot.revisits.answers import parse_confirmation, parse_yes_no
+from bot.text.yesno import read_confirmation, read_yes_no
 
 
 class ActionStartAppointment(ClinicAction):
@@ -128,7 +128,7 @@ class ValidateAppointmentForm(SlotChoiceMixin, MedbotFormValidation, ClinicActio
         suggested = tracker.get_slot("triage_department")
         department = schedule.match_department(value or "")
         if department is None and suggested in schedule.department_ids() \
-                and parse_confirmation(value or "") is True:
+                and read_confirmation(value or "") is True:
             department = suggested
         if department not in schedule.department_ids():
             dispatcher.utter_message(response="utter_appointment_unknown_department",
@@ -149,7 +149,7 @@ class ValidateAppointmentForm(SlotChoiceMixin, MedbotFormValidation, ClinicActio
         doctor = dialogue.match_doctor(value or "", schedule, department)
         if doctor:
             return {"appt_doctor": doctor}
-        if dialogue.wants_any(value or "") or parse_yes_no(value or "") is False:
+        if dialogue.wants_any(value or "") or read_yes_no(value or "") is False:
             return {"appt_doctor": ANY_DOCTOR}
         lang = self.language(tracker)
         dispatcher.utter_message(
@@ -179,7 +179,7 @@ class ValidateAppointmentForm(SlotChoiceMixin, MedbotFormValidation, ClinicActio
                                       services.schedule, tracker.get_slot("appt_department"))
         if change.any:
             return change.slot_updates(tracker.get_slot("appt_department"))
-        answer = parse_confirmation(value or "")
+        answer = read_confirmation(value or "")
         if answer is None:
             dispatcher.utter_message(response="utter_appointment_confirm_unclear")
             return {"appt_confirm": None}

@@ -26,7 +26,7 @@ from bot.clinic import Services
 from bot.consent.confirm import SensitiveActions
 from bot.errors import MedbotError
 from bot.handoff.factory import sensitive_actions
-from bot.revisits.answers import parse_confirmation
+from bot.text.yesno import read_confirmation
 
 
 class ActionListAppointments(ClinicAction):
@@ -151,7 +151,7 @@ class _ValidateChangeForm(SlotChoiceMixin, MedbotFormValidation, ClinicAction):
             when = parse_when(value or "", self.services.appointments.local_now())
             if when is not None:
                 return {"appt_when": when.to_slot(), "appt_slot": None, "appt_confirm": None}
-        answer = parse_confirmation(value or "")
+        answer = read_confirmation(value or "")
         if answer is None:
             dispatcher.utter_message(response="utter_appointment_confirm_unclear")
             return {"appt_confirm": None}

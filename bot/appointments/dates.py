@@ -12,21 +12,21 @@ Tuesday at 10:00 (周二 + 十点), not 20:00: 20:00 is written "周二20点",
 "周二二十点" or "周二晚上八点". A date that does not exist ("2月30日", "2月29日"
 when the next 29 February is over a year away) makes the whole answer unreadable
 (``None``) rather than being dropped silently; so does a time that cannot be
-("13pm", "25点", "十十十点"). Answers longer than
-:data:`~bot.nlp.values.MAX_ANSWER_CHARS` are not read.
+("13pm", "25点", "十十十点"). Numbers are read by
+:func:`bot.text.numbers.read_int`: an approximate day or hour ("两三天后",
+"三四点") is no date or time to book, so the answer is unreadable and asked
+again. Answers longer than :data:`~bot.text.normalise.MAX_ANSWER_CHARS` are
+not read.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from bot.nlp.values import cn_int, too_long
-
-# a number is read whole: "123点" is no time (not 23:00), "十十十点" no time (not 10:00)
-CN_NUM = r"(?<![零〇一二两三四五六七八九十\d])(?:[零〇一二两三四五六七八九十]{1,3}|\d{1,2})(?!\d)"
+from bot.text.normalise import normalise, too_long
+from bot.text.numbers import SMALL_NUMBER, read_int
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 EN_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ZH_DAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "末": 5,
@@ -62,12 +62,6 @@ class WhenSpec:
                    asap=bool(value.get("asap")))
 
 
-def cn_number(text: str) -> int | None:
-    """``"25"``, ``"二十五"``, ``"十"``, ``"两"`` -> int; None if not a number
-    (see :func:`bot.nlp.values.cn_int`)."""
-    return cn_int(text)
-
-
 # "帮我查一下下周三": 一下 ("a moment") before 下周 is no 下下周 (the week after next)
 _YIXIA = re.compile(r"(?<![周期拜])一下(?=下)")
 # "with Dr Sun next Wednesday": a doctor's name is no weekday ("Sun", "Mon")
@@ -75,7 +69,7 @@ _DOCTOR_NAME = re.compile(r"(?<![a-z])(?:dr|doctor|prof)\.?\s+(?:mon|tue|wed|thu
 
 
 def _normalise(text: str) -> str:
-    s = unicodedata.normalize("NFKC", text or "").lower().strip()
+    s = normalise(text)
     return _DOCTOR_NAME.sub(" ", _YIXIA.sub("", s))
 
 
@@ -88,8 +82,8 @@ _ASAP = re.compile(r"尽快|越快越好|最早|最近的|随便|都行|都可�
                    + _en("any ?time", "asap", "as soon as possible", "earliest", "soonest",
                          "whenever"))
 _ISO = re.compile(r"(?<!\d)(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})(?!\d)[日号]?")
-_ZH_MD = re.compile(rf"(?:(\d{{4}})年)?({CN_NUM})月({CN_NUM})[日号]?")
-_ZH_D = re.compile(rf"(?<![月\d])({CN_NUM})[日号](?!子)")
+_ZH_MD = re.compile(rf"(?:(\d{{4}})年)?({SMALL_NUMBER})月({SMALL_NUMBER})[日号]?")
+_ZH_D = re.compile(rf"(?<![月\d])({SMALL_NUMBER})[日号](?!子)")
 _SLASH_MD = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?![\d/])")
 _MONTH = "(" + "|".join(MONTHS) + r")[a-z]*\.?"
 _EN_MD = re.compile(_en(_MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?"))
@@ -99,7 +93,7 @@ _EN_WEEKDAY = re.compile(r"(?:(next|this|coming|on)\s+)?" + _en(
     "(monday|mon|tuesday|tues|tue|wednesday|wed|thursday|thurs|thu|friday|fri|saturday|sat|"
     "sunday|sun)"))
 _NEXT_WEEK = re.compile(r"下(下)?(?:个)?(?:周|星期|礼拜)|" + _en("next week"))
-_IN_DAYS = re.compile(rf"(?:in\s+(\d{{1,2}})\s+days?)|(?:({CN_NUM})天(?:以?后|之后))")
+_IN_DAYS = re.compile(rf"(?:in\s+(\d{{1,2}})\s+days?)|(?:({SMALL_NUMBER})天(?:以?后|之后))")
 _RELATIVE = (
     (re.compile(r"大后天"), 3),
     (re.compile(r"后天|day after tomorrow"), 2),
@@ -108,7 +102,7 @@ _RELATIVE = (
 )
 _EN_CLOCK = re.compile(r"(?<![a-z0-9:])(\d{1,2})(?::(\d{2}))?\s*(a\.?m\.?|p\.?m\.?)(?![a-z])")
 _H24 = re.compile(r"(?<![\d/])([01]?\d|2[0-3])[:：]([0-5]\d)(?!\d)")
-_ZH_CLOCK = re.compile(rf"({CN_NUM})[点點时](半|一刻|({CN_NUM})分?)?")
+_ZH_CLOCK = re.compile(rf"({SMALL_NUMBER})[点點时](半|一刻|({SMALL_NUMBER})分?)?")
 _AT_HOUR = re.compile(r"(?<![a-z0-9])at\s+(\d{1,2})(?![\d:])(?!\s*days?)")
 _AM_WORDS = re.compile(r"上午|早上|早晨|清早|早班|上半天|明早|今早|a\.m\.|" + _en("morning", "am"))
 _PM_WORDS = re.compile(r"下午|午后|下半天|晚上|傍晚|夜里|p\.m\.|"
@@ -177,7 +171,7 @@ def _day(s: str, today: date) -> date | None:
     if m := _ISO.search(s):
         return _safe_date(int(m[1]), int(m[2]), int(m[3])) or _NO_SUCH_DATE
     if m := _ZH_MD.search(s):
-        month, dom = cn_number(m[2]), cn_number(m[3])
+        month, dom = read_int(m[2]), read_int(m[3])
         if not month or not dom:
             return _NO_SUCH_DATE
         if m[1]:
@@ -191,7 +185,7 @@ def _day(s: str, today: date) -> date | None:
         if pattern.search(s):
             return today + timedelta(days=offset)
     if m := _IN_DAYS.search(s):
-        count = int(m[1]) if m[1] else cn_number(m[2])
+        count = int(m[1]) if m[1] else read_int(m[2])
         return today + timedelta(days=count) if count is not None else None
     if m := _ZH_WEEKDAY.search(s):
         return _weekday(today, ZH_DAYS[m[2]], {"下下": 2, "下": 1, "下个": 1}.get(m[1], 0),
@@ -205,7 +199,7 @@ def _day(s: str, today: date) -> date | None:
     if m := _SLASH_MD.search(s):
         return _future(int(m[1]), int(m[2]), today)
     if m := _ZH_D.search(s):  # "25号": the next 25th (this month's, else a later month's)
-        dom = cn_number(m[1]) or 0
+        dom = read_int(m[1]) or 0
         for ahead in range(3):
             year, month = divmod(today.year * 12 + today.month - 1 + ahead, 12)
             found = _safe_date(year, month + 1, dom)
@@ -234,10 +228,10 @@ def _clock(s: str) -> tuple[time | None, str | None]:
     if m := _H24.search(s):
         return _with_pm_words(s, int(m[1]), int(m[2]), m.start())
     if m := _ZH_CLOCK.search(s):
-        hour = cn_number(m[1])
+        hour = read_int(m[1])
         minute = {"半": 30, "一刻": 15}.get(m[2] or "", 0)
         if m[3]:
-            minute = cn_number(m[3])
+            minute = read_int(m[3])
         if hour is None or hour > 23 or minute is None or minute > 59:
             return _NO_SUCH_TIME, None
         return _with_pm_words(s, hour, minute, m.start())

@@ -5,18 +5,19 @@ domain responses through ``bot.i18n.t``."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from bot.appointments.dates import WhenSpec, cn_number, parse_when
+from bot.appointments.dates import WhenSpec, parse_when
 from bot.appointments.interface import Booking, SlotInfo
 from bot.appointments.patient import normalise_phone
 from bot.appointments.schedule import HospitalSchedule
 from bot.errors import ValidationError
 from bot.i18n import t
 from bot.masking import mask_name, mask_phone
+from bot.text.normalise import normalise
+from bot.text.numbers import read_int
 
 _ANY = re.compile(r"不限|随便|都可以|都行|无所谓|任意|谁都|哪个都|最早|(?<![a-z])(any|anyone|anybody|"
                   r"no preference|whoever|don'?t mind|doesn'?t matter|earliest)(?![a-z])")
@@ -29,30 +30,26 @@ _CHANGE_DOCTOR = re.compile(r"换(个|一个)?医生|换人|别的医生|another
 _CHANGE_NAME = re.compile(r"改名|姓名(错|不对)|名字(错|不对)|换(个)?名字|change (the )?name|wrong name")
 
 
-def _norm(text: str) -> str:
-    return unicodedata.normalize("NFKC", text or "").strip().lower()
-
-
 def wants_any(text: str) -> bool:
-    return bool(_ANY.search(_norm(text)))
+    return bool(_ANY.search(normalise(text)))
 
 
 def pick_option(text: str, count: int) -> int | None:
     """A 0-based choice from "1", "第2个", "选三", "the second one"; None if not a valid choice."""
-    s = _norm(text).rstrip("。.!！ ")
+    s = normalise(text).rstrip("。.!！ ")
     for i, word in enumerate(_ORDINALS_EN[:count]):
         if re.search(rf"(?<![a-z]){word}(?![a-z])", s):
             return i
     m = _PICK.match(s)
     if not m:
         return None
-    number = cn_number(m[1])
+    number = read_int(m[1])
     return number - 1 if number and 1 <= number <= count else None
 
 
 def match_doctor(text: str, schedule: HospitalSchedule, department_id: str) -> str | None:
     """A doctor of the department named in ``text`` (full name, or surname + 医生/Dr)."""
-    s = _norm(text)
+    s = normalise(text)
     candidates = [d for d in schedule.doctors if d.department == department_id]
     for doctor in candidates:
         full_en = doctor.names["en"].lower().removeprefix("dr ").strip()
@@ -110,7 +107,7 @@ def read_change(text: str, now_local: datetime, schedule: HospitalSchedule,
     day *and* a new doctor (of ``department_id``, the booking's department, or
     of the department the message names).
     """
-    s = _norm(text)
+    s = normalise(text)
     phone = None
     digits = re.search(r"\+?\d[\d\s-]{9,16}\d", s)
     if digits:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from bot.appointments.errors import InvalidNameError, InvalidPhoneError
 from bot.nlp.replies import is_question
+from bot.text.normalise import normalise
 
 CN_MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _PHONE_NOISE = re.compile(r"[\s\-()（）]")
@@ -38,7 +38,7 @@ def normalise_phone(raw: str) -> str:
     Raises:
         InvalidPhoneError: not a CN mobile number (``1[3-9]`` + 9 digits).
     """
-    text = unicodedata.normalize("NFKC", raw or "").strip()
+    text = normalise(raw, keep_case=True)
     text = _PHONE_NOISE.sub("", text)
     if text.startswith("+86"):
         text = text[3:]
@@ -49,7 +49,7 @@ def normalise_phone(raw: str) -> str:
     if CN_MOBILE.match(text):
         return text
     found = {re.sub(r"\D", "", m[1]) for m in
-             _PHONE_IN_TEXT.finditer(unicodedata.normalize("NFKC", raw or "")[:200])}
+             _PHONE_IN_TEXT.finditer(normalise(raw, keep_case=True)[:200])}
     if len(found) == 1 and CN_MOBILE.match(next(iter(found))):
         return found.pop()
     raise InvalidPhoneError("not a mainland China mobile number")
@@ -65,7 +65,7 @@ def normalise_name(raw: str) -> str:
             name at all: "是的", "hello", a question ("how much is parking"), a
             sentence.
     """
-    text = " ".join(unicodedata.normalize("NFKC", raw or "").split()).strip("。.!！,，~")
+    text = normalise(raw, keep_case=True).strip("。.!！,，~")
     text = _NAME_PREFIX.sub("", text, count=1).strip() if len(text) <= NAME_MAX + 10 else text
     if not text or len(text) > NAME_MAX or any(ch.isdigit() for ch in text) or "_" in text:
         raise InvalidNameError("name must be 1-40 letters")
@@ -91,7 +91,7 @@ def name_in_text(text: str) -> str | None:
     """The patient's name when a longer message states it with a marker
     ("我叫王秀英，想挂心内科", "my name is Helen Wang, I need cardiology"), else None.
     A name without a marker is not guessed: the form asks for it."""
-    raw = unicodedata.normalize("NFKC", text or "")[:200]
+    raw = normalise(text, keep_case=True)[:200]
     for pattern in (_NAME_IN_ZH, _NAME_IN_EN):
         m = pattern.search(raw)
         if m:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,11 +33,12 @@ from bot.errors import NotFoundError
 from bot.i18n import t
 from bot.identity import conversation_id
 from bot.reminders.service import ReminderService, ReminderView
-from bot.revisits.answers import parse_confirmation
 from bot.store.consent_models import ConsentPrompt
 from bot.store.db import Database
 from bot.store.models import Patient
 from bot.store.repositories import PatientRepository
+from bot.text.normalise import normalise
+from bot.text.yesno import read_confirmation
 
 CONFIRM_PURPOSE = "confirm"
 DELETE_ALL, WITHDRAW, CANCEL_REMINDERS = "delete_all", "withdraw", "cancel_reminders"
@@ -54,13 +54,9 @@ _ERASE_ALL = re.compile(
 _NEGATED = re.compile(r"(?:不要|别|不用|无需|不想|don'?t|do not|never|not)\W{0,2}\w{0,3}\W{0,2}$")
 
 
-def _norm(text: str) -> str:
-    return unicodedata.normalize("NFKC", text or "").casefold().strip()
-
-
 def is_explicit_erasure(text: str) -> bool:
     """Whether ``text`` explicitly asks to delete *all* of the patient's data."""
-    norm = _norm(text)
+    norm = normalise(text)
     for match in _ERASE_ALL.finditer(norm):
         if not _NEGATED.search(norm[:match.start()]):
             return True
@@ -148,7 +144,7 @@ class SensitiveActions:
             prompt = self._pending(session, patient)
             if prompt is None:
                 return None
-            answer = parse_confirmation(text)
+            answer = read_confirmation(text)
             stale = self.clock() - as_utc(prompt.created_at) > self.ttl
             prompt.status, prompt.answered_at = ("answered" if answer is not None and not stale
                                                  else "dropped"), utcnow()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from bot.errors import KnowledgeBaseError
 from bot.hospital import HospitalInfo
 from bot.kb import load_kb_file
 from bot.settings import SUPPORTED_LANGUAGES
+from bot.text.normalise import normalise
 
 PURPOSES = ("health_data", "handoff")
 RETENTION_YEARS_DEFAULT = 3
@@ -38,8 +38,7 @@ _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
 def _norm(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text or "").casefold()
-    return _PUNCT.sub(" ", text).strip()
+    return _PUNCT.sub(" ", normalise(text)).strip()
 
 
 class ConsentTexts:

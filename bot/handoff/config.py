@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from bot.errors import KnowledgeBaseError
 from bot.kb import load_kb_file
 from bot.settings import SUPPORTED_LANGUAGES, Settings
+from bot.text.normalise import normalise
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class HandoffConfig:
                 claim_timeout_minutes=int(data["claim_timeout_minutes"]),
                 minutes_per_patient=int(data["minutes_per_patient"]),
                 default_department=str(data["default_department"]),
-                cancel_words=frozenset(w.casefold() for w in data.get("cancel_words") or []),
+                cancel_words=frozenset(normalise(w) for w in data.get("cancel_words") or []),
             )
         except (KeyError, ValueError, TypeError, IndexError) as exc:
             raise KnowledgeBaseError(f"handoff.yml: {exc}") from exc
@@ -53,4 +54,4 @@ class HandoffConfig:
         return span is not None and span[0] <= local.time() < span[1]
 
     def is_cancel(self, text: str) -> bool:
-        return (text or "").strip().strip("。.!！").casefold() in self.cancel_words
+        return normalise(text).strip("。.!！ ") in self.cancel_words

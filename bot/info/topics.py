@@ -12,6 +12,7 @@ from typing import Any
 from bot.errors import KnowledgeBaseError
 from bot.kb import load_kb_file
 from bot.settings import SUPPORTED_LANGUAGES
+from bot.text.normalise import normalise
 
 # what a topic's answer may refer to (bot.hospital.HospitalInfo.params + the fee list)
 PLACEHOLDERS = frozenset({
@@ -55,7 +56,7 @@ class HospitalTopics:
     def classify(self, text: str) -> list[str]:
         """Topic ids ``text`` asks about, in knowledge-base order (at most
         :data:`MAX_TOPICS`); weak words count only when no keyword matched."""
-        lowered = " ".join((text or "").lower().split())
+        lowered = normalise(text)
         if not lowered:
             return []
         strong = [tid for tid, topic in self.topics.items()

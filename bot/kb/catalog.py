@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
-
-def _norm(text: str) -> str:
-    return unicodedata.normalize("NFKC", text or "").lower().strip()
+from bot.text.normalise import normalise
 
 
 def _contains(text: str, term: str) -> bool:
@@ -24,7 +21,7 @@ class Term:
     synonyms: tuple[str, ...]
 
     def terms(self) -> list[str]:
-        return [_norm(t) for t in (self.id.replace("_", " "), self.names["zh"], self.names["en"],
+        return [normalise(t) for t in (self.id.replace("_", " "), self.names["zh"], self.names["en"],
                                    *self.synonyms) if t]
 
 
@@ -46,7 +43,7 @@ class TermCatalog:
 
     def match_all(self, text: str) -> list[str]:
         """Ids of every entry named in ``text``, in order of first mention."""
-        s = _norm(text)
+        s = normalise(text)
         if s in self.entries:
             return [s]
         hits: dict[str, int] = {}
@@ -61,7 +58,7 @@ class TermCatalog:
 
     def mentions(self, text: str, entry_id: str) -> bool:
         entry = self.entries.get(entry_id)
-        s = _norm(text)
+        s = normalise(text)
         return entry is not None and any(_contains(s, term) for term in entry.terms())
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import yaml
 
 from bot.errors import KnowledgeBaseError
+from bot.text.normalise import normalise
 
 LANGUAGES = ("zh", "en", "mixed")
 _ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\](?:\((?P<entity>[^)]+)\)|(?P<json>\{[^}]*\}))")
@@ -56,8 +57,8 @@ def detect_script(text: str) -> str:
 
 
 def normalise_text(text: str) -> str:
-    """Comparison key: NFKC, lower case, no whitespace or punctuation."""
-    text = unicodedata.normalize("NFKC", text).lower()
+    """Comparison key: :func:`~bot.text.normalise.normalise`d, no whitespace or punctuation."""
+    text = normalise(text)
     return "".join(
         ch for ch in text
         if not ch.isspace() and not unicodedata.category(ch).startswith("P")

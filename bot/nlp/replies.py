@@ -9,7 +9,7 @@ form and every offer behaves the same:
   carries new content and is **not** an exit: the form reads the rest.
 * :func:`read_offer_reply`: yes/no to an offer the bot just made ("要",
   "好的", "no thanks", "不用了"), through the one yes/no reader
-  (:func:`bot.revisits.answers.parse_yes_no`); a question is no answer.
+  (:func:`bot.text.yesno.read_yes_no`); a question is no answer.
 * :func:`is_question` and :func:`hospital_topic`: "how much is parking",
   "要带什么" inside a form are questions to answer, not answers to store.
 """
@@ -17,10 +17,9 @@ form and every offer behaves the same:
 from __future__ import annotations
 
 import re
-import unicodedata
 
-from bot.nlp.values import too_long
-from bot.revisits.answers import parse_yes_no
+from bot.text.normalise import normalise, too_long
+from bot.text.yesno import read_yes_no
 
 # Ways of saying "stop this": the message must consist of these (and fillers) only.
 _EXIT = re.compile(
@@ -54,10 +53,6 @@ _TOPICS = (
 )
 
 
-def _norm(text: str | None) -> str:
-    return unicodedata.normalize("NFKC", text or "").strip().lower()
-
-
 def is_exit(text: str | None, *, cancel: bool = True) -> bool:
     """The whole message says "stop" ("算了", "算了 不用了", "never mind", "stop please").
 
@@ -69,7 +64,7 @@ def is_exit(text: str | None, *, cancel: bool = True) -> bool:
         ``True`` only when nothing but exit phrases and fillers is left: a
         message that also carries content ("算了还是说中文吧 妇产科") is no exit.
     """
-    s = _norm(text)
+    s = normalise(text)
     if not s or too_long(s, 60):
         return False
     s, exits = _EXIT.subn(" ", s)
@@ -83,14 +78,14 @@ def is_exit(text: str | None, *, cancel: bool = True) -> bool:
 
 def is_question(text: str | None) -> bool:
     """The message asks something ("停车方便吗", "how much is parking", "要带什么")."""
-    return bool(_QUESTION.search(_norm(text)))
+    return bool(_QUESTION.search(normalise(text)))
 
 
 def hospital_topic(text: str | None) -> str | None:
     """What a hospital-information question is about (``parking``, ``fees``,
     ``insurance``, ``hours``, ``bring``, ``address``, ``phone``); ``None`` when
     the message is no such question."""
-    s = _norm(text)
+    s = normalise(text)
     if not s or too_long(s) or not is_question(s):
         return None
     return next((topic for topic, pattern in _TOPICS if pattern.search(s)), None)
@@ -102,12 +97,12 @@ def read_offer_reply(text: str | None) -> bool | None:
     "要", "好的", "可以", "yes please" are yes; "不用了", "no thanks", "算了" are
     no; a question ("要带什么", "can I come tomorrow?") or "not sure" is unclear.
     """
-    s = _norm(text)
+    s = normalise(text)
     if not s or too_long(s, 60):
         return None
     if is_exit(s):
         return False
-    answer = parse_yes_no(s)
+    answer = read_yes_no(s)
     if answer is True and is_question(s):
         return None
     return answer

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.text.normalise import normalise
+
 logger = logging.getLogger(__name__)
 
 # CJK ideographs (basic, extension A, compatibility) and the ideographic zero.
@@ -55,11 +57,6 @@ def is_punctuation(text: str) -> bool:
     carry meaning in chat.
     """
     return bool(text) and all(unicodedata.category(ch).startswith("P") for ch in text)
-
-
-def normalise_lemma(text: str) -> str:
-    """Full-width forms to ASCII (NFKC) and lower case: "ＯＫ" -> "ok"."""
-    return unicodedata.normalize("NFKC", text).lower()
 
 
 def read_user_dictionary(path: Path) -> list[str]:
@@ -124,7 +121,7 @@ class MixedSegmenter:
         for tok in self._tokenizer(run):
             if tok.is_space or not tok.text.strip():
                 continue
-            lemma = normalise_lemma(self._lemma(tok.text))
+            lemma = normalise(self._lemma(tok.text))  # "ＯＫ" -> "ok"
             start = offset + tok.idx
             yield Segment(tok.text, start, start + len(tok.text), lemma)
 

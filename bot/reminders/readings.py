@@ -26,15 +26,14 @@ from bot.clock import Clock, as_utc
 from bot.consent.guard import ConsentCheck, HealthConsentGuard
 from bot.errors import NotFoundError
 from bot.i18n import t
-from bot.nlp.values import too_long
 from bot.reminders.config import ReminderConfig
 from bot.reminders.kb import FollowupKB, FollowupPlan
 from bot.reminders.planner import Planner
 from bot.reminders.service import ReminderInputError
-from bot.reminders.sig import normalise
 from bot.store.db import Database
 from bot.store.reminder_models import CareTeamFlag, Dose, FollowupEnrolment, Reading
 from bot.store.repositories import PatientRepository
+from bot.text.normalise import normalise, too_long
 
 # A number is [sign] digits, read whole: it starts at the start of a run of digits and
 # ends at its end (longer runs are no reading at all). The sign is kept so that the

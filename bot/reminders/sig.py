@@ -7,10 +7,13 @@ qid/qn, course lengths ("吃14天", "for 2 weeks") and snooze durations
 
 Every parser refuses what it cannot read with :class:`ValidationError` (the
 service turns it into the field's bilingual message) and never raises anything
-else: numbers are read by :func:`bot.nlp.values.cn_int` (at most six digits),
-dates must exist and lie within a year of ``today`` (2月29日 is the next 29
+else: numbers are read by :func:`bot.text.numbers.read_int` (at most six
+digits; an approximate count or length such as "每天两三次" or "吃两三天" is
+nothing to set a reminder by, so it is refused and asked again), dates
+must exist and lie within a year of ``today`` (2月29日 is the next 29
 February that exists, or an error), and an answer longer than
-:data:`~bot.nlp.values.MAX_ANSWER_CHARS` is not read.
+:data:`~bot.text.normalise.MAX_ANSWER_CHARS` is not read. Text is read in the
+form of :func:`bot.text.normalise.normalise`.
 """
 
 from __future__ import annotations
@@ -20,27 +23,24 @@ from dataclasses import dataclass
 from datetime import date, time, timedelta
 
 from bot.errors import ValidationError
-from bot.nlp.values import CN_NUMERAL_CHARS, DECIMAL, NUMBER_RUN, cn_int, too_long
+from bot.text.normalise import normalise, too_long
+from bot.text.numbers import CN_NUMERAL_CHARS, DECIMAL, NUMBER_RUN, read_int
 
-_FULLWIDTH = str.maketrans("０１２３４５６７８９：／．－−", "0123456789:/.--")
 _EN_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
                "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fourteen": 14,
                "twenty": 20, "thirty": 30, "a": 1, "an": 1}
 NUM = NUMBER_RUN  # a run of digits or Chinese numerals, read with number()
 
 
-def normalise(text: str) -> str:
-    return " ".join((text or "").translate(_FULLWIDTH).lower().split())
-
-
 def number(token: str) -> int:
     """``"14"``, ``"十四"``, ``"两"``, ``"twelve"`` -> int.
 
     Raises:
-        ValidationError: not one number of at most six digits ("十十十", 20 digits).
+        ValidationError: not one exact number of at most six digits ("十十十", 20
+            digits, "两三": a range is no count to set a reminder by).
     """
     token = token.strip()
-    value = _EN_NUMBERS.get(token, cn_int(token))
+    value = _EN_NUMBERS.get(token, read_int(token))
     if value is None:
         raise ValidationError("not a number", field="number")
     return value

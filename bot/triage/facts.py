@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import re
 
-from bot.nlp.values import DECIMAL, NOT_NEGATIVE, cn_int
+from bot.text.numbers import DECIMAL, NOT_NEGATIVE, read_number
 from bot.triage.matcher import Scan
 from bot.triage.text import HISTORY, NEGATED, PRESENT, QUESTION
 
-_CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
-              "八": 8, "九": 9, "几": 3, "半": 0.5}
 _EN_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
                "seven": 7, "eight": 8, "nine": 9, "ten": 10, "a few": 3, "few": 3,
                "several": 4, "a couple of": 2, "couple of": 2, "a couple": 2}
@@ -45,23 +43,13 @@ def _alternation(words) -> str:
 
 def cn_number(token: str) -> float | None:
     """'28' -> 28, '两' -> 2, '十二' -> 12, '二十八' -> 28, '两三' -> 3, '十几' -> 13;
-    None when the token is no number ('十十十', a 20-digit run)."""
-    if re.fullmatch(r"\d+(?:\.\d+)?", token):
-        whole = token.partition(".")[0]
-        return float(token) if cn_int(whole) is not None else None
-    value = cn_int(token)
-    if value is not None:
-        return float(value)
-    # approximate numbers: "十几" 13, "二十几" 23, "两三" 3, "几" 3, "半" 0.5
-    if "十" in token:
-        tens, _, ones = token.partition("十")
-        if len(tens) > 1 or "十" in ones or any(c not in _CN_DIGITS for c in tens + ones):
-            return None
-        return (_CN_DIGITS[tens] if tens else 1) * 10 + max(
-            (_CN_DIGITS[c] for c in ones), default=0)
-    if not token or any(c not in _CN_DIGITS for c in token):
-        return None
-    return float(max(_CN_DIGITS[c] for c in token))
+    None when the token is no number ('十十十', a 20-digit run).
+
+    An approximate number counts as its :attr:`~bot.text.numbers.Numeral.value`:
+    the upper end of a range ("两三天" is up to three days), 几 as 3 ("a few",
+    like the English readers' "a few")."""
+    numeral = read_number(token)
+    return None if numeral is None else numeral.value
 
 
 def _en_number(token: str) -> float | None:

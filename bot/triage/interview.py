@@ -15,7 +15,9 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from bot.nlp.values import DECIMAL, too_long
+from bot.text.normalise import normalise, too_long
+from bot.text.numbers import DECIMAL
+from bot.text.yesno import Reply, is_unsure, read_reply
 from bot.triage import facts
 from bot.triage.case import TriageCase, TriageResult
 from bot.triage.facts import MAX_AGE_YEARS, MAX_DURATION_DAYS
@@ -42,9 +44,6 @@ _VALID = {
     "severity": lambda v: v in ("mild", "moderate", "severe"),
 }
 
-_UNSURE = re.compile(r"不知道|不清楚|不确定|说不好|不好说|不记得|没量|\bnot sure\b|don'?t know|\bunsure\b|\bno idea\b|\bdunno\b")
-_NO = re.compile(r"^(没有|没|不是|不|无|否|都没有|都不是|没这些|没有的)|\b(no|nope|none|neither|not really)\b")
-_YES = re.compile(r"^(是|有|对|嗯|会|好像是|是的|有的)|\b(yes|yeah|yep|yup|i think so|it is|it does)\b")
 _FEMALE = re.compile(r"女|\b(female|woman|girl|f)\b")
 _MALE = re.compile(r"男|\b(male|man|boy|m)\b")
 # a bare number, read whole and with its sign ("-5" is refused, not read as 5)
@@ -66,17 +65,17 @@ def _within(value: float | None, high: float) -> float | None:
 def parse_answer(slot: str, text: str, triage: Triage) -> Any:
     """Read one answer: a value, ``UNKNOWN`` ("不知道"), or ``None`` if unreadable,
     implausible (an age over 120, a negative number) or too long to be an answer."""
-    raw = (text or "").strip().lower()
+    raw = normalise(text)
     if not raw or too_long(raw):
         return None
-    if _UNSURE.search(raw):
+    if is_unsure(raw):
         return UNKNOWN
     if slot in (RED_FLAG_SLOT, "triage_pregnant"):
-        if _NO.search(raw):
-            return False
-        if _YES.search(raw) or (slot == "triage_pregnant" and re.search(r"怀孕|孕|pregnant", raw)):
+        # read by the first word: "胸口有点痛" or "好的" answers no such question (asked again)
+        reply = read_reply(raw, leading=True)
+        if reply is None and slot == "triage_pregnant" and re.search(r"怀孕|孕|pregnant", raw):
             return True
-        return None
+        return None if reply is None else reply is Reply.YES
     if slot == "triage_sex":
         female, male = _FEMALE.search(raw), _MALE.search(raw)
         if bool(female) != bool(male):

@@ -6,7 +6,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from bot.triage.text import PRESENT, Clause, normalise, split_clauses
+from bot.text.normalise import normalise
+from bot.triage.text import PRESENT, Clause, split_clauses
 
 # Lay Chinese puts adverbs between a body part and the complaint ("眼睛也疼",
 # "胸口好痛"); phrases ending in a complaint character accept up to two of them.

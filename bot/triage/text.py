@@ -1,8 +1,8 @@
 """Text scanning shared by the red-flag screen and free-text extraction.
 
-A message is normalised (NFKC, lower case), split into clauses at punctuation
-and contrast words ("但是", "就是", "but"), and every phrase match gets a
-status from its clause:
+A message is normalised (:func:`bot.text.normalise.normalise`), split into
+clauses at punctuation and contrast words ("但是", "就是", "but"), and every
+phrase match gets a status from its clause:
 
 * ``negated``: a negation cue shortly before it in the same clause
   ("没有胸痛", "no chest pain", "I don't have a fever");
@@ -18,10 +18,13 @@ Everything is compiled once at import; scanning does no I/O.
 from __future__ import annotations
 
 import re
-import unicodedata
 from bisect import bisect_left
 from dataclasses import dataclass
 from functools import cached_property
+
+# re-exported: the learned layer imports it from here, and its source files are part
+# of its model's fingerprint (moving the import would rebuild an identical model)
+from bot.text.normalise import normalise  # noqa: F401
 
 PRESENT, NEGATED, HISTORY, QUESTION = "present", "negated", "history", "question"
 
@@ -76,13 +79,6 @@ _ANCHOR = re.compile(
     r"|kid|wife|husband|mum|mom|dad|father|mother|grandma|grandpa|friend|partner)\b"
 )
 _ZH_HISTORY_SUFFIX = re.compile(r"过(?!敏|来|去|了?一会|度|多|量|于|分|头|夜)")
-
-
-def normalise(text: str) -> str:
-    """NFKC (full-width to half-width), lower case, single spaces."""
-    text = unicodedata.normalize("NFKC", text or "").lower()
-    text = text.replace("’", "'").replace("‘", "'")
-    return re.sub(r"\s+", " ", text).strip()
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ from datetime import date, datetime, time
 
 import pytest
 
-from bot.appointments.dates import WhenSpec, cn_number, parse_when
+from bot.appointments.dates import WhenSpec, parse_when
+from bot.text.numbers import read_int as cn_number
 
 NOW = datetime(2026, 11, 22, 10, 0)  # Sunday
 WED = datetime(2026, 11, 25, 9, 0)  # Wednesday

@@ -27,14 +27,17 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.appointments.dates import cn_number, parse_when
+from bot.appointments.dates import parse_when
 from bot.errors import ValidationError
-from bot.nlp.values import MAX_ANSWER_CHARS, cn_int
 from bot.reminders import readings, sig
 from bot.reminders.kb import default_followup_kb
 from bot.reminders.service import ReminderInputError
 from bot.revisits import answers
 from bot.triage import default_triage, interview
+from bot.text import yesno
+from bot.text.normalise import MAX_ANSWER_CHARS
+from bot.text.numbers import read_int as cn_int
+from bot.text.numbers import read_number
 from bot.triage.red_flags import screen
 
 _FUZZ = os.environ.get("MEDBOT_FUZZ_EXAMPLES")
@@ -99,9 +102,10 @@ ANSWER_PARSERS: dict[str, Callable[[str], Any]] = {
     "readings.parse_reading": readings.parse_reading,
     "readings.read": lambda text: readings.read(text, THRESHOLDS),
     "dates.parse_when": lambda text: parse_when(text, NOW),
-    "dates.cn_number": cn_number,
-    "answers.parse_yes_no": answers.parse_yes_no,
-    "answers.parse_confirmation": answers.parse_confirmation,
+    "numbers.read_int": cn_int,
+    "numbers.read_number": read_number,
+    "yesno.read_yes_no": yesno.read_yes_no,
+    "yesno.read_confirmation": yesno.read_confirmation,
     "answers.is_none_answer": answers.is_none_answer,
     "answers.parse_past_date": lambda text: answers.parse_past_date(text, TODAY),
     **{f"interview.{slot}": _answer_slot(slot)
@@ -312,7 +316,7 @@ def test_overlong_answers_are_not_read(text: str) -> None:
     text = (text + " ") * (MAX_ANSWER_CHARS // max(len(text), 1) + 2)
     assert len(text) > MAX_ANSWER_CHARS
     assert parse_when(text, NOW) is None and sig.parse_dose(text) is None
-    assert answers.parse_past_date(text, TODAY) is None and answers.parse_yes_no(text) is None
+    assert answers.parse_past_date(text, TODAY) is None and yesno.read_yes_no(text) is None
     assert interview.parse_answer("triage_age", text, TRIAGE) is None
     with pytest.raises(ValidationError):
         sig.parse_schedule(text)

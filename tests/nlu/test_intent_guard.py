@@ -31,6 +31,10 @@ LOOK_ALIKES = [
     # seen on blind r3 after its first run (a selfie deleted)
     ("delete_my_data", "delete那张selfie"),
     ("delete_my_data", "把刚才那张自拍删了"),
+    # nothing asks to erase anything (the dev set: "tell me a story" read as delete_my_data)
+    ("delete_my_data", "tell me a story"),
+    ("delete_my_data", "I forgot"),
+    ("delete_my_data", "what data do you have on me"),
 ]
 OURS = [
     ("cancel_appointment", "取消"), ("cancel_appointment", "cancel it"),

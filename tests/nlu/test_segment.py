@@ -7,8 +7,9 @@ import sys
 
 import pytest
 
-from bot.nlp.segment import MixedSegmenter, Segment, is_punctuation, normalise_lemma
+from bot.nlp.segment import MixedSegmenter, Segment, is_punctuation
 from bot.settings import PROJECT_ROOT
+from bot.text.normalise import normalise as normalise_lemma
 
 
 def texts(segments: list[Segment]) -> list[str]:

@@ -7,8 +7,9 @@ from datetime import date
 import pytest
 
 from bot.kb.drugs import load_drugs
-from bot.revisits.answers import is_none_answer, parse_past_date, parse_yes_no
+from bot.revisits.answers import is_none_answer, parse_past_date
 from bot.revisits.catalog import load_conditions
+from bot.text.yesno import read_yes_no as parse_yes_no
 
 TODAY = date(2026, 11, 22)
 
@@ -59,7 +60,7 @@ def test_catalogues_match_names_and_synonyms() -> None:
     ("what is the fee?", None), ("hmm", None),
 ])
 def test_confirmation_is_strict(text, value) -> None:
-    from bot.revisits.answers import parse_confirmation
+    from bot.text.yesno import read_confirmation as parse_confirmation
 
     assert parse_confirmation(text) is value
 
@@ -81,7 +82,7 @@ def test_29_february_of_this_year_is_read() -> None:
 
 
 def test_overlong_answers_are_unclear() -> None:
-    from bot.revisits.answers import parse_confirmation
+    from bot.text.yesno import read_confirmation as parse_confirmation
 
     long_yes = "是的" * 200
     assert parse_yes_no(long_yes) is None and parse_confirmation(long_yes) is None
