@@ -253,11 +253,12 @@ def severity(scan: Scan) -> str | None:
 # A number is read whole ("1039度" is no temperature) and never after a minus sign.
 # Celsius, except 95-110 with an English cue or °F ("temp 102", "101°F"): 度/℃ are Celsius.
 _TEMP = re.compile(r"(?<![\d.\-−])(\d{2,3}(?:\.\d)?)\s*(度|℃|°c|°f|°|degrees?|c\b|f\b)(?:(?<=度)(\d)(?![\d.]))?"
-                   r"|(烧到|体温|量了|最高(?:烧到|到)?|发烧|发热|高烧|烧了?"
+                   r"|(烧到|体温|肛温|腋温|耳温|额温|口温|量了|最高(?:烧到|到)?|发烧|发热|高烧|烧了?"
                    r"|temperature of|temp of|temp|max(?:imum)?|highest|fever of|fever|spiked(?: a fever of| to)?"
                    r"|thermometer (?:says|reads|shows))"
                    r"\s*(?<![-−])(\d{2,3}(?:\.\d)?)(?!\.?\d)(?:度(\d)(?![\d.]))?")
-_CELSIUS_ONLY = {"度", "℃", "°c", "c", "烧到", "体温", "量了", "最高", "最高烧到", "最高到", "发烧", "发热",
+_CELSIUS_ONLY = {"度", "℃", "°c", "c", "烧到", "体温", "肛温", "腋温", "耳温", "额温", "口温", "量了", "最高",
+                 "最高烧到", "最高到", "发烧", "发热",
                  "高烧", "烧", "烧了"}
 
 

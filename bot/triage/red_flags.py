@@ -46,8 +46,9 @@ _PREGNANCY_CUE = re.compile(r"孕|胎|妊娠|待产|预产期|羊水|见红|停�
 _SIGN_BEYOND_FEVER = {"sepsis_meningitis_rash": frozenset({
     "rash", "purpuric_spots", "neck_stiffness", "confusion", "shortness_of_breath"})}
 # a torsion is of a testicle: the learned layer also reads "sudden, really painful" about an eye
-_GENITAL_CUE = re.compile(r"睾丸|蛋蛋|阴囊|下体|下面|小鸡鸡|裆|腹股沟|卵蛋|蛋疼|蛋痛"
-                          r"|testic|\bballs?\b|scrot|groin|\bnuts\b|privates|down there|willy|crotch")
+_GENITAL_CUE = re.compile(r"睾丸|蛋蛋|阴囊|下体|下面|下边|私处|小鸡鸡|裆|腹股沟|卵蛋|(?<![鸡鸭鹅皮])蛋(?![糕白黄清挞饼汤])"
+                          r"|gaowan|testi[cs]|\bballs?\b|scrot|groin|\bnuts?\b|privates|down there|willy"
+                          r"|crotch")
 # a headache the patient knows ("my usual migraines", "老毛病") is no thunderclap unless they
 # say it is different or the worst
 _KNOWN_HEADACHE = re.compile(r"老毛病|老样子|跟以前一样|和以前一样|又犯了|经常头疼|经常偏头痛|偏头痛又"

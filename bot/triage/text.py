@@ -67,7 +67,9 @@ _INFO_QUESTION = re.compile(
     r"|\bwhat are the (symptoms|signs)\b|\bwarning signs\b|\bhow (to|do you|do i|can you|can i|would i) "
     r"(prevent|recogni[sz]e|spot|tell|know if)\b|\bwhat (is|are|causes)\b"
 )
-_ZH_QUESTION = re.compile(r"什么|(?<![没不])怎么|如何|哪些|哪里|吗|呢|是否|会不会|能不能|要不要|是不是|多少|为什么")
+# 呢 asks only at the end ("怎么办呢"); inside a sentence it means "while" ("正蹲厕所呢 头突然…")
+# 什么 after 被/像 or before 东西 is "something" ("被什么堵住了"), not "what"
+_ZH_QUESTION = re.compile(r"(?<![被像])什么(?!东西)|(?<![没不])怎么|如何|哪些|哪里|吗|呢(?=\s*$)|是否|会不会|能不能|要不要|是不是|多少|为什么")
 _EN_QUESTION = re.compile(
     r"^(what|how|why|which|when|is|are|does|do|should|could|would|will)\b"
     r"|^can (i|you|a|an|the|it|he|she|we|they|this|that|chest|stroke)\b"

@@ -144,3 +144,19 @@ def test_impossible_measurements_are_not_stated(triage, text, temperature, systo
     vitals = case(triage, text).vitals
     assert (vitals.temperature_c, vitals.systolic_bp, vitals.glucose_mmol) == (
         temperature, systolic, glucose)
+
+
+@pytest.mark.parametrize("text, celsius", [
+    ("满月刚过几天 肛温38.0", 38.0), ("宝宝7个星期 耳温38.4", 38.4), ("腋温37.6", 37.6),
+])
+def test_where_the_temperature_was_taken(triage, text, celsius):
+    assert case(triage, text).vitals.temperature_c == pytest.approx(celsius)
+
+
+@pytest.mark.parametrize("text", [
+    "正蹲厕所呢 头突然像炸开一样疼",        # 呢 inside a sentence: "while"
+    "喉咙好像被什么堵住了 吞口水都难",      # 被什么: "by something"
+])
+def test_particles_that_ask_nothing(triage, text):
+    scan = triage.screen.scan(text)
+    assert all(not clause.interrogative for clause in scan.clauses), text

@@ -166,6 +166,10 @@ def test_a_learned_pregnancy_emergency_needs_a_pregnancy(triage, text, vetoed):
     ("testicular_torsion", "右眼突然胀得很疼", True),
     ("testicular_torsion", "my son woke up with sudden pain in his balls", False),
     ("testicular_torsion", "儿子蛋蛋突然很疼", False),
+    ("testicular_torsion", "my right nut started hurting really bad out of nowhere", False),
+    ("testicular_torsion", "小伙子 下边突然疼 一个蛋肿得好大", False),
+    ("testicular_torsion", "儿子喊他gaowan突然好痛", False),
+    ("testicular_torsion", "吃了个鸡蛋 突然胃很疼", True),
     # a headache the patient knows is no thunderclap, unless it is unlike the others
     ("thunderclap_headache", "my usual migraines, 3-4 a month lately, same as always", True),
     ("thunderclap_headache", "偏头痛老毛病又犯了 跟以前一样", True),
