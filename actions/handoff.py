@@ -89,13 +89,14 @@ class ActionHandleFallback(HandoffAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
-        from actions.reminders import ReminderAction
+        from actions.reminders import ActionCancelMedicationReminder
         from bot.reminders.request import pauses_a_reminder
 
         if pauses_a_reminder(self.latest_text(tracker)):
             # "resume reminders", "恢复提醒" the NLU was unsure of: about an existing
             # reminder, answered as such (never "I didn't get that")
-            return await ReminderAction(self._reminders).change_status(dispatcher, tracker)
+            return await ActionCancelMedicationReminder(self._reminders).change_status(
+                dispatcher, tracker)
         if consecutive_fallbacks(tracker) >= 2:
             await offer_handoff(self.services.offers, tracker, dispatcher, "fallbacks",
                                 self.language(tracker))

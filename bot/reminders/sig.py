@@ -405,11 +405,14 @@ def parse_course(text: str, today: date) -> Course:
 
 # ---------------------------------------------------------------- dose / snooze
 
+# a fraction ("1/2片", "½片") is read whole, and "一片半" keeps its half: a dose is
+# never shortened to a different amount
 _DOSE = re.compile(
-    rf"((?:{DECIMAL}|半|(?<![{CN_NUMERAL_CHARS}])[{CN_NUMERAL_CHARS}]+)\s*"
+    rf"((?:(?<![\d.])\d{{1,2}}\s*/\s*\d{{1,2}}(?![\d.])|[½¼¾⅓⅔]|{DECIMAL}|半"
+    rf"|(?<![{CN_NUMERAL_CHARS}])[{CN_NUMERAL_CHARS}]+)\s*"
     r"(?:片|粒|颗|丸|袋|包|支|滴|喷|吸|揿|mg|毫克|mcg|μg|ug|微克|g|克|ml|毫升|iu|u|单位"
     r"|tablets?|tabs?|pills?|capsules?|caps?|puffs?|drops?|units?|sachets?)"
-    r"(?![a-z]))")
+    r"(?:半(?![小钟个天]))?(?![a-z]))")
 _AS_PRESCRIBED = re.compile(r"按医嘱|遵医嘱|as prescribed|as directed")
 
 

@@ -223,3 +223,12 @@ def test_a_long_run_of_digits_is_refused_quickly() -> None:
     started = time.perf_counter()
     assert parse_dose("1" * 5000) is None and parse_dose("1" * 290) is None
     assert time.perf_counter() - started < 0.25  # was 11 s on 5,000 digits
+
+
+@pytest.mark.parametrize(("text", "dose"), [
+    ("1/2片", "1/2片"), ("½片", "½片"), ("3/4 tablet", "3/4 tablet"), ("一片半", "一片半"),
+    ("两粒半", "两粒半"), ("每次1片 半小时后", "1片"),
+])
+def test_a_dose_is_never_shortened(text: str, dose: str) -> None:
+    """Half a tablet written "1/2片" was recorded as "2片", "一片半" as "一片"."""
+    assert parse_dose(text) == dose

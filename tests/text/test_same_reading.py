@@ -185,8 +185,10 @@ def test_keep_case_keeps_names() -> None:
 
 
 def test_half_a_tablet_is_never_two() -> None:
-    """NFKC spells "½" as "1⁄2"; the dose reader must not find a 2 in it."""
-    assert sig.parse_dose("每次½片") is None
+    """NFKC spells "½" as "1⁄2"; the dose reader must not find a 2 in it: it keeps "½片"
+    as written."""
+    assert sig.parse_dose("每次½片") == "½片"
+    assert sig.parse_dose("每次1/2片") == "1/2片"
     assert read_number(normalise("½")) is None
 
 
