@@ -184,10 +184,10 @@ def _trailing_questions(text: str) -> list[re.Match[str]]:
     for chunk in re.split(r"[,!?;:。！？；\n]", text):
         question = _ZH_QUESTION.search(chunk)
         if question and not (_INFO_QUESTION.search(chunk) or _STRONG_INFO.search(chunk)):
-            spaces = [m for m in _HAN_SPACE.finditer(chunk) if m.end() <= question.start()]
-            if spaces and not _ZH_QUESTION.search(chunk[:spaces[-1].start()]):
-                cuts.append(re.compile(re.escape(spaces[-1].group())).match(
-                    text, pos + spaces[-1].start()))
+            spaces = [m for m in _HAN_SPACE.finditer(text, pos, pos + len(chunk))
+                      if m.end() <= pos + question.start()]
+            if spaces and not _ZH_QUESTION.search(text, pos, spaces[-1].start()):
+                cuts.append(spaces[-1])
         pos += len(chunk) + 1
     return cuts
 
