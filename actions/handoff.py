@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import MedbotAction
@@ -80,9 +81,11 @@ class ActionOfferHandoff(HandoffAction):
 class ActionHandleFallback(HandoffAction):
     """Out of scope: the usual answer, and a doctor offer after two in a row."""
 
-    def __init__(self, services: Services | None = None, reminders: Any = None) -> None:
+    def __init__(self, services: Services | None = None, reminders: Any = None,
+                 triage: Any = None) -> None:
         super().__init__(services)
         self._reminders = reminders  # actions.reminders.Services (default: the process's)
+        self._triage = triage  # bot.triage.Triage (default: the process's)
 
     def name(self) -> str:
         return "action_handle_fallback"
@@ -97,12 +100,25 @@ class ActionHandleFallback(HandoffAction):
             # reminder, answered as such (never "I didn't get that")
             return await ActionCancelMedicationReminder(self._reminders).change_status(
                 dispatcher, tracker)
+        if await self._describes_symptoms(tracker):
+            # "my 9 month old has a blocked nose…" the NLU did not recognise: the patient
+            # is describing symptoms, so the interview starts (never "I didn't get that")
+            from actions.triage import ActionStartTriage
+
+            return [*ActionStartTriage().begin(dispatcher, tracker), FollowupAction("triage_form")]
         if consecutive_fallbacks(tracker) >= 2:
             await offer_handoff(self.services.offers, tracker, dispatcher, "fallbacks",
                                 self.language(tracker))
         else:
             dispatcher.utter_message(response="utter_default")
         return []
+
+
+    async def _describes_symptoms(self, tracker: Tracker) -> bool:
+        triage = self._triage or current_app().triage
+        extraction = await asyncio.to_thread(triage.extract, self.latest_text(tracker),
+                                             self.language(tracker))
+        return bool(extraction.case.symptoms)
 
 
 def consecutive_fallbacks(tracker: Tracker) -> int:

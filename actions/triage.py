@@ -52,6 +52,10 @@ class ActionStartTriage(MedbotAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
+        return self.begin(dispatcher, tracker)
+
+    def begin(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+        """The interview's introduction and a clean slate for its facts."""
         info = self._info or current_app().info
         for reply in info.asked_alongside(self.latest_text(tracker), self.language(tracker)):
             dispatcher.utter_message(response=reply.response, **reply.params)

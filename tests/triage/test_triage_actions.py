@@ -211,3 +211,32 @@ def test_start_answers_a_hospital_question_asked_with_the_symptom(triage) -> Non
     assert "急诊楼2楼" in said[0]["answer"]
     assert said[-1]["response"] == "utter_triage_intro"
     assert driver.slots["triage_text"] == "晚上孩子发烧，儿科急诊在哪"
+
+
+@pytest.mark.parametrize(("text", "starts"), [
+    ("my 9 month old has a blocked nose and a bit of clear snot, feeding fine", True),
+    ("宝宝九个月 鼻子塞 有点清鼻涕", True),
+    ("tell me a joke", False),
+    ("what are the symptoms of a stroke", False),
+])
+def test_symptoms_the_nlu_missed_start_the_interview(triage, text, starts):
+    """"my 9 month old has a blocked nose…" fell to nlu_fallback and got "Sorry, I didn't
+    quite get that": a message that describes symptoms starts the interview instead."""
+    from actions.handoff import ActionHandleFallback
+
+    fallback_tracker = Tracker(
+        sender_id="rest:patient-1", slots={"language": "en"},
+        latest_message={"text": text, "intent": {"name": "nlu_fallback"}, "entities": []},
+        events=[{"event": "user", "text": text}], paused=False, followup_action=None,
+        active_loop={}, latest_action_name="action_listen")
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionHandleFallback(triage=triage).run(dispatcher, fallback_tracker, {}))
+    responses = [m.get("response") for m in dispatcher.messages]
+    if starts:
+        assert "utter_triage_intro" in responses
+        assert {"event": "followup", "name": "triage_form"} in [
+            {k: e.get(k) for k in ("event", "name")} for e in events]
+        assert {"event": "slot", "name": "triage_text", "value": text} in [
+            {k: e.get(k) for k in ("event", "name", "value")} for e in events]
+    else:
+        assert responses == ["utter_default"] and events == []
