@@ -7,6 +7,7 @@ another route (e.g. its HTTP API), with the same screen and the same text.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -15,15 +16,23 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import MedbotAction
 from actions.offers import EMERGENCY_INFO, OFFER_SLOT
-from bot.triage.red_flags import screen
+from bot.app import current_app
+from bot.triage.case import RedFlagHit
+
+Screen = Callable[[str], "RedFlagHit | None"]
 
 
 class ActionRedFlagInterrupt(MedbotAction):
+    def __init__(self, screen: Screen | None = None) -> None:
+        """``screen``: the process app's (``App.screen_text``) when omitted."""
+        self._screen = screen
+
     def name(self) -> str:
         return "action_red_flag_interrupt"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
+        screen = self._screen or current_app().screen_text
         hit = screen(self.latest_text(tracker))
         if hit is None:
             return []

@@ -19,7 +19,7 @@ from bot.appointments.bookable import BookableDepartments
 from bot.handoff.offers import HandoffOffers
 from bot.info import HospitalInfoService
 from bot.triage import interview
-from bot.triage.pipeline import Triage, default_triage
+from bot.triage.pipeline import Triage
 from bot.triage.service import TriageService
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ class ValidateTriageForm(MedbotFormValidation, MedbotAction):
 
     @property
     def triage(self) -> Triage:
-        return self._triage or default_triage()
+        return self._triage or current_app().triage
 
     def name(self) -> str:
         return "validate_triage_form"
@@ -160,7 +160,7 @@ class ActionAskTriageRedFlag(MedbotAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
-        triage = self._triage or default_triage()
+        triage = self._triage or current_app().triage
         slots = _slots(tracker)
         lang = self.language(tracker)
         assessment = interview.assess(triage, slots.get("triage_text") or "", lang, slots)

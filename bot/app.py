@@ -53,7 +53,9 @@ if TYPE_CHECKING:
     from bot.reminders.service import ReminderService
     from bot.clinic import Services as BookingServices
     from bot.store.db import Database
+    from bot.triage.case import RedFlagHit
     from bot.triage.pipeline import Triage
+    from bot.triage.red_flags import RedFlagScreen
     from bot.triage.service import TriageService
 
 T = TypeVar("T")
@@ -172,11 +174,28 @@ class App:
 
     @lazy
     def triage(self) -> Triage:
-        """The triage pipeline: the process-wide rules and understanding model,
-        loaded once (the red-flag screen shares them)."""
-        from bot.triage.pipeline import default_triage
+        """The triage pipeline: the rules of the settings' knowledge base and the
+        understanding model of ``settings.models_dir`` (rules only, logged, when it
+        has not been built), loaded once; ``screen`` is the pipeline's."""
+        from bot.triage import learned
+        from bot.triage.kb import default_knowledge
+        from bot.triage.pipeline import Triage
 
-        return default_triage()
+        model = learned.load_for(self.settings.models_dir, self.settings.project_root)
+        return Triage(default_knowledge(self.kb_dir), model)
+
+    @lazy
+    def screen(self) -> RedFlagScreen:
+        """The pipeline's red-flag screen (same knowledge base and model)."""
+        return self.triage.screen
+
+    @lazy
+    def screen_text(self) -> Callable[..., RedFlagHit | None]:
+        """``screen_text(text, lang=None)``: the screen as a function that never raises
+        (a screen that cannot load lets the message through, logged)."""
+        from bot.triage.red_flags import screening
+
+        return screening(lambda: self.screen)
 
     # ---------------------------------------------------------------- services
     @lazy
@@ -210,7 +229,8 @@ class App:
         """Appointments and re-visits."""
         from bot.clinic import build_services
 
-        return build_services(self.settings, self.db, schedule=self.schedule, clock=self.clock)
+        return build_services(self.settings, self.db, schedule=self.schedule, clock=self.clock,
+                              screen=self.screen_text)
 
     @lazy
     def consent(self) -> ConsentService:
@@ -249,7 +269,7 @@ class App:
         from bot.handoff.factory import build_gate
 
         return build_gate(self.db, self.settings, consent=self.consent, handoffs=self.handoffs,
-                          confirmations=self.confirmations)
+                          confirmations=self.confirmations, screen=lambda: self.screen)
 
     @lazy
     def triage_records(self) -> TriageService:

@@ -6,6 +6,7 @@ The appointment and the re-visit actions share them (the re-visit form books too
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.appointments.local import LocalScheduling
@@ -30,8 +31,11 @@ class Services:
 
 def build_services(settings: Settings, db: Database, *,
                    schedule: HospitalSchedule | None = None,
-                   clock: Clock | None = None) -> Services:
-    """Services on ``db`` and the settings' knowledge base (no global state)."""
+                   clock: Clock | None = None,
+                   screen: Callable[[str], object | None] | None = None) -> Services:
+    """Services on ``db`` and the settings' knowledge base (no global state);
+    ``screen`` finds an emergency in a re-visit's answers (the library default when
+    omitted)."""
     kb = settings.knowledge_base_dir
     schedule = schedule or HospitalSchedule.load(kb)
     clock = clock or service_clock(settings)
@@ -41,5 +45,5 @@ def build_services(settings: Settings, db: Database, *,
     revisits = RevisitService(
         db, EligibilityPolicy(conditions, schedule.evidence_validity_days), load_drugs(kb),
         clock=clock, timezone_name=settings.timezone,
-        expected_response_hours=schedule.expected_response_hours)
+        expected_response_hours=schedule.expected_response_hours, screen=screen)
     return Services(appointments, revisits, schedule, db)

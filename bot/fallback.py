@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.hospital import HospitalInfo
 from bot.i18n import bilingual, detect_language, t
@@ -22,6 +22,9 @@ from bot.store.db import Database
 from bot.store.repositories import LoggedMessage, TranscriptService
 from bot.store.spool import Spool
 from bot.triage.case import RedFlagHit
+
+if TYPE_CHECKING:
+    from bot.triage.pipeline import Triage
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +96,12 @@ def bilingual_advice(hit: RedFlagHit) -> str:
 class SpoolReplay:
     """Writes spooled records into the database (``Spool.drain``'s ``apply``)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, triage: Callable[[], Triage] | None = None) -> None:
+        """``triage`` loads the pipeline that records a spooled emergency (the
+        library default when omitted)."""
         self.transcripts = TranscriptService(db)
         self.db = db
+        self._triage = triage
 
     def __call__(self, record: dict[str, Any]) -> None:
         channel, external_id = record["channel"], record["external_id"]
@@ -109,6 +115,7 @@ class SpoolReplay:
             record["messages"] = []  # done: a retry of the rest does not log them twice
         if record.get("emergency"):
             from bot.triage.service import TriageService
-            TriageService(self.db).assess_text(record["emergency"], None, channel=channel,
-                                               conversation_id=conversation_id(channel,
-                                                                               external_id))
+            triage = self._triage() if self._triage else None
+            TriageService(self.db, triage).assess_text(
+                record["emergency"], None, channel=channel,
+                conversation_id=conversation_id(channel, external_id))

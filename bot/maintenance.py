@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot.clock import Clock
 from bot.fallback import SpoolReplay
@@ -36,6 +37,9 @@ from bot.store.anchors import AnchorLog
 from bot.store.db import Database
 from bot.store.repositories import PatientRepository
 from bot.store.spool import Spool
+
+if TYPE_CHECKING:
+    from bot.triage.pipeline import Triage
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +187,8 @@ class HandoffExpiry:
 def build_maintenance(db: Database, router: OutboundRouter, clock: Clock,
                       handoff: HandoffService, retention: RetentionService,
                       config: MaintenanceConfig, spool: Spool | None = None,
-                      anchors: AnchorLog | None = None) -> MaintenanceRunner:
+                      anchors: AnchorLog | None = None,
+                      triage: Callable[[], Triage] | None = None) -> MaintenanceRunner:
     """The scheduler worker's tasks: handoff expiry at start and every 30 s, the purge daily
     (also at start, so a worker restarted more often than daily still purges), the
     messages spooled while the database was down, written to it every 30 s, and the
@@ -193,7 +198,7 @@ def build_maintenance(db: Database, router: OutboundRouter, clock: Clock,
         return retention.purge(now)
 
     spooled = [] if spool is None else [PeriodicTask(
-        "spool_replay", config.handoff_every, lambda _now: spool.drain(SpoolReplay(db)))]
+        "spool_replay", config.handoff_every, lambda _now: spool.drain(SpoolReplay(db, triage)))]
     return MaintenanceRunner(clock, [*spooled,
         PeriodicTask("handoff_expiry", config.handoff_every, HandoffExpiry(handoff, router, db)),
         PeriodicTask("retention_purge", config.retention_every, purge,

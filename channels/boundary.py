@@ -183,7 +183,7 @@ class ChannelBoundary:
     async def _record_emergency(self, message: UserMessage) -> None:
         """Store the interrupt's decision as a TriageRecord (same engine as the interview)."""
         if self.triage is None:
-            self.triage = TriageService(self.transcripts.db)
+            self.triage = TriageService(self.transcripts.db, current_app().triage)
         triage = self.triage
 
         def record() -> None:

@@ -1,6 +1,6 @@
 """The red-flag interrupt: runs on every patient message before Rasa sees it.
 
-When ``bot.triage.red_flags.screen`` finds an emergency, the patient gets the
+When the red-flag screen (``App.screen``) finds an emergency, the patient gets the
 emergency advice at once, in the conversation's language, whatever the bot was
 doing (a booking form, a reminder reply...). The turn is written to the Rasa
 tracker as it happened — the patient's message, any active form cancelled,
@@ -28,8 +28,7 @@ from sanic import Blueprint, Sanic
 from bot.errors import ServiceError
 from bot.i18n import detect_language, t
 from bot.triage.case import RedFlagHit
-from bot.triage.red_flags import default_screen as load_screen
-from bot.triage.red_flags import screen as default_screen
+from bot.app import current_app
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +50,13 @@ def conversation_language(text: str, slot_language: str | None, locked: bool) ->
 class EmergencyInterrupt:
     """Screens a message and, on a red flag, answers and updates the tracker."""
 
-    def __init__(self, screen: Screen = default_screen,
+    def __init__(self, screen: Screen | None = None,
                  agent_provider: Callable[[], Any] | None = None) -> None:
+        """``screen``: the process app's (``App.screen_text``) when omitted."""
+        self._preload: Callable[[], Any] | None = None
+        if screen is None:
+            app = current_app()
+            screen, self._preload = app.screen_text, lambda: app.screen
         self.screen = screen
         self._agent_provider = agent_provider or self._app_agent
         self._app: Sanic | None = None
@@ -62,10 +66,10 @@ class EmergencyInterrupt:
 
         async def remember(app: Sanic, _loop: Any) -> None:
             self._app = app
-            if self.screen is default_screen:
+            if self._preload is not None:
                 # load the knowledge base and the learned layer now, not on the
                 # first patient's message (WeChat waits 5 s for the answer)
-                await asyncio.to_thread(load_screen)
+                await asyncio.to_thread(self._preload)
 
         blueprint.listener("before_server_start")(remember)
         return blueprint

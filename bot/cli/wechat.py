@@ -66,13 +66,12 @@ def build_sender(app: App, config: WeChatConfig) -> WeChatSender:
 
 
 def _menu(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
-    menu = Menu.load(args.file or settings.project_root / MENU_FILE)
+    app = command_app(args)  # its database opens only when publishing
+    menu = Menu.load(args.file or app.settings.project_root / MENU_FILE)
     payload = menu.payload(args.language)
     if args.dry_run:
         print(yaml.safe_dump(payload, allow_unicode=True, sort_keys=False))
         return 0
-    app = command_app(args)
     sender = build_sender(app, load_config(app.settings))
     sender.client.menu.create(payload)
     print(f"menu {menu.version} ({args.language}) published")

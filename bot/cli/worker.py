@@ -82,7 +82,8 @@ def _scheduler(args: argparse.Namespace) -> int:
     maintenance = build_maintenance(
         db, router, clock, app.handoffs,
         RetentionService.from_settings(db, settings, anchors),
-        MaintenanceConfig.from_settings(settings), Spool(settings.spool_path), anchors)
+        MaintenanceConfig.from_settings(settings), Spool(settings.spool_path), anchors,
+        triage=lambda: app.triage)
     port = args.port if args.port is not None else worker_port(settings)
     server = OutboxServer(outbox, settings.host, port, settings.rest_token) if port else None
     stop = threading.Event()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bot.consent.confirm import SensitiveActions
 from bot.consent.guard import protect
 from bot.consent.rights import DataRightsService
@@ -16,15 +18,26 @@ from bot.reminders.readings import parse_reading
 from bot.reminders.service import ReminderService
 from bot.settings import Settings
 from bot.store.db import Database
-from bot.triage.red_flags import default_screen
+from bot.triage.red_flags import RedFlagScreen, default_screen
 
 
-def mentions_health(text: str) -> bool:
+def health_detector(load_screen: Callable[[], RedFlagScreen] = default_screen,
+                    ) -> Callable[[str], bool]:
+    """``mentions_health(text)`` over the knowledge base of the screen ``load_screen``
+    returns (loaded on the first message, not when the gate is built)."""
+
+    def detect(text: str) -> bool:
+        return mentions_health(text, load_screen())
+
+    return detect
+
+
+def mentions_health(text: str, screen: RedFlagScreen | None = None) -> bool:
     """Whether a message carries health information: a symptom, finding or condition
     from the triage knowledge base, or a blood pressure / glucose reading."""
     if not text or text.startswith("/"):
         return False
-    if default_screen().scan(text).present_ids():
+    if (screen or default_screen()).scan(text).present_ids():
         return True
     return parse_reading(text) is not None
 
@@ -71,12 +84,14 @@ def sensitive_actions(db: Database, settings: Settings | None = None,
 def build_gate(db: Database, settings: Settings | None = None, *,
                consent: ConsentService | None = None,
                handoffs: HandoffService | None = None,
-               confirmations: SensitiveActions | None = None) -> ConversationGate:
+               confirmations: SensitiveActions | None = None,
+               screen: Callable[[], RedFlagScreen] = default_screen) -> ConversationGate:
     """The gate on ``db``; the parts given are shared with the process's other
-    services (``bot.app``), the others are built from ``settings``."""
+    services (``bot.app``), the others are built from ``settings``; ``screen`` loads
+    the red-flag screen whose knowledge base says what is health information."""
     protect(db)  # no health row without consent on the boundary's database either
     consent = consent or consent_service(settings)
     handoffs = handoffs or handoff_service(db, settings)
-    return ConversationGate(db, consent, handoffs, mentions_health,
+    return ConversationGate(db, consent, handoffs, health_detector(screen),
                             confirmations=confirmations or sensitive_actions(
                                 db, settings, consent, handoffs.hospital))

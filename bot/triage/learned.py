@@ -169,12 +169,10 @@ def ensure_model(models_dir: Path, root: Path = PROJECT_ROOT, keep: int = 2) -> 
     return path
 
 
-@lru_cache(maxsize=1)
-def default_model() -> Understanding | None:
-    """The process-wide model for the checkout, loaded once; ``None`` (rules only,
-    logged) when it has not been built or cannot be read."""
-    settings = Settings.from_env()
-    path = model_path(settings.models_dir, settings.project_root)
+def load_for(models_dir: Path, root: Path = PROJECT_ROOT) -> Understanding | None:
+    """The model for the checkout at ``root`` in ``models_dir``, or ``None`` (rules
+    only, logged) when it has not been built or cannot be read."""
+    path = model_path(models_dir, root)
     if not path.is_file():
         log.warning("triage.understanding.missing path=%s (run `medbot train`); rules only",
                     path.name)
@@ -187,5 +185,14 @@ def default_model() -> Understanding | None:
         return None
 
 
+@lru_cache(maxsize=1)
+def default_model() -> Understanding | None:
+    """The model for library use outside an ``App`` (tests, benchmarks, notebooks),
+    from the environment's settings, loaded once; the servers load theirs through
+    their app (``App.triage``)."""
+    settings = Settings.from_env()
+    return load_for(settings.models_dir, settings.project_root)
+
+
 __all__ = ["read_corpus", "fingerprint", "build", "save", "load", "ensure_model",
-           "default_model", "cues", "light_scan", "model_text", "CORPUS_DIR"]
+           "default_model", "load_for", "cues", "light_scan", "model_text", "CORPUS_DIR"]

@@ -80,7 +80,8 @@ class Triage:
 
 @lru_cache(maxsize=1)
 def default_triage() -> Triage:
-    """The process-wide pipeline over the checkout's knowledge base."""
+    """The checkout's pipeline for library use outside an ``App`` (tests, benchmarks,
+    notebooks); the servers use their app's (``App.triage``), built from its settings."""
     return Triage(default_knowledge(), default_model())
 
 

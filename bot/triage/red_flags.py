@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import traceback
+from collections.abc import Callable
 from dataclasses import replace
 from functools import lru_cache
 
@@ -344,29 +345,40 @@ def _requirements_met(category: RedFlagCategory, scan: Scan) -> bool:
 
 @lru_cache(maxsize=1)
 def default_screen() -> RedFlagScreen:
-    """The process-wide screen; call once at start-up to pay the loading cost early."""
+    """The checkout's screen for library use outside an ``App`` (tests, benchmarks,
+    notebooks); the servers use their app's (``App.screen``), built from its settings."""
     return RedFlagScreen(default_knowledge(), default_model())
 
 
-def screen(text: str, lang: str | None = None) -> RedFlagHit | None:
-    """Screen one inbound patient message for an emergency.
+def screening(load: Callable[[], RedFlagScreen]) -> Callable[..., RedFlagHit | None]:
+    """A screen function over a screen loaded on first use that never raises: a screen
+    that cannot load (a broken knowledge base) logs and lets the message through, so
+    the conversation goes on (the emergency advice itself needs no screen object)."""
 
-    Args:
-        text: the raw message (zh, en or code-mixed).
-        lang: the conversation language, if known; only used by callers to pick
-            the advice text (``hit.message(lang or detect_language(text))``).
+    def screen_text(text: str, lang: str | None = None) -> RedFlagHit | None:
+        """Screen one inbound patient message for an emergency.
 
-    Returns:
-        The most serious :class:`RedFlagHit`, or ``None`` when the message is
-        not an emergency (negated, past history and information questions are
-        ignored). Never raises (see :meth:`RedFlagScreen.screen`).
-    """
-    try:
-        screener = default_screen()
-    except Exception as exc:  # noqa: BLE001 - e.g. a broken knowledge base
-        _log_failure(exc, text)
-        return None
-    return screener.screen(text, lang)
+        Args:
+            text: the raw message (zh, en or code-mixed).
+            lang: the conversation language, if known; only used by callers to pick
+                the advice text (``hit.message(lang or detect_language(text))``).
+
+        Returns:
+            The most serious :class:`RedFlagHit`, or ``None`` when the message is
+            not an emergency (negated, past history and information questions are
+            ignored). Never raises (see :meth:`RedFlagScreen.screen`).
+        """
+        try:
+            screener = load()
+        except Exception as exc:  # noqa: BLE001 - e.g. a broken knowledge base
+            _log_failure(exc, text)
+            return None
+        return screener.screen(text, lang)
+
+    return screen_text
+
+
+screen = screening(default_screen)
 
 
 def advice_language(text: str, lang: str | None) -> str:
@@ -374,4 +386,4 @@ def advice_language(text: str, lang: str | None) -> str:
     return lang or detect_language(text, "zh") or "zh"
 
 
-__all__ = ["RedFlagScreen", "default_screen", "screen", "advice_language"]
+__all__ = ["RedFlagScreen", "default_screen", "screen", "screening", "advice_language"]

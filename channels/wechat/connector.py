@@ -88,7 +88,7 @@ class WeChatInput(InputChannel):
         self.replay = replay_guard(settings, db, config.replay_window)
         self.sender = sender or WeChatSender.from_config(config, db, settings)
         if gate is True:  # the real consent/handoff gate; False only in protocol tests
-            gate = app.gate if own_db else build_gate(db, settings)
+            gate = app.gate if own_db else build_gate(db, settings, screen=lambda: app.screen)
         self.gate = gate or None
         emergency = EmergencyInterrupt()
         self.boundary = ChannelBoundary(self.name(), TranscriptService(db), emergency, self.gate,

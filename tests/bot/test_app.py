@@ -55,3 +55,41 @@ def test_without_an_installed_app_the_error_names_the_entry_points() -> None:
     finally:
         if previous is not None:
             composition.install(previous)
+
+
+def test_triage_and_screen_come_from_the_apps_own_settings(tmp_path, understanding_model) -> None:
+    """The app loads the understanding model from *its* models dir: one without a model
+    gives rules only, the checkout's gives the learned layer; the screen, the gate's
+    health detector and the re-visit screen are the pipeline's."""
+    from bot.triage import learned
+
+    rules_only = App.from_settings(Settings.from_env({"MEDBOT_DATA_DIR": str(tmp_path),
+                                                      "MEDBOT_MODELS_DIR": str(tmp_path)}))
+    assert rules_only.triage.screen.model is None
+    assert rules_only.screen is rules_only.triage.screen
+    assert rules_only.screen_text("他突然说不出话，一边脸歪了").category == "stroke_fast"
+    assert rules_only.screen_text("我想问问停车") is None
+
+    learned.default_model.cache_clear()
+    models = understanding_model.parent
+    with_model = App.from_settings(Settings.from_env({"MEDBOT_DATA_DIR": str(tmp_path / "b"),
+                                                      "MEDBOT_MODELS_DIR": str(models)}))
+    assert with_model.triage.screen.model is not None
+    assert with_model.screen is with_model.triage.screen
+    assert with_model.gate.mentions_health("最近老是胸口闷")
+    assert not with_model.gate.mentions_health("停车怎么收费")
+    # nothing above touched the library default (a second copy of the model)
+    assert learned.default_model.cache_info().currsize == 0
+    for app in (rules_only, with_model):
+        app.dispose()
+
+
+def test_a_screen_that_cannot_load_lets_the_message_through(tmp_path, caplog) -> None:
+    """A broken knowledge base: the screen function logs and answers no hit (the
+    conversation goes on) instead of raising into the channel."""
+    (tmp_path / "knowledge_base").mkdir()  # empty: no triage knowledge to load
+    settings = Settings.from_env({"MEDBOT_DATA_DIR": str(tmp_path)})
+    app = App.from_settings(settings.with_overrides(project_root=tmp_path))
+    assert app.screen_text("胸口剧痛，喘不上气") is None
+    assert "screen" in caplog.text
+    app.dispose()
