@@ -186,7 +186,8 @@ class RedFlagScreen:
         for clause in scan.clauses:
             for pattern in category.triggers:
                 for match in pattern.finditer(clause.text):
-                    if clause.status(match.start(), match.end()) == PRESENT:
+                    if clause.status(match.start(), match.end()) == PRESENT and not _explained(
+                            category.id, clause.text, match.start(), match.group(), scan.text):
                         return match.group()
         if not category.combos or not _requirements_met(category, scan):
             return None
@@ -194,6 +195,11 @@ class RedFlagScreen:
         for combo in category.combos:
             if all(feature in present for feature in combo):
                 mentions = [scan.first_present(f) for f in combo]
+                if any(m is not None and _explained(
+                        category.id, scan.clauses[m.clause].text,
+                        scan.clauses[m.clause].text.find(m.phrase), m.phrase, scan.text)
+                       for m in mentions):
+                    continue
                 return " + ".join(m.phrase if m else f for m, f in zip(mentions, combo))
         return None
 
@@ -287,6 +293,38 @@ _RIGHTS_REQUEST = re.compile(
 def _rights_request(text: str) -> bool:
     s = re.sub(r"[\s,.!?;:，。！？；：、]+", " ", text.casefold()).strip()
     return bool(_RIGHTS_REQUEST.match(s))
+
+
+# a trigger the rest of the message explains as something else:
+# vision going dark for a moment on standing up (no loss of consciousness)
+_DARK_VISION = re.compile(r"眼前(一)?(黑|发黑)|发黑|黑蒙|头晕|眼花|dizzy|light-?headed|black(ed)? out"
+                          r"|vision (went|goes|going) (black|dark)|saw stars")
+_STANDING_UP = re.compile(r"站起|起身|起来|蹲|起床|stood up|stand(ing)? up|got up|getting up|squat")
+_PASSED_AT_ONCE = re.compile(r"一下就好|马上就好|就好了|缓过来|缓了一下|缓一会|一会儿?就好|没事了|几秒"
+                             r"|went away|passed|cleared|fine (now|again|after)|few seconds|second or two")
+# "差点晕过去" (almost fainted): it did not happen
+_ALMOST = re.compile(r"(差点|险些|差一点|几乎)儿?$|\b(almost|nearly)\s*$")
+_MEDICINE_FOR = re.compile(r"\s*(meds?|medications?|medicines?|pills|tablets|drugs|prescriptions?)\b")
+# a bruised nail after a finger was caught or struck is no sign of low oxygen
+_NAIL = re.compile(r"指甲|甲床|\bnails?\b")
+_LOCAL_INJURY = re.compile(r"夹|砸|撞|碰|踢|扎|锤|门缝|jammed|slammed|shut (it )?in|caught (it )?in|crushed"
+                           r"|stubbed|hit (it|my|his|her)|hammer")
+
+
+def _explained(category_id: str, clause: str, start: int, phrase: str, text: str) -> bool:
+    """A trigger (``phrase`` at ``start`` in ``clause``) that the message itself
+    explains as no emergency of its category."""
+    if category_id != "poisoning_overdose" and start >= 0 and _MEDICINE_FOR.match(
+            clause, start + len(phrase)):
+        return True  # "seizure meds need a refill": a known condition, nothing happening
+    if category_id == "unconscious_or_seizure":
+        if start >= 0 and _ALMOST.search(clause[max(0, start - 8):start]):
+            return True
+        return bool(_DARK_VISION.search(phrase) and _STANDING_UP.search(text)
+                    and _PASSED_AT_ONCE.search(text))
+    if category_id == "breathing_difficulty":
+        return bool(_NAIL.search(phrase) and _LOCAL_INJURY.search(text))
+    return False
 
 
 def _contradicted(category: RedFlagCategory, scan: Scan) -> bool:

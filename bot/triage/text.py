@@ -10,6 +10,8 @@ phrase match gets a status from its clause:
   ("我爸三年前中风过", "my dad had a stroke years ago");
 * ``question``: an information question ("心梗有什么症状",
   "what are the signs of a stroke?") or a question about nobody in particular;
+* ``unreal``: after a dream, a film or the news in the same clause, with no waking
+  up in between ("梦见自己中风了", "dreamt i had a heart attack", "看新闻说有人触电了");
 * ``present`` otherwise.
 
 Everything is compiled once at import; scanning does no I/O.
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 # re-exported: the learned layer imports it from here, and its source files are part
@@ -27,6 +29,7 @@ from functools import cached_property
 from bot.text.normalise import normalise  # noqa: F401
 
 PRESENT, NEGATED, HISTORY, QUESTION = "present", "negated", "history", "question"
+UNREAL = "unreal"  # dreamt, seen in a film or the news: nothing happened to anyone here
 
 _CLAUSE_SPLIT = re.compile(
     r"[,!?;:。！？；\n]|(?<!\d)\.|\.(?!\d)"
@@ -47,25 +50,30 @@ _ZH_NEGATION_WINDOW = 8  # characters between the cue and the phrase
 _EN_NEGATION_WINDOW = 40
 _HISTORY = re.compile(
     r"以前|从前|曾经|既往|病史|去年|前年|(?<!\d)\d+\s*年前|(?<![一二两三四五六七八九十几多])[一二两三四五六七八九十几多]+年前"
-    r"|小时候|年轻时|得过|患过|过世|去世|已经好了|已经康复|早就好了|复查|随访|复诊|出院"
+    r"|小时候|年轻时|从小|天生|生下来就|得过|患过|过世|去世|已经好了|已经康复|早就好了|复查|随访|复诊|出院"
     r"|上个月|上个礼拜|上礼拜|上周|上星期|上次"
     r"|\b(years?|yrs?|months?|mos?|weeks?|wks?|decades?) ago\b|\blast (year|month|week)\b|\bin (19|20)\d\d\b"
     r"|\bhistory of\b|\b(seizure|fit|symptom)[- ]free\b|\bwhen (i|he|she|they) (was|were) (\d+|a baby|a toddler)\b"
     r"|\bused to\b|\bpreviously\b|\bin the past\b|\bas a (child|kid|teenager)\b"
     r"|\bwhen (i|he|she) was (young|little|a kid|a child)\b|\bfollow[- ]?up\b|\bcheck[- ]?up\b"
     r"|\brecovered\b|\bpassed away\b|\bdied\b"
+    r"|\bin the (19|20)?\d0'?s\b|\bin the (sixties|seventies|eighties|nineties)\b"
+    r"|\blast (summer|winter|spring|autumn|fall|christmas|time)\b|\bsince birth\b|\bborn with\b"
+    r"|\bsince\b(?=[^.,;!?]{0,40}\b(years?|decades?) ago\b)"
+    r"|(?<!at )(?<!for )\bonce\b(?! (i|you|he|she|we|they|it|the|a|my|your|more|again)\b)"
 )
 _CURRENT = re.compile(
-    r"现在|刚才|刚刚|正在|突然|一直|还在|今天|今早|今晚|昨晚|昨天|这两天|此刻|又|开始|以来"
-    r"|\bnow\b|\bjust now\b|\bcurrently\b|\bsuddenly\b|\bstill\b|\btoday\b|\btonight\b"
+    r"现在(?!已经|都|没事|好了|好多了|康复|恢复|正常)|刚才|刚刚|正在|突然|一直|还在|今天|今早|今晚|昨晚|昨天|这两天|此刻|又|开始|以来"
+    r"|(?<!fine )(?<!okay )(?<!ok )(?<!better )(?<!normal )\bnow\b(?! (fine|ok|okay|better|recovered|normal))|\bjust now\b|\bcurrently\b|\bsuddenly\b|\bstill\b|\btoday\b|\btonight\b"
     r"|\bthis (morning|afternoon|evening)\b|\bagain\b|\bat the moment\b|\bstarted\b"
-    r"|\bwoke up\b|\bright now\b|\bsince\b|醒来|起床"
+    r"|\bwoke up\b|\bright now\b|\bsince\b(?![^.,;!?]{0,40}\b(years?|decades?) ago\b)|醒来|起床"
 )
 _INFO_QUESTION = re.compile(
     r"什么症状|哪些症状|症状是什么|症状有哪些|有什么表现|什么表现|有哪些表现|怎么预防|如何预防"
     r"|怎么判断|如何判断|怎么识别|如何识别|是什么病|什么意思|科普|急救方法|怎么急救|如何急救|前兆|先兆"
     r"|\bwhat are the (symptoms|signs)\b|\bwarning signs\b|\bhow (to|do you|do i|can you|can i|would i) "
     r"(prevent|recogni[sz]e|spot|tell|know if)\b|\bwhat (is|are|causes)\b"
+    r"|\bexplain what\b[^.?!]{0,40}\b(is|are|means?)\b"
 )
 # 呢 asks only at the end ("怎么办呢"); inside a sentence it means "while" ("正蹲厕所呢 头突然…")
 # 什么 after 被/像 or before 东西 is "something" ("被什么堵住了"), not "what"
@@ -80,6 +88,16 @@ _ANCHOR = re.compile(
     r"|\b(i|i'm|im|i've|i'd|me|my|mine|we|our|us|he|she|his|her|him|son|daughter|baby|child"
     r"|kid|wife|husband|mum|mom|dad|father|mother|grandma|grandpa|friend|partner)\b"
 )
+# a dream, a film, the news: what follows in the clause happened to nobody here,
+# unless the patient woke up in between ("做噩梦惊醒后胸口剧痛" is real)
+_UNREAL = re.compile(
+    r"梦见|梦到|做梦|噩梦|梦里|电影里|电视剧|电视上|小说里|新闻|视频里|短视频里?|抖音上"
+    r"|\bdream(t|ed|s|ing)?\b|\bnightmares?\b|\bin (the|a) (movie|film|show|series|book|novel|video|game)\b"
+    r"|\bon (tv|the news)\b|\bthe character\b|\bin the news\b|\bnews (said|says|story|report)\b")
+_AWAKE = re.compile(r"醒|现在|\bwoke\b|\bwake\b|\bawake\b|\bnow\b")
+_UNREAL_WINDOW = 40
+# "chest pain? no." : a symptom asked about and denied at once
+_BARE_DENIAL = re.compile(r"(no|nope|none|nah|not really|negative|没有|没|无|不是|否)[.!。！~]*")
 _ZH_HISTORY_SUFFIX = re.compile(r"过(?!敏|来|去|了?一会|度|多|量|于|分|头|夜)")
 
 
@@ -92,6 +110,8 @@ class Clause:
     interrogative: bool
     anchored: bool
     inherits_history: bool = False
+    question_mark: bool = False  # the clause ended with "?"
+    denied: bool = False  # asked and denied at once ("chest pain? no.")
 
     @cached_property
     def _history_cues(self) -> list[int]:
@@ -115,8 +135,10 @@ class Clause:
         Negation is looked for before ``start``; time cues are measured from
         ``anchor`` (the match start, by default).
         """
-        if _negated(self.text, start):
+        if self.denied or _negated(self.text, start):
             return NEGATED
+        if _unreal(self.text, start):
+            return UNREAL
         if self._history_at(start if anchor is None else anchor) or _ZH_HISTORY_SUFFIX.match(
                 self.text, end):
             return HISTORY
@@ -147,6 +169,15 @@ def _negated(text: str, start: int) -> bool:
     return False
 
 
+def _unreal(text: str, start: int) -> bool:
+    """A dream, film or news cue shortly before ``start`` with no waking up (or
+    "now") between it and the mention."""
+    for cue in _UNREAL.finditer(text, max(0, start - _UNREAL_WINDOW), start):
+        if not _AWAKE.search(text, cue.end(), start):
+            return True
+    return False
+
+
 def split_clauses(text: str) -> list[Clause]:
     """Split a *normalised* message into clauses with their flags."""
     clauses: list[Clause] = []
@@ -163,9 +194,10 @@ def split_clauses(text: str) -> list[Clause]:
             offset = pos + (len(raw) - len(raw.lstrip()))
             asked = bool(sep and sep.group() == "?")
             clause = _clause(stripped, offset, asked, anchored)
+            if clauses and clauses[-1].question_mark and _BARE_DENIAL.fullmatch(stripped):
+                clauses[-1] = replace(clauses[-1], denied=True)
             if clauses and _continues_history(clauses[-1], clause):
-                clause = Clause(clause.text, clause.start, clause.interrogative, clause.anchored,
-                                inherits_history=True)
+                clause = replace(clause, inherits_history=True)
             clauses.append(clause)
         pos = sep.end() if sep else len(text)
     return clauses
@@ -206,7 +238,7 @@ def _clause(text: str, start: int, ends_with_question_mark: bool, anchored: bool
     asked = ends_with_question_mark or bool(_ZH_QUESTION.search(text) or _EN_QUESTION.search(text))
     strong = _is_info_only(text)
     interrogative = (asked and (info or strong or not anchored)) or strong
-    return Clause(text, start, interrogative, anchored)
+    return Clause(text, start, interrogative, anchored, question_mark=ends_with_question_mark)
 
 
 def _is_info_only(text: str) -> bool:
@@ -217,7 +249,8 @@ def _is_info_only(text: str) -> bool:
 _STRONG_INFO = re.compile(
     r"什么症状|哪些症状|有哪些早期症状|有什么表现|怎么预防|如何预防|科普|前兆|先兆|如果|万一|假如|遇到.{0,10}怎么办"
     r"|what are the (symptoms|signs)|warning signs|what (should|do|can) (i|we|you) do if|what to do if"
-    r"|\bif (someone|somebody|a person|a child|a baby|your|you)\b")
+    r"|\bif (someone|somebody|a person|a child|a baby|your|you)\b"
+    r"|\bif (my|our|he|she|they)\b[^.?!]{0,40}\bever\b")
 
 
 def few_words(text: str, han: int, latin: int) -> bool:

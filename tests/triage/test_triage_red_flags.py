@@ -99,6 +99,44 @@ def test_advice_is_bilingual():
     assert hit.to_dict("en")["advice"] == hit.advice.en
 
 
+@pytest.mark.parametrize("text", [
+    "dreamt i had a heart attack and woke up sweaty, feel fine now",
+    "我做梦梦见自己中风了 吓醒了 现在没事",
+    "看新闻说有人在家触电了 家里插座要注意点啥",
+    "蹲久了站起来眼前一黑 一下就好了",
+    "看到体检报告我差点晕过去 胆固醇这么高",
+    "我表哥去年出车祸 现在已经康复了 想问问复查挂哪个科",
+    "说话有点大舌头 从小就这样",
+    "my mum's face has been droopy on one side since her Bell's palsy 3 years ago",
+    "shortness of breath? no. chest pain? no. I just want my cholesterol results",
+    "昨天手指被门夹了 指甲发紫 现在不太疼了",
+    "grandpa's seizure meds need a refill",
+    "can you explain what a thunderclap headache is?",
+    "my grandad had a heart attack in the 90s, does that mean i'm at risk?",
+    "fainted once at a concert when it was really hot, fine since",
+    "if my baby ever gets a fever before 3 months old what should I do?",
+])
+def test_dreams_films_the_past_and_explained_signs_are_no_emergency(rules_triage, text):
+    """What the rules read as no emergency: a dream or the news, the past ("in the
+    90s", "since ... 3 years ago", "从小"), a symptom asked about and denied at once,
+    a moment of dark vision on standing up, almost fainting, a nail bruised by a door,
+    a medicine named after its condition."""
+    assert rules_triage.screen.screen(text) is None
+
+
+@pytest.mark.parametrize("text, category", [
+    ("做噩梦惊醒后胸口剧痛 出冷汗 喘不上气", "cardiac_chest_pain"),  # woke up: real
+    ("had a bad dream, woke up and now my chest is crushing and I'm sweating", "cardiac_chest_pain"),
+    ("站起来眼前一黑就晕倒了 叫不醒", "unconscious_or_seizure"),  # not just dark vision
+    ("chest pain? yes, crushing, and I'm sweating", "cardiac_chest_pain"),
+    ("I think mum took a whole week of her heart pills at once, she's confused", "poisoning_overdose"),
+    ("他嘴唇和指甲都发紫了 喘不上气", "breathing_difficulty"),
+])
+def test_the_same_cues_leave_real_emergencies_alone(triage, text, category):
+    hit = triage.screen.screen(text)
+    assert hit is not None and hit.category == category
+
+
 # -- security review: the screen never takes a turn down --------------------------------
 
 @pytest.mark.parametrize("text, category", [
