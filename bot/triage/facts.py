@@ -62,7 +62,11 @@ _AGE_ZH_YEARS = re.compile(
     rf"({_NUM})\s*多?\s*(?:周岁|岁)(?:\s*(半)|\s*零?\s*({_NUM})\s*个?\s*月(?![前后以]))?")
 _AGE_ZH_SMALL = re.compile(rf"({_NUM})\s*个?(月|天|周|星期)\s*大(?!便|小便|量|口|汗|片|面积)")
 _AGE_ZH_BORN = re.compile(rf"(?:出生|生下来|刚生)\s*({_NUM})\s*个?(月|天|周)")
-_AGE_ZH_BABY = re.compile(rf"(?:宝宝|孩子|婴儿|女儿|儿子|闺女|小孩|宝贝)\s*(?:才|刚|刚满|满)?\s*({_NUM})\s*个?(月|天|周)(?!前)")
+_AGE_ZH_BABY = re.compile(rf"(?:宝宝|孩子|婴儿|女儿|儿子|闺女|小孩|宝贝|老二|老大|老三|二宝|大宝|小宝|娃|小家伙)"
+                          rf"\s*(?:才|刚|刚满|满)?\s*({_NUM})\s*个?(月|天|周)(?!前)")
+_SIBLING = re.compile(r"老[大二三四五]|[大二三小]宝")
+# "两个月零十天": an age to the day (零/又 joins the parts of an age, never a duration)
+_AGE_ZH_MONTHS_DAYS = re.compile(rf"({_NUM})\s*个?月\s*(?:零|又)\s*({_NUM})\s*天")
 # (?<![a-z0-9]) rather than \b: "孩子9 yr old" (a Han character is a word character)
 _AGE_EN = re.compile(rf"(?<![a-z0-9])({_EN_NUM})[- ]?({_alternation(_AGE_EN_UNITS)})[- ]old(?![a-z0-9])")
 # "9yo", "9 y/o", "9 y.o.", "18 m/o"
@@ -76,13 +80,21 @@ _NEWBORN = re.compile(r"新生儿|刚出生|newborn|new-born")
 _AGE_ZH_MONTH_OLD = re.compile(r"(?:刚|才|刚刚)?满月(?!后)|(?<![一二两三四五六七八九十\d])百天")
 # "my baby is 6 weeks", "she's only 10 days" (no "old")
 _AGE_EN_IS = re.compile(
-    rf"\b(?:baby|son|daughter|grandson|granddaughter|infant|newborn|he|she)(?:'s| is)"
+    rf"\b(?:baby|bubs?|bubba|little one|son|daughter|grandson|granddaughter|infant|newborn|he|she)(?:'s| is)"
     rf" (?:just |only |barely |nearly |about |around )?({_EN_NUM}) ?({_alternation(_AGE_EN_UNITS)})"
     r"(?![a-z])(?! (?:ago|pregnant|along|late|early|overdue|post))")
 
 
 def _plausible_age(value: float | None) -> float | None:
     return value if value is not None and 0 <= value <= MAX_AGE_YEARS else None
+
+
+def _age_in_years(value: float, unit: str) -> float:
+    """An age in years: months are twelfths of a year (a baby of "3 months" is not
+    under three months), the other units their days."""
+    if unit == "月" or _UNIT_DAYS.get(unit) == 30:
+        return round(value / 12, 3)
+    return round(value * _UNIT_DAYS[unit] / 365, 3)
 
 
 def age_years(scan: Scan) -> float | None:
@@ -102,22 +114,23 @@ def age_years(scan: Scan) -> float | None:
             value = None if months is None or months >= 12 else value + round(months / 12, 3)
         if _plausible_age(value) is not None:
             return value
+    # a child's rank is no numeral: "老二两个月零十天" is two months and ten days
+    for match in _AGE_ZH_MONTHS_DAYS.finditer(_SIBLING.sub(lambda m: " " * len(m.group()), text)):
+        months, days = cn_number(match.group(1)), cn_number(match.group(2))
+        if months is not None and days is not None and months < 12:
+            return round(months / 12 + days / 365, 3)
     for pattern in (_AGE_ZH_SMALL, _AGE_ZH_BORN, _AGE_ZH_BABY):
         for match in pattern.finditer(text):
             value = cn_number(match.group(1))
             if value is not None and _plausible_age(
-                    age := round(value * _ZH_UNIT_DAYS[match.group(2)] / 365, 3)) is not None:
+                    age := _age_in_years(value, match.group(2))) is not None:
                 return age
-    for match in _AGE_EN.finditer(text):
-        value = _en_number(match.group(1))
-        if value is not None and _plausible_age(
-                age := round(value * _AGE_EN_UNITS[match.group(2)] / 365, 3)) is not None:
-            return age
-    for match in _AGE_EN_IS.finditer(text):
-        value = _en_number(match.group(1))
-        if value is not None and _plausible_age(
-                age := round(value * _AGE_EN_UNITS[match.group(2)] / 365, 3)) is not None:
-            return age
+    for pattern in (_AGE_EN, _AGE_EN_IS):
+        for match in pattern.finditer(text):
+            value = _en_number(match.group(1))
+            if value is not None and _plausible_age(
+                    age := _age_in_years(value, match.group(2))) is not None:
+                return age
     for match in _AGE_EN_SHORT.finditer(text):
         value = float(match.group(1)) / (12 if match.group(3) else 1)
         if _plausible_age(value) is not None:
@@ -252,21 +265,28 @@ def severity(scan: Scan) -> str | None:
 
 # A number is read whole ("1039度" is no temperature) and never after a minus sign.
 # Celsius, except 95-110 with an English cue or °F ("temp 102", "101°F"): 度/℃ are Celsius.
-_TEMP = re.compile(r"(?<![\d.\-−])(\d{2,3}(?:\.\d)?)\s*(度|℃|°c|°f|°|degrees?|c\b|f\b)(?:(?<=度)(\d)(?![\d.]))?"
+# digits, or the Chinese numerals of a body temperature ("三十八度二" is 38.2)
+_ZH_TEMP = "(?:三十[四五六七八九]|四十[一二]?)(?!\\s*[个天小时分钟岁年次号周])"
+_TENTH = "[\\d一二三四五六七八九]"
+_TEMP = re.compile(rf"(?<![\d.\-−])(\d{{2,3}}(?:\.\d)?|{_ZH_TEMP})\s*(度|℃|°c|°f|°|degrees?|c\b|f\b"
+                   rf"|on (?:the|her|his|my) thermometer)(?:(?<=度)({_TENTH})(?![\d.]))?"
                    r"|(烧到|体温|肛温|腋温|耳温|额温|口温|量了|最高(?:烧到|到)?|发烧|发热|高烧|烧了?"
                    r"|temperature of|temp of|temp|max(?:imum)?|highest|fever of|fever|spiked(?: a fever of| to)?"
                    r"|thermometer (?:says|reads|shows))"
-                   r"\s*(?<![-−])(\d{2,3}(?:\.\d)?)(?!\.?\d)(?:度(\d)(?![\d.]))?")
+                   rf"\s*(?<![-−])(\d{{2,3}}(?:\.\d)?|{_ZH_TEMP})(?!\.?\d)(?:度({_TENTH})(?![\d.]))?")
 _CELSIUS_ONLY = {"度", "℃", "°c", "c", "烧到", "体温", "肛温", "腋温", "耳温", "额温", "口温", "量了", "最高",
                  "最高烧到", "最高到", "发烧", "发热",
                  "高烧", "烧", "烧了"}
 
 
 def _celsius(match: re.Match[str]) -> float | None:
-    value = float(match.group(1) or match.group(5))
+    number = match.group(1) or match.group(5)
+    value = float(number) if number[0].isdigit() else cn_number(number)
     tenth = match.group(3) or match.group(6)
-    if tenth:  # "38度5" is 38.5
-        value += int(tenth) / 10
+    if value is None:
+        return None
+    if tenth:  # "38度5" is 38.5, "三十八度二" 38.2
+        value += (int(tenth) if tenth.isdigit() else cn_number(tenth) or 0) / 10
     if 95 <= value <= 110 and (match.group(2) or match.group(4)) not in _CELSIUS_ONLY:
         value = round((value - 32) * 5 / 9, 1)  # Fahrenheit
     return value if 34 <= value <= 43 else None

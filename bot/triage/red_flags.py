@@ -311,19 +311,35 @@ _LOCAL_INJURY = re.compile(r"夹|砸|撞|碰|踢|扎|锤|门缝|jammed|slammed|s
                            r"|stubbed|hit (it|my|his|her)|hammer")
 
 
+# figures of speech: "作业多到我喘不过气", "drowning in emails", a "fit note" for work
+_WORKLOAD = re.compile(r"(作业|功课|工作|任务|事情|活儿?|压力|考试|学习|房贷|债|加班|消息|文件|会议|报告|论文)"
+                       r"[^,，。.!！?？现突]{0,8}(喘不过气|喘不上气|透不过气)|压得[我他她人]?(喘不过气|喘不上气|透不过气)")
+_SWAMPED = re.compile(r"\s*(ing)?\s+in (emails?|work|paperwork|debt|homework|messages|tasks|assignments"
+                      r"|bills|meetings|deadlines|admin|laundry)\b")
+_FIT_FOR_WORK = re.compile(r"\s*(note|for work|to work|for duty|and well|bit|ness)\b")
+
+
 def _explained(category_id: str, clause: str, start: int, phrase: str, text: str) -> bool:
     """A trigger (``phrase`` at ``start`` in ``clause``) that the message itself
     explains as no emergency of its category."""
     if category_id != "poisoning_overdose" and start >= 0 and _MEDICINE_FOR.match(
             clause, start + len(phrase)):
         return True  # "seizure meds need a refill": a known condition, nothing happening
+    end = start + len(phrase)
     if category_id == "unconscious_or_seizure":
         if start >= 0 and _ALMOST.search(clause[max(0, start - 8):start]):
+            return True
+        if phrase == "fit" and start >= 0 and _FIT_FOR_WORK.match(clause, end):
             return True
         return bool(_DARK_VISION.search(phrase) and _STANDING_UP.search(text)
                     and _PASSED_AT_ONCE.search(text))
     if category_id == "breathing_difficulty":
-        return bool(_NAIL.search(phrase) and _LOCAL_INJURY.search(text))
+        if _NAIL.search(phrase) and _LOCAL_INJURY.search(text):
+            return True
+        return start >= 0 and any(m.start() <= start and end <= m.end()
+                                  for m in _WORKLOAD.finditer(clause))
+    if category_id == "major_trauma_or_burns" and phrase.startswith("drown"):
+        return start >= 0 and bool(_SWAMPED.match(clause, end))
     return False
 
 
@@ -374,6 +390,9 @@ def _requirements_met(category: RedFlagCategory, scan: Scan) -> bool:
         age = facts.age_years(scan)
         if age is None or age * 12 >= requires["age_months_below"]:
             return False
+        stated, temperature = facts.temperature_c(scan), facts.reported_temperature(scan)
+        if stated is not None and (temperature is None or temperature < 38.0):
+            return False  # a baby's fever is 38 °C or more: "37.4 算发烧吗" is a question
     if requires.get("pregnant"):
         pregnant, _ = facts.pregnancy(scan)
         if not pregnant and not scan.present_ids() & {"reduced_fetal_movement", "water_breaking"}:

@@ -49,8 +49,8 @@ _EN_NEGATION = re.compile(
 _ZH_NEGATION_WINDOW = 8  # characters between the cue and the phrase
 _EN_NEGATION_WINDOW = 40
 _HISTORY = re.compile(
-    r"以前|从前|曾经|既往|病史|去年|前年|(?<!\d)\d+\s*年前|(?<![一二两三四五六七八九十几多])[一二两三四五六七八九十几多]+年前"
-    r"|小时候|年轻时|从小|天生|生下来就|得过|患过|过世|去世|已经好了|已经康复|早就好了|复查|随访|复诊|出院"
+    r"以前(?!\s*(从来|从|都|也)?\s*(没|不|未))|从前|曾经|既往|病史|去年|前年|(?<!\d)\d+\s*年前|(?<![一二两三四五六七八九十几多])[一二两三四五六七八九十几多]+年前"
+    r"|小时候|年轻时|(上|读|念)?(大学|高中|初中|中学|小学)(的)?(时候|时|那会)|走出来了?|从小|天生|生下来就|得过|患过|过世|去世|已经好了|已经康复|早就好了|复查|随访|复诊|出院"
     r"|上个月|上个礼拜|上礼拜|上周|上星期|上次"
     r"|\b(years?|yrs?|months?|mos?|weeks?|wks?|decades?) ago\b|\blast (year|month|week)\b|\bin (19|20)\d\d\b"
     r"|\bhistory of\b|\b(seizure|fit|symptom)[- ]free\b|\bwhen (i|he|she|they) (was|were) (\d+|a baby|a toddler)\b"

@@ -58,8 +58,8 @@ def test_duration(triage, text, days):
 
 
 @pytest.mark.parametrize("text, age, days", [
-    ("宝宝九个月 鼻子塞 有点清鼻涕", 0.74, None), ("baby is 9 months, blocked nose", 0.74, None),
-    ("宝宝九个月 发烧两天了", 0.74, 2), ("my 9 month old has had a cough for 3 days", 0.74, 3),
+    ("宝宝九个月 鼻子塞 有点清鼻涕", 0.75, None), ("baby is 9 months, blocked nose", 0.75, None),
+    ("宝宝九个月 发烧两天了", 0.75, 2), ("my 9 month old has had a cough for 3 days", 0.75, 3),
 ])
 def test_an_age_is_not_also_a_duration(triage, text, age, days):
     c = case(triage, text)
@@ -106,9 +106,9 @@ def test_self_report(triage):
 
 @pytest.mark.parametrize("text, years", [
     ("my 9 yr old has a fever and a rash", 9), ("9yo with a rash", 9), ("my 9 y/o son", 9),
-    ("a 9-yr-old girl", 9), ("my 9 yrs old son", 9), ("18 mos old baby", 18 * 30 / 365),
+    ("a 9-yr-old girl", 9), ("my 9 yrs old son", 9), ("18 mos old baby", 18 / 12),
     ("my 6 wks old baby", 42 / 365), ("my 2 m/o", 2 / 12), ("孩子两岁半", 2.5),
-    ("宝宝1岁3个月", 1.25), ("我三十多岁", 30), ("孩子3个月大", 90 / 365),
+    ("宝宝1岁3个月", 1.25), ("我三十多岁", 30), ("孩子3个月大", 3 / 12),
 ])
 def test_age_spellings(triage, text, years):
     assert case(triage, text).age_years == pytest.approx(years, abs=0.01)
@@ -160,3 +160,30 @@ def test_where_the_temperature_was_taken(triage, text, celsius):
 def test_particles_that_ask_nothing(triage, text):
     scan = triage.screen.scan(text)
     assert all(not clause.interrogative for clause in scan.clauses), text
+
+
+@pytest.mark.parametrize("text, age", [
+    ("我家老二两个月零十天 体温三十八度二", 0.194),  # months and days; a child's rank is no numeral
+    ("宝宝三个月", 0.25),  # three months is not under three months
+    ("bubs is 6 wks, 38.4 on the thermometer", 0.115),
+])
+def test_ages_to_the_day_and_in_twelfths(triage, text, age):
+    assert case(triage, text).age_years == pytest.approx(age, abs=0.002)
+
+
+@pytest.mark.parametrize("text, celsius", [
+    ("体温三十八度二", 38.2), ("烧到三十九度", 39.0), ("38.4 on the thermometer", 38.4),
+    ("烧了三十九个小时", None),  # hours, not degrees
+])
+def test_temperatures_in_chinese_numerals_and_on_the_thermometer(triage, text, celsius):
+    assert case(triage, text).vitals.temperature_c == celsius
+
+
+@pytest.mark.parametrize("text, fires", [
+    ("宝宝两个月 洗完澡量体温37.4 算发烧吗", False),  # under 38 °C: no infant fever
+    ("我家老二两个月零十天 体温三十八度二 要不要等明天再看", True),
+    ("bubs is 6 wks, 38.4 on the thermometer, my dad says just give her some calpol", True),
+])
+def test_a_babys_fever_needs_38_degrees(rules_triage, text, fires):
+    hit = rules_triage.screen.screen(text)
+    assert (hit is not None and hit.category == "infant_fever") == fires

@@ -115,6 +115,10 @@ def test_advice_is_bilingual():
     "my grandad had a heart attack in the 90s, does that mean i'm at risk?",
     "fainted once at a concert when it was really hot, fine since",
     "if my baby ever gets a fever before 3 months old what should I do?",
+    "twisted my knee on site, a bit swollen, can still walk, need a fit note",
+    "这学期作业多到我喘不过气 想问学校体检在哪做",
+    "I'm drowning in emails today, can I get a telehealth slot after 6pm?",
+    "大学的时候确实有过想死的念头 现在已经走出来很多年了 想找个心理医生",
 ])
 def test_dreams_films_the_past_and_explained_signs_are_no_emergency(rules_triage, text):
     """What the rules read as no emergency: a dream or the news, the past ("in the
@@ -131,10 +135,23 @@ def test_dreams_films_the_past_and_explained_signs_are_no_emergency(rules_triage
     ("chest pain? yes, crushing, and I'm sweating", "cardiac_chest_pain"),
     ("I think mum took a whole week of her heart pills at once, she's confused", "poisoning_overdose"),
     ("他嘴唇和指甲都发紫了 喘不上气", "breathing_difficulty"),
+    ("he's having a fit and won't stop shaking", "unconscious_or_seizure"),
+    ("my son fell in the pool and nearly drowned, he's coughing and not himself",
+     "major_trauma_or_burns"),
+    ("工作压力大 现在突然喘不上气", "breathing_difficulty"),
 ])
+
 def test_the_same_cues_leave_real_emergencies_alone(triage, text, category):
     hit = triage.screen.screen(text)
     assert hit is not None and hit.category == category
+
+
+def test_never_before_is_no_history(rules_triage):
+    """"以前从来没有过" says the collapse is new, not that it happened in the past."""
+    from bot.triage.text import PRESENT
+
+    scan = rules_triage.screen.scan("儿子打游戏打到一半人就趴下了 喊他也不应 以前从来没有过")
+    assert any(c.status(0, len(c.text)) == PRESENT for c in scan.clauses)
 
 
 # -- security review: the screen never takes a turn down --------------------------------
