@@ -8,11 +8,12 @@ handoff and pauses this conversation.
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import FollowupAction
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import MedbotAction
@@ -100,6 +101,11 @@ class ActionHandleFallback(HandoffAction):
             # reminder, answered as such (never "I didn't get that")
             return await ActionCancelMedicationReminder(self._reminders).change_status(
                 dispatcher, tracker)
+        late = await self._late_age(tracker)
+        if late:
+            # "65" once the advice is out: the age the interview asked for, given late;
+            # the assessment is redone with it (never "I didn't get that")
+            return [*late, FollowupAction("action_triage_result")]
         if await self._describes_symptoms(tracker):
             # "my 9 month old has a blocked nose…" the NLU did not recognise: the patient
             # is describing symptoms, so the interview starts (never "I didn't get that")
@@ -114,6 +120,24 @@ class ActionHandleFallback(HandoffAction):
         return []
 
 
+    async def _late_age(self, tracker: Tracker) -> list[dict[str, Any]]:
+        """Slot updates when the message is the patient's age, sent right after a triage
+        result given without it; otherwise none."""
+        from bot.triage import interview
+
+        text = self.latest_text(tracker)
+        if (_last_action(tracker) != "action_triage_result" or not tracker.get_slot("triage_text")
+                or tracker.get_slot("triage_age") not in (None, interview.UNKNOWN)
+                or not _LATE_AGE.fullmatch(text.strip())):
+            return []
+        triage = self._triage or current_app().triage
+        slots = {name: tracker.get_slot(name) for name in ("triage_text", "triage_asked_flag",
+                                                           "triage_flag_answers")}
+        updates = interview.record_answer(triage, slots, "triage_age", text)
+        if not updates or updates.get("triage_age") in (None, interview.UNKNOWN):
+            return []
+        return [SlotSet(name, value) for name, value in updates.items()]
+
     async def _describes_symptoms(self, tracker: Tracker) -> bool:
         triage = self._triage or current_app().triage
         extraction = await asyncio.to_thread(triage.extract, self.latest_text(tracker),
@@ -121,16 +145,43 @@ class ActionHandleFallback(HandoffAction):
         return bool(extraction.case.symptoms)
 
 
-def consecutive_fallbacks(tracker: Tracker) -> int:
-    """How many of the latest user messages in a row were not understood."""
-    count = 0
+# a bare age: "65", "65岁", "六十五", "he's 65", "65 years old"
+_LATE_AGE = re.compile(r"(?:(?:he|she|i|dad|mum|mom)(?:'s| is| am)\s*)?"
+                       r"(?:\d{1,3}|[一二两三四五六七八九十百]{1,4})\s*(?:岁|周岁|了|years?(?: old)?|yrs?|yo)?[.。!！]?",
+                       re.IGNORECASE)
+
+
+def _last_action(tracker: Tracker) -> str | None:
+    """The bot's last action before the patient's latest message (not listening)."""
+    seen_user = False
     for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                return None
+            seen_user = True
+        elif seen_user and event.get("event") == "action" and event.get("name") != "action_listen":
+            return event.get("name")
+    return None
+
+
+def consecutive_fallbacks(tracker: Tracker) -> int:
+    """How many of the latest user messages in a row were not understood: a message
+    the NLU could not classify but an active form took as its answer ("不知道" to
+    "how old is the patient?") was understood."""
+    count = 0
+    answered_by = None  # the action that ran after the user message being looked at
+    for event in reversed(tracker.events):
+        if event.get("event") == "action" and event.get("name") != "action_listen":
+            answered_by = event.get("name")
+            continue
         if event.get("event") != "user":
             continue
         intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-        if intent != FALLBACK_INTENT:
+        if intent != FALLBACK_INTENT or (
+                answered_by is not None and answered_by != "action_handle_fallback"):
             break
         count += 1
+        answered_by = None
     return count
 
 

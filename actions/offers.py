@@ -24,6 +24,7 @@ from bot.app import current_app
 from bot.clinic import Services
 from bot.info import HospitalInfoService
 from bot.nlp.replies import read_offer_reply
+from bot.text.yesno import Reply, read_reply
 
 OFFER_SLOT = "offer_pending"
 BOOKING, EMERGENCY_INFO = "booking", "emergency_info"
@@ -52,12 +53,22 @@ class ActionAnswerOffer(ClinicAction):
         if answer is None:
             answer = _INTENT_ANSWER.get(intent or "")
         done = [SlotSet(OFFER_SLOT, None)]
+        if offer == BOOKING and read_reply(self.latest_text(tracker)) is Reply.UNSURE:
+            # "no idea", "不知道": no answer either way (the NLU may call it a deny), so
+            # the offer is made again and stays open
+            department = tracker.get_slot("triage_department")
+            names = current_app().triage.knowledge.departments
+            name = names[department].name.get(self.language(tracker)) \
+                if department in names else ""
+            dispatcher.utter_message(response="utter_triage_next_routine", department=name)
+            return []
         if answer is None or offer not in (BOOKING, EMERGENCY_INFO):
             if intent in _INTENT_ANSWER:  # a yes/no with no offer open
                 dispatcher.utter_message(response="utter_anything_else")
                 return done
-            await ActionHandleFallback(self._handoff).run(dispatcher, tracker, domain)
-            return done
+            # its events too: a late age redoes the assessment, symptoms start the interview
+            events = await ActionHandleFallback(self._handoff).run(dispatcher, tracker, domain)
+            return [*done, *events]
         if not answer:
             dispatcher.utter_message(response="utter_offer_declined_emergency"
                                      if offer == EMERGENCY_INFO else "utter_offer_declined")

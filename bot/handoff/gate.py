@@ -170,6 +170,11 @@ class ConversationGate:
                         text: str, message_id: int | None, lang: str) -> GateDecision | None:
         status = self.consent.status(session, patient.id, "health_data")
         if status.granted:
+            if self.consent.texts.parse(text, explicit_only=True) == "granted":
+                # "同意" once more (a double tap, or a reply to the question already
+                # answered): say it is recorded rather than "I didn't get that"
+                return GateDecision([t("utter_consent_thanks", lang, version=status.version)],
+                                    forward=False, language=lang)
             return None
         prompt = self.consent.pending(session, patient.id, "health_data")
         if prompt is not None:

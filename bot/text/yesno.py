@@ -51,7 +51,7 @@ def _en(words: str) -> str:
 
 
 _UNSURE = re.compile(r"不确定|不知道|不清楚|说不准|说不好|不好说|不记得|没量|"
-                     + _en(r"not sure|unsure|don'?t know|no idea|maybe|dunno"))
+                     + _en(r"not sure|unsure|don'?t know|no idea|no clue|idk|maybe|dunno|haven'?t decided|can'?t decide"))
 _ZH_NO = r"没有|没|不是|不要|不用|不需要|不可以|不行|不对|不必"
 _ZH_NO_OPENING = r"都?(?:不|否|无)"  # "不", "无", "都不是": only where the reply opens
 _EN_NO = r"no|nope|nah|none|nothing|not|negative|never|neither|not really"

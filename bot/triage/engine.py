@@ -96,8 +96,8 @@ class TriageEngine:
                         answers[category.id] = False
                     elif any(set(combo) <= set(case.symptoms) for combo in category.combos):
                         answers[category.id] = True
-                elif case.self_report:
-                    answers[category.id] = False
+                elif case.self_report or case.subject in ("parent", "spouse"):
+                    answers[category.id] = False  # the writer, a parent or a spouse is no baby
             if requires.get("pregnant") and (case.pregnant is False or case.sex == "male"
                                              or (case.age_years is not None
                                                  and not 10 <= case.age_years <= 55)):

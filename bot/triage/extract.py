@@ -101,7 +101,10 @@ def _learned_symptoms(reading: Reading | None, scan: Scan, not_learned: frozense
 
 
 def _subject(reading: Reading | None, scan: Scan) -> str | None:
-    """Who the patient is: self, child, parent, spouse or other."""
+    """Who the patient is: self, child, parent, spouse or other; a relative the writer
+    names as their own ("我爸…") wins over the learned layer's guess."""
+    if (named := facts.kin_subject(scan)) is not None:
+        return named
     if reading is not None and reading.subject is not None:
         return reading.subject
     return "self" if facts.self_report(scan) else None

@@ -309,6 +309,24 @@ _OTHER_PERSON = re.compile(
 )
 
 
+_KIN = (
+    ("parent", r"我(?:的|家)?(?:爸爸?|妈妈?|父亲|母亲|老爸|老妈)|\bmy (?:dad|father|mum|mom|mother|mother-in-law|father-in-law)\b"),
+    ("spouse", r"我(?:的|家)?(?:老公|老婆|丈夫|妻子|爱人|媳妇|先生|太太)|\bmy (?:husband|wife|partner)\b"),
+    ("child", r"我(?:的|家)?(?:儿子|女儿|闺女|孩子|宝宝|宝贝|小孩|孙子|孙女)|\bmy (?:son|daughter|baby|child|kid|toddler)\b"),
+    ("other", r"我(?:的|家)?(?:爷爷|奶奶|外公|外婆|姥姥|姥爷|朋友|同事|邻居)"
+              r"|\bmy (?:grandma|grandpa|grandmother|grandfather|friend|colleague|neighbou?r)\b"),
+)
+_KIN_PATTERNS = tuple((who, re.compile(pattern)) for who, pattern in _KIN)
+
+
+def kin_subject(scan: Scan) -> str | None:
+    """Who the patient is when the writer names them as their own ("我爸", "my wife"):
+    the first such word decides."""
+    found = [(m.start(), who) for who, pattern in _KIN_PATTERNS
+             if (m := pattern.search(scan.text))]
+    return min(found)[1] if found else None
+
+
 def self_report(scan: Scan) -> bool:
     """The writer describes their own symptoms (so is not an infant)."""
     return bool(_FIRST_PERSON.search(scan.text)) and not _OTHER_PERSON.search(scan.text)

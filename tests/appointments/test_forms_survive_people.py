@@ -152,6 +152,18 @@ def test_no_to_the_booking_offer_closes_politely(services, text, intent, lang) -
             "timestamp": None} in events
 
 
+@pytest.mark.parametrize(("text", "intent", "lang"), [
+    ("no idea", "deny", "en"), ("not sure", "deny", "en"), ("不知道", "deny", "zh"),
+    ("no clue", "deny", "en"), ("说不好", None, "zh"),
+])
+def test_not_knowing_is_no_answer_to_the_booking_offer(services, text, intent, lang) -> None:
+    """"no idea" was read as a no (the NLU says deny): the offer is made again, open."""
+    said, events = run_offer(services, offer_tracker(text, intent, lang=lang))
+    [message] = said
+    assert message["response"] == "utter_triage_next_routine" and message["department"]
+    assert events == []
+
+
 def test_yes_to_the_emergency_offer_sends_the_address(services) -> None:
     said, _ = run_offer(services, offer_tracker("好的", "affirm", offer="emergency_info"))
     assert responses(said) == ["utter_hospital_topic"]

@@ -291,3 +291,16 @@ def test_hello_while_waiting_says_the_patient_is_waiting(gate: ConversationGate)
     assert gate.in_handoff(CH, ID)  # still queued: "hello?" is no exit
     decision, _ = say(gate, "我还要等多久", lang="zh")
     assert "前面还有0位" in decision.replies[0] or "服务时间" in decision.replies[0]
+
+
+@pytest.mark.parametrize("again, lang", [("同意", "zh"), ("yes I agree", "en"), ("我同意", "zh")])
+def test_agreeing_again_says_it_is_recorded(gate: ConversationGate, again: str, lang: str) -> None:
+    """A second "同意" (a double tap, or a late reply to the question already answered)
+    got "I didn't get that": it is answered as recorded, and nothing is stored twice;
+    a bare "yes" still goes to the bot (it may answer the bot's own question)."""
+    consented(gate)
+    decision, _ = say(gate, again, lang=lang)
+    assert not decision.forward and "health-2026.11-v1" in decision.replies[0]
+    assert len(records(gate.db, "health_data")) == 1
+    decision, _ = say(gate, "好的")
+    assert decision.forward

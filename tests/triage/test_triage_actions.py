@@ -240,3 +240,56 @@ def test_symptoms_the_nlu_missed_start_the_interview(triage, text, starts):
             {k: e.get(k) for k in ("event", "name", "value")} for e in events]
     else:
         assert responses == ["utter_default"] and events == []
+
+
+def _after_result(text: str, slots: dict[str, Any], events: list[dict]) -> Tracker:
+    """The tracker when ``text`` arrives right after the events (oldest first)."""
+    return Tracker(
+        sender_id="rest:patient-1", slots={"language": "zh", **slots},
+        latest_message={"text": text, "intent": {"name": "nlu_fallback"}, "entities": []},
+        events=[*events, {"event": "user", "text": text,
+                          "parse_data": {"intent": {"name": "nlu_fallback"}}}],
+        paused=False, followup_action=None, active_loop={}, latest_action_name="action_listen")
+
+
+_RESULT_WITHOUT_AGE = [
+    {"event": "user", "text": "不知道", "parse_data": {"intent": {"name": "nlu_fallback"}}},
+    {"event": "action", "name": "triage_form"},
+    {"event": "action", "name": "action_triage_result"},
+    {"event": "action", "name": "action_listen"},
+]
+
+
+@pytest.mark.parametrize("text, redone", [("65", True), ("65岁", True), ("he's 65", True),
+                                          ("停车多少钱", False), ("hello?", False)])
+def test_an_age_given_after_the_result_redoes_the_assessment(triage, text, redone):
+    """"不知道" to the age, the result, then "65": the age was given late and the
+    assessment is redone with it (it got "didn't get that" and a doctor offer)."""
+    from actions.handoff import ActionHandleFallback
+
+    slots = {"triage_text": "我爸发烧39度两天了 咳嗽", "triage_age": "unknown",
+             "triage_level": "routine"}
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionHandleFallback(triage=triage).run(
+        dispatcher, _after_result(text, slots, _RESULT_WITHOUT_AGE), {}))
+    names = [(e.get("event"), e.get("name")) for e in events]
+    if redone:
+        assert ("followup", "action_triage_result") in names
+        assert {"event": "slot", "name": "triage_age", "value": 65} in [
+            {k: e.get(k) for k in ("event", "name", "value")} for e in events]
+    else:
+        assert ("followup", "action_triage_result") not in names
+
+
+def test_a_form_answer_the_nlu_could_not_classify_is_no_misunderstanding():
+    """"不知道" answered the form; only the messages answered by the fallback count, so
+    one unclear message afterwards is the first, not the second (no doctor offer yet)."""
+    from actions.handoff import consecutive_fallbacks
+
+    tracker_now = _after_result("嗯嗯", {}, _RESULT_WITHOUT_AGE)
+    assert consecutive_fallbacks(tracker_now) == 1
+    twice = _after_result("嗯嗯", {}, [
+        {"event": "user", "text": "啊?", "parse_data": {"intent": {"name": "nlu_fallback"}}},
+        {"event": "action", "name": "action_handle_fallback"},
+        {"event": "action", "name": "action_listen"}])
+    assert consecutive_fallbacks(twice) == 2
