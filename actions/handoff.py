@@ -106,12 +106,13 @@ class ActionHandleFallback(HandoffAction):
             # "65" once the advice is out: the age the interview asked for, given late;
             # the assessment is redone with it (never "I didn't get that")
             return [*late, FollowupAction("action_triage_result")]
-        if await self._describes_symptoms(tracker):
+        from actions.triage import ActionStartTriage
+
+        started = await ActionStartTriage().begin_if_symptoms(dispatcher, tracker, self._triage)
+        if started:
             # "my 9 month old has a blocked nose…" the NLU did not recognise: the patient
             # is describing symptoms, so the interview starts (never "I didn't get that")
-            from actions.triage import ActionStartTriage
-
-            return [*ActionStartTriage().begin(dispatcher, tracker), FollowupAction("triage_form")]
+            return started
         if consecutive_fallbacks(tracker) >= 2:
             await offer_handoff(self.services.offers, tracker, dispatcher, "fallbacks",
                                 self.language(tracker))
@@ -137,12 +138,6 @@ class ActionHandleFallback(HandoffAction):
         if not updates or updates.get("triage_age") in (None, interview.UNKNOWN):
             return []
         return [SlotSet(name, value) for name, value in updates.items()]
-
-    async def _describes_symptoms(self, tracker: Tracker) -> bool:
-        triage = self._triage or current_app().triage
-        extraction = await asyncio.to_thread(triage.extract, self.latest_text(tracker),
-                                             self.language(tracker))
-        return bool(extraction.case.symptoms)
 
 
 # a bare age: "65", "65岁", "六十五", "he's 65", "65 years old"

@@ -361,8 +361,14 @@ class _DoseAnswer(ReminderAction):
                                               self.answer, drug_id=self.drug_id(tracker),
                                               snooze=snooze)
         except NotFoundError:
-            dispatcher.utter_message(response="utter_dose_none_outstanding")
-            return []
+            from actions.triage import ActionStartTriage
+
+            # no dose waits for an answer: a message about symptoms the NLU took for a
+            # dose answer ("我爸 stomach 不舒服" as a skipped dose) starts the interview
+            started = await ActionStartTriage().begin_if_symptoms(dispatcher, tracker)
+            if not started:
+                dispatcher.utter_message(response="utter_dose_none_outstanding")
+            return started
         except ValidationError:
             dispatcher.utter_message(response="utter_reminder_error_snooze")
             return []

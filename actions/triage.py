@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import FORM_EXIT_SLOT, MedbotAction, MedbotFormValidation
@@ -65,6 +65,19 @@ class ActionStartTriage(MedbotAction):
                 SlotSet("triage_level", None), SlotSet("triage_department", None),
                 SlotSet("offer_pending", None), SlotSet(FORM_EXIT_SLOT, None),
                 *[SlotSet(slot, None) for slot in FACT_SLOTS]]
+
+
+    async def begin_if_symptoms(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                triage: Triage | None = None) -> list[dict[str, Any]]:
+        """The interview, started, when the latest message describes symptoms (a
+        message the NLU took for something else: "my 9 month old has a blocked nose",
+        "我爸 stomach 不舒服" read as a skipped dose); otherwise no events."""
+        triage = triage or current_app().triage
+        extraction = await asyncio.to_thread(triage.extract, self.latest_text(tracker),
+                                             self.language(tracker))
+        if not extraction.case.symptoms:
+            return []
+        return [*self.begin(dispatcher, tracker), FollowupAction("triage_form")]
 
 
 class ValidateTriageForm(MedbotFormValidation, MedbotAction):

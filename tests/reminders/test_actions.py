@@ -289,3 +289,14 @@ def test_times_are_kept_as_said_from_the_first_message(stack: Stack, services: S
     _, slots = run(ActionStartMedicationReminder(services), tracker(text, lang=lang))
     shown = confirmed(services, slots, lang)
     assert (shown["dose"], shown["times"]) == ("80mg", times)
+
+
+def test_symptoms_taken_for_a_dose_answer_start_the_interview(stack: Stack,
+                                                              services: Services) -> None:
+    """"我爸 stomach 不舒服" read as a skipped dose, with no dose waiting: the patient
+    describes symptoms, so the triage interview starts instead of "no reminder waiting"."""
+    messages, slots = run(ActionRecordDoseTaken(services), tracker("我爸 stomach 不舒服"))
+    assert [m["response"] for m in messages][-1] == "utter_triage_intro"
+    assert slots["triage_text"] == "我爸 stomach 不舒服"
+    messages, _ = run(ActionRecordDoseTaken(services), tracker("吃了"))
+    assert [m["response"] for m in messages] == ["utter_dose_none_outstanding"]
