@@ -24,7 +24,8 @@ from bot.text.normalise import normalise
 
 RISKY_INTENTS = frozenset({
     "delete_my_data", "withdraw_consent", "cancel_appointment", "cancel_medication_reminder",
-    "reschedule_appointment", "set_medication_reminder",
+    "reschedule_appointment", "set_medication_reminder", "book_appointment",
+    "dose_taken", "dose_skipped", "snooze_reminder",
 })
 
 
@@ -41,14 +42,23 @@ def _words(*alternatives: str) -> re.Pattern[str]:
 
 
 # What belongs to the hospital's bot, per intent.
-_APPOINTMENT = _words(
-    "预约", "挂号", "挂的号", "的号", "个号", "号源", "门诊", "就诊", "看病", "复诊", "医生", "大夫", "专家",
+# booking words alone ("预约", "book") name no object: "帮我预约洗车" is not ours
+_BOOKING_WORDS = ("预约", "appointment", "appointments", "appt", "booking", "bookings")
+_MEDICAL_OBJECT = (
+    "挂号", "挂的号", "的号", "个号", "号源", "门诊", "就诊", "看病", "复诊", "医生", "大夫", "专家",
     "科", "检查", "体检", "床位", "住院", "手术",
-    "appointment", "appointments", "appt", "booking", "bookings", "visit", "doctor", "doctors", "dr",
+    "hospital", "visit", "doctor", "doctors", "dr",
     "clinic", "consultation", "check-up", "checkup", "dept", "department", "surgery", "scan", "clinic's",
     "cardiology", "dermatology", "pediatrics", "paediatrics", "gp",
 )
+_APPOINTMENT = _words(*_BOOKING_WORDS, *_MEDICAL_OBJECT)
+_MEDICAL_BOOKING = _words(*_MEDICAL_OBJECT)
 _REMINDER = _words("提醒", "reminder", "reminders", "remind")
+# what a dose answer is about ("吃了", "took it", "skip tonight", "5 more minutes")
+_DOSE = _words("吃", "服", "打针", "剂", "分钟", "等会", "待会", "稍后", "晚点",
+               "took", "taken", "take", "taking", "skip", "skipped", "missed", "snooze", "later",
+               "min", "mins", "minutes", "hour", "popped", "swallowed", "nudge", "again", "ping",
+               "再", "一会")
 _MEDICATION = _words(
     "药", "吃药", "服药", "用药", "片", "胰岛素", "血压", "血糖",
     "pill", "pills", "med", "meds", "medication", "medications",
@@ -66,6 +76,10 @@ _CONSENT = _words(
     "privacy", "agreement", "health data",
 )
 _OURS = {
+    "book_appointment": (_MEDICAL_BOOKING,),
+    "dose_taken": (_MEDICATION, _REMINDER, _DOSE),
+    "dose_skipped": (_MEDICATION, _REMINDER, _DOSE),
+    "snooze_reminder": (_MEDICATION, _REMINDER, _DOSE),
     "cancel_appointment": (_APPOINTMENT,),
     "reschedule_appointment": (_APPOINTMENT,),
     "cancel_medication_reminder": (_MEDICATION, _REMINDER),
@@ -88,6 +102,7 @@ _FOREIGN = _words(
     "房租", "合同", "签证", "护照", "婚礼", "聚会", "饭局", "车", "保险单",
     "消息", "撤回消息", "浇花", "养花", "花草", "植物", "电费", "水费", "燃气费", "话费",
     "记忆", "你自己", "你的感情", "自拍", "截图",
+    "洗车", "超市", "商场", "打电话", "买东西", "取钱", "取款", "天气", "下雨", "下雪", "比赛",
     "instagram", "facebook", "tiktok", "twitter", "snapchat", "whatsapp", "netflix", "spotify",
     "youtube", "amazon", "uber", "lyft", "didi", "taxi", "cab", "ride", "flight", "flights", "train",
     "hotel", "airbnb", "restaurant", "table for", "gym", "membership",
@@ -101,6 +116,8 @@ _FOREIGN = _words(
     "laptop", "computer", "pineapple", "opinion", "your memory", "your own", "your feelings",
     "mondays", "dmv", "passport", "visa", "plant", "plants", "flowers", "garden", "bill", "bills",
     "selfie", "selfies", "screenshot", "screenshots",
+    "cookies", "cookie", "website", "weather", "rain", "snow", "match", "cricket", "football",
+    "ipl", "cuppa", "airport",
 )
 
 
@@ -121,12 +138,21 @@ def _names_a_drug(text: str) -> bool:
     return default_drugs().find(text) is not None
 
 
+# consent given somewhere else (a website's cookies, a friend request), unless the
+# message also names the hospital or health data
+_OTHER_CONSENT = _words("cookies", "cookie", "website", "websites", "browser", "网站", "浏览器",
+                        "好友申请", "好友")
+_HEALTH = _words("健康", "病历", "医疗", "医院", "health", "medical", "hospital")
+
+
 def overrule(text: str, intent: str | None) -> bool:
     """Whether a risky ``intent`` for ``text`` should be taken as out of scope."""
     if intent not in RISKY_INTENTS:
         return False
     norm = normalise(text)
     if intent == "delete_my_data" and not _ERASE.search(norm):
+        return True
+    if intent == "withdraw_consent" and _OTHER_CONSENT.search(norm) and not _HEALTH.search(norm):
         return True
     if not _FOREIGN.search(norm):
         return False

@@ -35,6 +35,14 @@ LOOK_ALIKES = [
     ("delete_my_data", "tell me a story"),
     ("delete_my_data", "I forgot"),
     ("delete_my_data", "what data do you have on me"),
+    # seen on blind r4 after its first run (a cab, a car wash, errands, cookies, the weather)
+    ("book_appointment", "book me a cab to the airport"),
+    ("book_appointment", "帮我预约洗车"),
+    ("set_medication_reminder", "提醒我周末去超市"),
+    ("set_medication_reminder", "提醒我晚上给我妈打电话"),
+    ("withdraw_consent", "I clicked accept all cookies on some website, can I take that consent back?"),
+    ("dose_skipped", "is it gonna rain in Sydney this arvo"),
+    ("dose_skipped", "who's gonna win the IPL this year"),
 ]
 OURS = [
     ("cancel_appointment", "取消"), ("cancel_appointment", "cancel it"),
@@ -48,6 +56,11 @@ OURS = [
     ("cancel_medication_reminder", "删掉阿托伐他汀的闹钟"),
     ("set_medication_reminder", "提醒我吃完晚饭吃二甲双胍"),
     ("set_medication_reminder", "remind me to take my pills after dinner"),
+    ("book_appointment", "预约明天上午"), ("book_appointment", "book an appointment for tomorrow"),
+    ("book_appointment", "帮我预约明天的心内科"), ("book_appointment", "book my dad in for a checkup"),
+    ("dose_taken", "吃了"), ("dose_taken", "yup, popped it"), ("dose_skipped", "skip tonight, feeling sick"),
+    ("snooze_reminder", "bruh give me like 5 min"),
+    ("withdraw_consent", "withdraw my consent for the hospital to use my data, and the cookies too"),
 ]
 
 
@@ -62,7 +75,7 @@ def test_requests_about_our_things_keep_their_intent(intent: str, text: str) -> 
 
 
 def test_other_intents_are_never_touched() -> None:
-    assert not overrule("cancel my netflix", "book_appointment")
+    assert not overrule("cancel my netflix", "greet")
     assert not overrule("cancel my netflix", None)
 
 
