@@ -132,13 +132,18 @@ def _database_state() -> str:
 
 
 def use_workers(settings: Any) -> int:
-    """Rasa's ``SANIC_WORKERS`` from ``MEDBOT_WORKERS`` (one typed setting decides).
+    """Rasa's ``SANIC_WORKERS`` from ``MEDBOT_WORKERS`` (one typed setting decides),
+    after the checks ``medbot run`` makes, for a server started on its own (a
+    container of ``deploy/``).
 
     Raises:
-        ConfigError: several workers without a shared lock store and database.
+        ConfigError: several workers without a shared lock store and database, or
+            an interface beyond loopback without ``MEDBOT_REST_TOKEN``.
     """
+    from bot.service.exposure import check_exposure
     from bot.service.runtime import check_workers
 
+    check_exposure(settings)
     check_workers(settings)
     os.environ["SANIC_WORKERS"] = str(settings.workers)
     return settings.workers
