@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -89,6 +90,7 @@ def test_two_workers_on_postgresql_and_redis_serve_conversations(
     service = start_service(tmp_path / "data", tmp_path / "run.log", args=("--workers", "2"),
                             extra_env={"MEDBOT_DATABASE_URL": postgres_schema_url,
                                        "MEDBOT_REDIS_URL": redis_url})
+    workers: set[int] = set()
     try:
         assert "(2 workers" in (tmp_path / "run.log").read_text()
         for lang, greeting, answer in (("zh", "你好", "您好"), ("en", "hello", "Hello")):
@@ -113,6 +115,19 @@ def test_two_workers_on_postgresql_and_redis_serve_conversations(
         assert not sockets_to(server_pid, pg_port) & (first | second)
     finally:
         assert stop_service(service) == 0
+    for _ in range(40):  # the forked workers go with the service
+        if not any(alive(pid) for pid in workers):
+            break
+        time.sleep(0.25)
+    assert not any(alive(pid) for pid in workers)
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 @pytest.mark.parametrize("env, missing", [
