@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -74,11 +75,13 @@ class Database:
         stay in force.
         """
         if self._pid != os.getpid():
-            _INHERITED_ENGINES.append(self._engine)
-            self._engine = self._create_engine()
-            self.sessions.configure(bind=self._engine)
-            self.readers.configure(bind=self._read_only(self._engine))
-            self._pid = os.getpid()
+            with _fork_lock:
+                if self._pid != os.getpid():  # not rebuilt by another thread meanwhile
+                    _INHERITED_ENGINES.append(self._engine)
+                    self._engine = self._create_engine()
+                    self.sessions.configure(bind=self._engine)
+                    self.readers.configure(bind=self._read_only(self._engine))
+                    self._pid = os.getpid()
         return self._engine
 
     @classmethod
@@ -114,6 +117,16 @@ class Database:
 # Engines a forked process inherited: referenced for the life of the process so that
 # their connections (the parent's) are never closed or garbage-collected here.
 _INHERITED_ENGINES: list[Engine] = []
+_fork_lock = threading.Lock()
+
+
+def _new_fork_lock() -> None:
+    # a lock another thread held at the fork would stay locked in the child forever
+    global _fork_lock
+    _fork_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_fork_lock)
 
 
 def _sqlite_file(url: str) -> bool:
