@@ -87,7 +87,9 @@ def test_two_workers_on_postgresql_and_redis_serve_conversations(
         trained_model: Path, tmp_path: Path, postgres_schema_url: str, redis_url: str) -> None:
     from sqlalchemy.engine import make_url
 
-    service = start_service(tmp_path / "data", tmp_path / "run.log", args=("--workers", "2"),
+    # two workers load the model at the same time: 2.5-3 min on 2 busy cores (docs/benchmarks.md)
+    service = start_service(tmp_path / "data", tmp_path / "run.log", timeout=600,
+                            args=("--workers", "2"),
                             extra_env={"MEDBOT_DATABASE_URL": postgres_schema_url,
                                        "MEDBOT_REDIS_URL": redis_url})
     workers: set[int] = set()
