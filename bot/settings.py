@@ -26,6 +26,7 @@ SUPPORTED_LANGUAGES = ("zh", "en")
 MAX_CLOCK_OFFSET_SECONDS = 366 * 24 * 3600
 MIN_RETENTION_DAYS = 1096  # 3 years (3 x 365 + a leap day), the legal minimum
 KEY_BYTES = 32
+MAX_WORKERS = 64  # Sanic workers of one Rasa server; more hosts scale further (docs/deployment.md)
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 # (raw text, variable) -> value; raises ConfigError naming the variable
@@ -127,6 +128,12 @@ def _zone(value: str) -> str | None:
     return None
 
 
+def _between(low: int, high: int) -> Check:
+    def check(value: int) -> str | None:
+        return None if low <= value <= high else f"must be between {low} and {high}, got {value}"
+    return check
+
+
 def _port(value: int) -> str | None:
     return None if 0 <= value <= 65535 else f"must be a port (0-65535), got {value}"
 
@@ -197,6 +204,12 @@ class Settings:
     rasa_port: int = setting(
         "MEDBOT_PORT", 5005, parse=_integer, check=_port,
         description="port of the Rasa server (REST, WeChat, console)")
+    workers: int = setting(
+        "MEDBOT_WORKERS", 1, parse=_integer, check=_between(1, MAX_WORKERS),
+        description="Rasa server worker processes on the one port (Rasa's `SANIC_WORKERS`, "
+                    "`medbot run --workers N`); above 1 only with `MEDBOT_REDIS_URL` (lock "
+                    "store) and a PostgreSQL `MEDBOT_DATABASE_URL` (`medbot run` refuses "
+                    "otherwise)")
     action_port: int = setting(
         "MEDBOT_ACTION_PORT", 5055, parse=_integer, check=_port,
         description="port of the rasa_sdk action server")
@@ -421,6 +434,10 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.database_url.startswith("postgresql")
 
     @property
     def wechat_configured(self) -> bool:

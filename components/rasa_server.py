@@ -15,6 +15,19 @@ The fix (measured in docs/benchmarks.md, "WeChat channel"):
   validator class, the same best-match error and Rasa's own error message, so
   a malformed response is refused exactly as before (tests/components/test_rasa_server.py).
 
+The server also answers ``GET /health`` (for ``medbot run``'s supervisor, a load
+balancer or a container health check): 200 once this worker has loaded the model,
+with the worker's process id and whether the database answers.
+
+``MEDBOT_WORKERS`` (``medbot run --workers N``) becomes Rasa's own ``SANIC_WORKERS``:
+Sanic forks N workers that share the listening socket, after the channels were
+built here. A worker inherits the app but never its database connections: the
+``Database`` opens a new engine in a process it was not created in
+(``bot.store.db``), and Rasa loads the agent, tracker store and lock store per
+worker (``before_server_start``). N > 1 is refused without a Redis lock store and
+PostgreSQL (``bot.service.runtime.check_workers``); Rasa would fall back to one
+worker on the in-memory lock store.
+
 Before Rasa starts, the process's ``bot.app.App`` is installed: Rasa instantiates the
 input channels of ``credentials.yml`` with ``from_credentials`` and nothing else, and
 every channel (REST, WeChat, the console) takes its database, gate and services from
@@ -23,11 +36,18 @@ that one app, so the Rasa process has one database engine.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
 import sys
 from functools import lru_cache
 from typing import Any
 
 _INSTALLED = "_medbot_cached_validator"
+_HEALTH_INSTALLED = "_medbot_health"
+HEALTH_DB_TIMEOUT = 2.0  # seconds; a health check must answer even while the database hangs
+
+log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=1)
@@ -62,6 +82,73 @@ def install() -> None:
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
 
 
+def install_health() -> None:
+    """Add ``GET /health`` to the Sanic app Rasa configures (idempotent)."""
+    import rasa.core.run as rasa_run
+
+    original = rasa_run.configure_app
+    if getattr(original, _HEALTH_INSTALLED, False):
+        return
+
+    def configure_app(*args: Any, **kwargs: Any) -> Any:
+        app = original(*args, **kwargs)
+        app.add_route(health, "/health", methods=["GET"], name="medbot_health")
+        return app
+
+    setattr(configure_app, _HEALTH_INSTALLED, True)
+    rasa_run.configure_app = configure_app
+
+
+async def health(request: Any) -> Any:
+    """200 when this worker's agent is loaded; the body names the worker (``pid``)
+    and says whether the database answers (``ok`` / ``down``): a database outage is
+    shared by every instance, and the channels still answer emergencies without it,
+    so it does not take the worker out of a load balancer."""
+    from sanic import response
+
+    agent = getattr(request.app.ctx, "agent", None)
+    ready = agent is not None and agent.is_ready()
+    try:
+        database = await asyncio.wait_for(asyncio.to_thread(_database_state), HEALTH_DB_TIMEOUT)
+    except asyncio.TimeoutError:
+        database = "down"
+    return response.json({"status": "ok" if ready else "loading", "pid": os.getpid(),
+                          "database": database}, status=200 if ready else 503)
+
+
+def _database_state() -> str:
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.app import current_app
+
+    try:
+        with current_app().db.read() as session:
+            session.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        log.warning("health.database_down error=%s", type(exc).__name__)
+        return "down"
+    return "ok"
+
+
+def use_workers(settings: Any) -> int:
+    """Rasa's ``SANIC_WORKERS`` from ``MEDBOT_WORKERS`` (one typed setting decides),
+    after the checks ``medbot run`` makes, for a server started on its own (a
+    container of ``deploy/``).
+
+    Raises:
+        ConfigError: several workers without a shared lock store and database, or
+            an interface beyond loopback without ``MEDBOT_REST_TOKEN``.
+    """
+    from bot.service.exposure import check_exposure
+    from bot.service.runtime import check_workers
+
+    check_exposure(settings)
+    check_workers(settings)
+    os.environ["SANIC_WORKERS"] = str(settings.workers)
+    return settings.workers
+
+
 def install_app() -> Any:
     """The Rasa process's app, from the ``MEDBOT_*`` environment (built lazily:
     nothing is opened until a channel asks)."""
@@ -73,10 +160,18 @@ def install_app() -> Any:
 
 
 def main() -> None:
+    from bot.errors import ConfigError
     from bot.logs import install as redact_logs
+    from bot.settings import Settings
 
     redact_logs()  # no openids, phone numbers or tokens in Rasa's and Sanic's logs
+    try:
+        use_workers(Settings.from_env())
+    except ConfigError as exc:
+        print(f"medbot rasa server: {exc}", file=sys.stderr)
+        sys.exit(2)
     install()
+    install_health()
     install_app()
     from rasa.__main__ import main as rasa_main
 

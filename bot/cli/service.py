@@ -11,7 +11,8 @@ from bot.app import App
 from bot.appointments.loader import load_schedule
 from bot.cli.worker import scheduler_worker_spec
 from bot.service.exposure import check_exposure
-from bot.service.runtime import action_server_spec, rasa_server_spec, write_endpoints
+from bot.service.runtime import (action_server_spec, check_workers, rasa_server_spec,
+                                 write_endpoints)
 from bot.service.supervisor import ChildSpec, Supervisor
 from bot.settings import Settings, default_database_url
 from bot.store.migrate import upgrade
@@ -32,6 +33,10 @@ def add_service_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--action-port", type=int,
                    help="action server port (default 5055, MEDBOT_ACTION_PORT)")
     p.add_argument("--data-dir", type=Path, help="data directory (default ./data)")
+    p.add_argument("--workers", type=int,
+                   help="Rasa server worker processes on the one port (default 1, "
+                        "MEDBOT_WORKERS); above 1 needs MEDBOT_REDIS_URL and a PostgreSQL "
+                        "MEDBOT_DATABASE_URL")
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -41,6 +46,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         changes["rasa_port"] = args.port
     if getattr(args, "action_port", None):
         changes["action_port"] = args.action_port
+    if getattr(args, "workers", None) is not None:
+        changes["workers"] = args.workers  # checked by Settings like MEDBOT_WORKERS
     if getattr(args, "data_dir", None):
         data_dir = args.data_dir.resolve()
         changes["data_dir"] = data_dir
@@ -54,9 +61,11 @@ def prepare(settings: Settings) -> Path:
     """Everything before the servers start: data dir, migrations, hospital data, model.
 
     Raises:
-        ConfigError: a server would listen beyond loopback without authentication.
+        ConfigError: a server would listen beyond loopback without authentication,
+            or several workers would not share a lock store and a database.
     """
     check_exposure(settings)
+    check_workers(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = App.from_settings(settings)  # the supervisor's own, closed before the children start
     try:
@@ -120,7 +129,8 @@ def _run(args: argparse.Namespace) -> int:
     supervisor = start_supervisor(settings, model)
     base = f"http://{settings.host}:{settings.rasa_port}"
     print(f"medbot is running (model {model.name})", flush=True)
-    print(f"  Rasa server:   {base}", flush=True)
+    print(f"  Rasa server:   {base} ({settings.workers} worker"
+          f"{'s' if settings.workers > 1 else ''}, {base}/health)", flush=True)
     print(f"  REST channel:  {base}/webhooks/rest/webhook", flush=True)
     print(f"  action server: http://{settings.action_host}:{settings.action_port}", flush=True)
     print("Press Ctrl-C to stop.", flush=True)

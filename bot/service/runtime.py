@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from bot.errors import ConfigError
+from bot.i18n import bilingual, t
 from bot.service.supervisor import ChildSpec
 from bot.settings import Settings
 from bot.training import quiet_env
@@ -36,6 +38,34 @@ def endpoints_config(settings: Settings) -> dict:
     else:
         config["lock_store"] = {"type": "in_memory"}
     return config
+
+
+def check_workers(settings: Settings) -> None:
+    """Several Rasa workers (``MEDBOT_WORKERS`` > 1) only on stores they all share.
+
+    Rasa itself quietly falls back to one worker with the in-memory lock store
+    (``rasa.core.utils.number_of_sanic_workers``), and each worker would have its
+    own lock, so two messages of one patient could run at once; SQLite allows one
+    writer at a time across processes. Stopping here says what to set instead.
+
+    Raises:
+        ConfigError: a bilingual message naming the variables to set.
+    """
+    if settings.workers <= 1:
+        return
+    missing = []
+    if not settings.redis_url:
+        missing.append(("utter_config_workers_need_redis", {}))
+    if not settings.is_postgresql:
+        dialect = settings.database_url.split(":", 1)[0] or "?"  # never the URL: it may hold a password
+        missing.append(("utter_config_workers_need_postgresql", {"dialect": dialect}))
+    if missing:
+        separator = {"zh": "；", "en": "; "}
+        raise ConfigError(bilingual(
+            "utter_config_workers_need_shared_stores",
+            lambda lang: {"missing": separator[lang].join(t(key, lang, **params)
+                                                          for key, params in missing)},
+            workers=settings.workers))
 
 
 def write_endpoints(settings: Settings) -> Path:
@@ -73,7 +103,7 @@ def rasa_server_spec(settings: Settings, model: Path, endpoints: Path) -> ChildS
             "--interface", settings.host,
             "--port", str(settings.rasa_port),
         ],
-        ready_url=f"http://{local_address(settings.host)}:{settings.rasa_port}/webhooks/rest/",
+        ready_url=f"http://{local_address(settings.host)}:{settings.rasa_port}/health",
         env=quiet_env(settings.as_child_env()),
         cwd=settings.project_root,
     )

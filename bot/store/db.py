@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,28 +25,64 @@ class Database:
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
+        self._echo = echo
         if _sqlite_file(url):
             _create_private(Path(url.removeprefix("sqlite:///").split("?", 1)[0]))
+        self._pid = os.getpid()
+        self._engine = self._create_engine()
+        self.sessions = sessionmaker(self._engine, future=True, expire_on_commit=False)
+        # same pool; on SQLite its transactions start DEFERRED (no write lock)
+        self.readers = sessionmaker(self._read_only(self._engine), future=True,
+                                    expire_on_commit=False)
+
+    def _create_engine(self) -> Engine:
         # SQL parameters are message texts and openids: never in an error or a log line
-        kwargs: dict = {"future": True, "echo": echo, "hide_parameters": True}
-        if url.startswith("sqlite"):
+        kwargs: dict = {"future": True, "echo": self._echo, "hide_parameters": True}
+        if self.url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-            if _sqlite_file(url):
+            if _sqlite_file(self.url):
                 # SQLAlchemy 1.4 opens a new file connection per transaction (NullPool);
                 # pooled connections skip the connect and PRAGMAs on every use case
                 # (docs/benchmarks.md, WeChat channel).
                 kwargs.update(poolclass=QueuePool, pool_size=5, max_overflow=10)
         else:
             kwargs["pool_pre_ping"] = True
-        self.engine: Engine = create_engine(url, **kwargs)
-        if url.startswith("sqlite"):
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-            event.listen(self.engine, "begin", _sqlite_begin)
-            event.listen(self.engine, "handle_error", _sqlite_read_only_is_a_disconnect)
-        self.sessions = sessionmaker(self.engine, future=True, expire_on_commit=False)
-        # same pool; on SQLite its transactions start DEFERRED (no write lock)
-        self.readers = sessionmaker(self.engine.execution_options(medbot_read_only=True),
-                                    future=True, expire_on_commit=False)
+        engine = create_engine(self.url, **kwargs)
+        if self.url.startswith("sqlite"):
+            event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", _sqlite_begin)
+            event.listen(engine, "handle_error", _sqlite_read_only_is_a_disconnect)
+        return engine
+
+    @staticmethod
+    def _read_only(engine: Engine) -> Engine:
+        return engine.execution_options(medbot_read_only=True)
+
+    @property
+    def engine(self) -> Engine:
+        """This process's engine (see ``_own_engine``)."""
+        return self._own_engine()
+
+    def _own_engine(self) -> Engine:
+        """The engine, built anew in a process forked after it was created.
+
+        Sanic's workers (``medbot run --workers N``) are forked from the Rasa server
+        process after the channels took this database; a pooled connection used on
+        both sides of a fork interleaves two processes' queries on one socket. The
+        child opens its own engine and pool and keeps the parent's pool referenced and
+        untouched (closing or collecting it would end the parent's sessions); the
+        session factories are rebound, so listeners on them (``bot.consent.guard``)
+        stay in force.
+        """
+        if self._pid != os.getpid():
+            with _fork_lock:
+                if self._pid != os.getpid():  # not rebuilt by another thread meanwhile
+                    _INHERITED_ENGINES.append(self._engine)
+                    self._engine = self._create_engine()
+                    self.sessions.configure(bind=self._engine)
+                    self.readers.configure(bind=self._read_only(self._engine))
+                    self._pid = os.getpid()
+        return self._engine
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -58,6 +95,7 @@ class Database:
     @contextmanager
     def begin(self) -> Iterator[Session]:
         """A session in one transaction: committed on success, rolled back on error."""
+        self._own_engine()
         with self.sessions.begin() as session:
             yield session
 
@@ -68,11 +106,27 @@ class Database:
         so frequent look-ups (console sessions, login checks) never queue behind or in
         front of transcript writes. Writing in it is a bug (SQLite may refuse the upgrade).
         """
+        self._own_engine()
         with self.readers.begin() as session:
             yield session
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# Engines a forked process inherited: referenced for the life of the process so that
+# their connections (the parent's) are never closed or garbage-collected here.
+_INHERITED_ENGINES: list[Engine] = []
+_fork_lock = threading.Lock()
+
+
+def _new_fork_lock() -> None:
+    # a lock another thread held at the fork would stay locked in the child forever
+    global _fork_lock
+    _fork_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_fork_lock)
 
 
 def _sqlite_file(url: str) -> bool:

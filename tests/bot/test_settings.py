@@ -40,7 +40,8 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 SAMPLE = {
     "MEDBOT_PROJECT_ROOT": "/srv/medbot", "MEDBOT_DATA_DIR": "/srv/medbot-data",
     "MEDBOT_DATABASE_URL": "postgresql://u@h/db", "MEDBOT_MODELS_DIR": "/srv/models",
-    "MEDBOT_PORT": "6005", "MEDBOT_ACTION_PORT": "6055", "MEDBOT_HOST": "0.0.0.0",
+    "MEDBOT_PORT": "6005", "MEDBOT_WORKERS": "3", "MEDBOT_ACTION_PORT": "6055",
+    "MEDBOT_HOST": "0.0.0.0",
     "MEDBOT_DEFAULT_LANGUAGE": "en", "MEDBOT_TIMEZONE": "Asia/Urumqi",
     "MEDBOT_REDIS_URL": "redis://127.0.0.1:6379/3", "MEDBOT_REST_TOKEN": "r" * 20,
     "MEDBOT_ACTION_HOST": "0.0.0.0", "MEDBOT_ACTION_URL": "http://actions:5055/webhook",

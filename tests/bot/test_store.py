@@ -78,3 +78,45 @@ def test_concurrent_first_messages_create_one_patient(db: Database) -> None:
     with db.begin() as session:
         assert len(session.execute(select(Patient)).scalars().all()) == 1
         assert len(session.execute(select(Message)).scalars().all()) == 16
+
+
+@pytest.mark.postgres
+def test_a_forked_process_opens_its_own_engine(postgres_schema_url: str) -> None:
+    """Sanic forks the Rasa workers after the channels took the database: the child
+    must open its own connections and leave the parent's alone."""
+    import os
+
+    from sqlalchemy import text
+
+    db = Database(postgres_schema_url)
+    backend = "SELECT pg_backend_pid()"
+    try:
+        with db.read() as session:  # the pool now holds a connection of the parent's
+            parent_backend = session.execute(text(backend)).scalar_one()
+        parent_engine = db.engine
+        read_end, write_end = os.pipe()
+        child = os.fork()
+        if child == 0:  # pragma: no cover - runs in the forked child
+            code = 1
+            try:
+                os.close(read_end)
+                with db.begin() as session:
+                    child_backend = session.execute(text(backend)).scalar_one()
+                same_engine = db.engine is parent_engine
+                os.write(write_end, f"{child_backend} {int(same_engine)}".encode())
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        with os.fdopen(read_end) as pipe:
+            answer = pipe.read()
+        _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, answer
+        child_backend, same_engine = (int(part) for part in answer.split())
+        assert child_backend != parent_backend  # a connection of its own
+        assert not same_engine  # an engine of its own
+        with db.read() as session:  # the parent's pooled connection still works, unchanged
+            assert session.execute(text(backend)).scalar_one() == parent_backend
+        assert db.engine is parent_engine
+    finally:
+        db.dispose()

@@ -55,13 +55,15 @@ def clock_from_env(environ: dict[str, str] | None = None) -> time_of_day | None:
 
 def start_service(data_dir: Path, log_path: Path, timeout: float = 240,
                   extra_env: dict[str, str] | None = None,
-                  clock_at: time_of_day | None = None) -> RunningService:
+                  clock_at: time_of_day | None = None,
+                  args: tuple[str, ...] = ()) -> RunningService:
     """Start ``medbot run`` as a user would, on free ports; wait until it is up.
 
     Args:
         extra_env: further environment (e.g. ``MEDBOT_DATABASE_URL``, WeChat secrets).
         clock_at: start the service's clock at this local (Asia/Shanghai) time of
             day, today or tomorrow, through ``MEDBOT_CLOCK_OFFSET``; None: the real time.
+        args: further ``medbot run`` options (e.g. ``--workers 2``).
     """
     rasa_port, action_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDBOT_")}
@@ -73,7 +75,7 @@ def start_service(data_dir: Path, log_path: Path, timeout: float = 240,
     log = open(log_path, "wb")  # noqa: SIM115 - closed by stop_service
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "run", "--port", str(rasa_port),
-         "--action-port", str(action_port)],
+         "--action-port", str(action_port), *args],
         cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     service = RunningService(proc, rasa_port, action_port, data_dir, log_path,
