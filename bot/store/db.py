@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
@@ -13,6 +15,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.store.feed import TranscriptFeed
+
+_feed_lock = threading.Lock()
 
 
 class Database:
@@ -42,10 +49,14 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
             event.listen(self.engine, "handle_error", _sqlite_read_only_is_a_disconnect)
-        self.sessions = sessionmaker(self.engine, future=True, expire_on_commit=False)
+        # the sessions know their database: announcements of new transcript rows are
+        # delivered by it after the commit (bot.store.feed)
+        info = {"medbot_database": self}
+        self.sessions = sessionmaker(self.engine, future=True, expire_on_commit=False, info=info)
         # same pool; on SQLite its transactions start DEFERRED (no write lock)
         self.readers = sessionmaker(self.engine.execution_options(medbot_read_only=True),
-                                    future=True, expire_on_commit=False)
+                                    future=True, expire_on_commit=False, info=info)
+        self._feed: TranscriptFeed | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -71,7 +82,20 @@ class Database:
         with self.readers.begin() as session:
             yield session
 
+    @property
+    def feed(self) -> TranscriptFeed:
+        """New transcript rows, conversation by conversation (``bot.store.feed``)."""
+        if self._feed is None:
+            from bot.store.feed import TranscriptFeed
+
+            with _feed_lock:
+                if self._feed is None:
+                    self._feed = TranscriptFeed(self)
+        return self._feed
+
     def dispose(self) -> None:
+        if self._feed is not None:
+            self._feed.close()
         self.engine.dispose()
 
 
