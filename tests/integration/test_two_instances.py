@@ -333,13 +333,30 @@ def user_events(database_url: str, sender_id: str) -> list[tuple[str, str]]:
     return [(kind, json.loads(data).get("text") or "") for kind, data in rows]
 
 
-def wechat_say(sim: WeChatSimulator, openid: str, message: str) -> str | None:
-    return asyncio.run(sim.send(sim.text(openid, message))).text
+def pushed(cluster: Cluster, openid: str, start: int, timeout: float = 0.0) -> list[str]:
+    """Customer-service messages to ``openid`` since ``api.sent[start]``; waits up to
+    ``timeout`` for the first one."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [m.text for m in cluster.api.sent[start:]
+                 if m.touser == openid and m.path == CUSTOM]
+        if found or time.monotonic() >= deadline:
+            return found
+        time.sleep(0.1)
 
 
-def consent_wechat(sim: WeChatSimulator, openid: str) -> None:
-    assert "隐私" in (wechat_say(sim, openid, "你好") or "")
-    assert "已记录" in (wechat_say(sim, openid, "同意") or "")
+def wechat_say(cluster: Cluster, sim: WeChatSimulator, openid: str, message: str) -> str:
+    """The bot's answer: passive, or (a turn slower than the budget on a busy machine)
+    the customer-service message that replaces it."""
+    start = len(cluster.api.sent)
+    reply = asyncio.run(sim.send(sim.text(openid, message)))
+    assert reply.status == 200, reply.body
+    return reply.text or "\n".join(pushed(cluster, openid, start, timeout=60))
+
+
+def consent_wechat(cluster: Cluster, sim: WeChatSimulator, openid: str) -> None:
+    assert "隐私" in wechat_say(cluster, sim, openid, "你好")
+    assert "已记录" in wechat_say(cluster, sim, openid, "同意")
 
 
 def descendants(pid: int) -> list[int]:
@@ -442,7 +459,7 @@ def test_two_messages_sent_at_once_are_answered_one_after_the_other(cluster: Clu
 def test_a_wechat_retry_storm_spread_over_both_runs_the_bot_once(cluster: Cluster) -> None:
     sim = cluster.sim(cluster.nginx.url)
     openid = cluster.new_id("oScale")
-    consent_wechat(sim, openid)
+    consent_wechat(cluster, sim, openid)
     before = len(cluster.nginx.upstreams("/webhooks/wechat/webhook"))
     question = "医院几点开门"
     msg = sim.text(openid, question)
@@ -450,10 +467,14 @@ def test_a_wechat_retry_storm_spread_over_both_runs_the_bot_once(cluster: Cluste
     async def storm():
         return await asyncio.gather(*(sim.send(msg) for _ in range(6)))
 
+    sent_before = len(cluster.api.sent)
     replies = asyncio.run(storm())
     assert all(r.status == 200 for r in replies)
     answers = {r.text for r in replies} - {None}  # None: "success", as WeChat's protocol allows
-    assert len(answers) == 1, [r.text for r in replies]
+    # the answer went passively (to every attempt that waited for it), or -- a first attempt
+    # slower than the budget on a busy machine -- as exactly one customer-service message
+    late = pushed(cluster, openid, sent_before, timeout=0 if answers else 60)
+    assert (len(answers), len(late)) in ((1, 0), (0, 1)), ([r.text for r in replies], late)
     used = cluster.nginx.upstreams("/webhooks/wechat/webhook")[before:]
     assert sorted(used) == sorted([cluster.upstream_of(cluster.a)] * 3
                                   + [cluster.upstream_of(cluster.b)] * 3)  # round-robin
@@ -468,7 +489,6 @@ def test_a_wechat_retry_storm_spread_over_both_runs_the_bot_once(cluster: Cluste
     finally:
         db.dispose()
     assert len(rows) == 1
-    assert [m for m in cluster.api.sent if m.touser == openid] == []  # answered passively
 
 
 def add_doctor(cluster: Cluster, password: str) -> None:
@@ -488,9 +508,9 @@ def test_a_doctor_on_one_instance_chats_with_a_patient_served_by_the_other(
     a_url, b_url = (f"http://127.0.0.1:{s.rasa_port}" for s in (cluster.a, cluster.b))
     patient = cluster.sim(b_url)  # the patient's messages are all handled by B
     openid = cluster.new_id("oDoc")
-    consent_wechat(patient, openid)
-    assert "执业医生" in (wechat_say(patient, openid, "我想找医生") or "")
-    assert "排队" in (wechat_say(patient, openid, "同意") or "")
+    consent_wechat(cluster, patient, openid)
+    assert "执业医生" in wechat_say(cluster, patient, openid, "我想找医生")
+    assert "排队" in wechat_say(cluster, patient, openid, "同意")
     db = cluster.db()
     try:
         with db.begin() as s:
@@ -519,9 +539,8 @@ def test_a_doctor_on_one_instance_chats_with_a_patient_served_by_the_other(
                 while not any(e.get("role") == "system" for e in seen):  # the claim notice
                     seen += await read_events(stream, 1, timeout=30)
                 # the patient writes to B; the stream the doctor holds on A shows it
-                silent = await asyncio.to_thread(wechat_say, patient, openid,
-                                                 "医生您好，我头还是很痛")
-                assert silent is None  # a claimed handoff: the bot stays quiet
+                silent = await patient.send(patient.text(openid, "医生您好，我头还是很痛"))
+                assert (silent.status, silent.text) == (200, None)  # the bot stays quiet
                 (line,) = await read_events(stream, 1, timeout=30)
                 assert (line["role"], line["text"]) == ("patient", "医生您好，我头还是很痛")
                 # the same session works on B (sessions are in the database); the reply
@@ -535,8 +554,8 @@ def test_a_doctor_on_one_instance_chats_with_a_patient_served_by_the_other(
                 assert replied.status == 303 and "error" not in (replied.location or "")
                 (echo,) = await read_events(stream, 1, timeout=30)
                 assert (echo["role"], echo["text"]) == ("doctor", "请多喝水，明早来门诊")
-                pushed = [m for m in cluster.api.sent[sent:] if m.touser == openid]
-                assert [(m.path, m.text) for m in pushed] == [(CUSTOM, "请多喝水，明早来门诊")]
+                delivered = [m for m in cluster.api.sent[sent:] if m.touser == openid]
+                assert [(m.path, m.text) for m in delivered] == [(CUSTOM, "请多喝水，明早来门诊")]
 
     asyncio.run(doctor())
 
@@ -551,7 +570,7 @@ def test_killing_an_instance_mid_turn_loses_no_message(cluster: Cluster) -> None
     nginx_sim = cluster.sim(cluster.nginx.url)
     nginx_sim.attempts = 4  # WeChat's first try and three retries, 5 s apart
     openid = cluster.new_id("oKill")
-    consent_wechat(a_sim, openid)
+    consent_wechat(cluster, a_sim, openid)
     marker = f"k{uuid.uuid4().hex[:8]}"
     question = f"停车场在哪里 {marker}"
     msg = a_sim.text(openid, question)
@@ -571,16 +590,11 @@ def test_killing_an_instance_mid_turn_loses_no_message(cluster: Cluster) -> None
 
     retry = asyncio.run(first_attempt_then_kill())
     assert retry.status == 200
-    pushed = [m.text for m in cluster.api.sent[sent_before:] if m.touser == openid]
     if retry.text is None:  # B took over after the retry's budget: one customer-service message
-        deadline = time.monotonic() + 30
-        while not pushed and time.monotonic() < deadline:
-            time.sleep(0.2)
-            pushed = [m.text for m in cluster.api.sent[sent_before:] if m.touser == openid]
-        answers = pushed
+        answers = pushed(cluster, openid, sent_before, timeout=60)
     else:
         answers = [retry.text]
-        assert pushed == []
+        assert pushed(cluster, openid, sent_before) == []
     assert answers == [bilingual("utter_wechat_turn_lost", HospitalInfo.load())], answers
     db = cluster.db()
     try:
