@@ -16,6 +16,10 @@ export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 SQLALCHEMY_SILENCE_UB
 if ! scripts/install_browser.sh && [ -n "${CI:-}" ]; then
   exit 1
 fi
+# Debian's nginx for the two-instance tests behind a load balancer (same rule).
+if ! scripts/install_nginx.sh && [ -n "${CI:-}" ]; then
+  exit 1
+fi
 .venv/bin/python -m pytest "$@"
 if [ "$#" -eq 0 ]; then
   for clock in ${MEDBOT_TEST_CLOCKS:-}; do

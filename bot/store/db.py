@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
@@ -14,6 +15,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.store.feed import TranscriptFeed
+
+_feed_lock = threading.Lock()
 
 
 class Database:
@@ -30,10 +36,15 @@ class Database:
             _create_private(Path(url.removeprefix("sqlite:///").split("?", 1)[0]))
         self._pid = os.getpid()
         self._engine = self._create_engine()
-        self.sessions = sessionmaker(self._engine, future=True, expire_on_commit=False)
+        # the sessions know their database: announcements of new transcript rows are
+        # delivered by it after the commit (bot.store.feed)
+        info = {"medbot_database": self}
+        self.sessions = sessionmaker(self._engine, future=True, expire_on_commit=False,
+                                     info=info)
         # same pool; on SQLite its transactions start DEFERRED (no write lock)
         self.readers = sessionmaker(self._read_only(self._engine), future=True,
-                                    expire_on_commit=False)
+                                    expire_on_commit=False, info=info)
+        self._feed: TranscriptFeed | None = None
 
     def _create_engine(self) -> Engine:
         # SQL parameters are message texts and openids: never in an error or a log line
@@ -81,6 +92,8 @@ class Database:
                     self._engine = self._create_engine()
                     self.sessions.configure(bind=self._engine)
                     self.readers.configure(bind=self._read_only(self._engine))
+                    # the parent's LISTEN connection and thread are not this process's
+                    self._feed = None
                     self._pid = os.getpid()
         return self._engine
 
@@ -110,7 +123,20 @@ class Database:
         with self.readers.begin() as session:
             yield session
 
+    @property
+    def feed(self) -> TranscriptFeed:
+        """New transcript rows, conversation by conversation (``bot.store.feed``)."""
+        if self._feed is None:
+            from bot.store.feed import TranscriptFeed
+
+            with _feed_lock:
+                if self._feed is None:
+                    self._feed = TranscriptFeed(self)
+        return self._feed
+
     def dispose(self) -> None:
+        if self._feed is not None:
+            self._feed.close()
         self.engine.dispose()
 
 

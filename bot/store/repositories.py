@@ -14,6 +14,7 @@ from bot.errors import ValidationError
 from bot.identity import conversation_id as make_conversation_id
 from bot.store.chain import head, lock_conversation, seal
 from bot.store.db import Database
+from bot.store.feed import announce
 from bot.store.models import Message, Patient
 
 
@@ -78,6 +79,7 @@ class MessageRepository:
         row.hash = seal(row.prev_hash, row)
         session.add(row)
         session.flush()
+        announce(session, conversation_id)  # live views of this conversation look again
         return row
 
     def conversation(self, session: Session, conversation_id: str) -> Sequence[Message]:

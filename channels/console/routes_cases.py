@@ -17,13 +17,14 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.console.cases import CaseUpdate
+from bot.console.cases import STREAM_BATCH, CaseUpdate
 from bot.console.sessions import ActiveSession
 from bot.errors import MedbotError
 from bot.handoff.service import ACTIVE
 from bot.i18n import t
 from bot.masking import mask_id
 from bot.outbound import OutboundError, OutboundMessage
+from bot.store.feed import Subscription
 from channels.console.case_page import handoff_page
 from channels.console.pages import queue_page, tx, when
 from channels.console.web import (
@@ -120,19 +121,32 @@ def register(bp: Blueprint, console: Console) -> None:
         await response.send("retry: 2000\n\n")
         first = CaseUpdate(case.handoff.status, case.lines,
                            ended=case.handoff.status not in ACTIVE)
-        await stream(response, request.cookies.get(SESSION_COOKIE), session, handoff_id, first,
-                     after)
+        # Woken by every new row of the conversation, written by this process or, on
+        # PostgreSQL, by any other (bot.store.feed); it starts woken, so a row written
+        # since ``open`` read the transcript is polled at once.
+        feed = console.s.db.feed
+        subscription = await run(feed.subscribe, case.handoff.conversation_id,
+                                 asyncio.get_running_loop())
+        try:
+            await stream(response, request.cookies.get(SESSION_COOKIE), session, handoff_id,
+                         first, after, subscription)
+        finally:
+            subscription.close()
         await response.eof()
         return None
 
     async def stream(response: Any, token: str | None, session: ActiveSession, handoff_id: int,
-                     update: CaseUpdate, after: int) -> None:
+                     update: CaseUpdate, after: int, subscription: Subscription) -> None:
         """Send new messages until the handoff ends (then ``end``), the session ends or
         access is lost (``end``: logout, password reset, consent withdrawn, patient
-        locked), or the stream's time is up (the browser reconnects with Last-Event-ID)."""
+        locked), or the stream's time is up (the browser reconnects with Last-Event-ID).
+
+        It reads the database when the conversation announces a new row, and at the
+        latest every ``poll_seconds`` (a logout, a lost announcement)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + console.stream_seconds
         quiet_since = loop.time()
+        last_poll = loop.time()
         status = update.status
         while True:
             for line in update.lines:
@@ -144,12 +158,17 @@ def register(bp: Blueprint, console: Console) -> None:
             if update.ended:  # everything up to the handoff's end was sent
                 await response.send(event("end", {"status": status}))
                 return
-            if loop.time() >= deadline:
-                return
-            if loop.time() - quiet_since >= console.keepalive_seconds:
-                await response.send(": keepalive\n\n")
-                quiet_since = loop.time()
-            await asyncio.sleep(console.poll_seconds)
+            more = len(update.lines) >= STREAM_BATCH  # a full batch: read on at once
+            while not more:
+                if loop.time() >= deadline:
+                    return
+                if loop.time() - quiet_since >= console.keepalive_seconds:
+                    await response.send(": keepalive\n\n")
+                    quiet_since = loop.time()
+                more = await subscription.wait(min(
+                    last_poll + console.poll_seconds, quiet_since + console.keepalive_seconds,
+                    deadline) - loop.time()) or loop.time() >= last_poll + console.poll_seconds
+            last_poll = loop.time()
             try:
                 polled = await run(poll, token, session, handoff_id, after)
             except MedbotError as exc:  # no longer visible, consent withdrawn, now locked

@@ -38,7 +38,9 @@ class Console:
 
     Attributes:
         services: built from ``settings`` before the server starts, unless given.
-        poll_seconds: how often the live stream looks for new messages.
+        poll_seconds: how often the live stream looks for new messages when no new
+            row of its conversation was announced (``bot.store.feed``): access checks
+            (a logout) and a lost announcement.
         stream_seconds: how long one live stream lasts before the browser reconnects.
         keepalive_seconds: comment lines that keep proxies and timeouts from closing it.
         config: trusted proxies and cookie security, read from ``settings`` (a bad
@@ -47,7 +49,7 @@ class Console:
 
     settings: Settings
     services: ConsoleServices | None = None
-    poll_seconds: float = 1.0
+    poll_seconds: float = 5.0
     stream_seconds: float = 1800.0
     keepalive_seconds: float = 15.0
     config: ConsoleConfig = field(init=False)

@@ -4,7 +4,9 @@
 
 1. claims ``key`` in the database (insert-first); a retry that loses the claim
    waits for the first attempt's passive reply until its own deadline, else
-   answers ``success`` (``None``);
+   answers ``success`` (``None``) -- unless the first attempt, in another process,
+   has not decided by then: it may have died, so the retry waits on until it can
+   take the turn over (below);
 2. runs ``produce()`` (the bot) in a task it keeps a reference to;
 3. finished within the budget: the merged reply is answered passively. If it is
    longer than one message, the passive reply is part (1/2) and part (2/2) is the
@@ -141,6 +143,12 @@ class TurnRunner:
                                               max(deadline - loop.time(), 0))
             except asyncio.TimeoutError:
                 return None
+        # Answering "success" ends WeChat's retries. A first attempt in another process
+        # decides by its own deadline (passive reply, or "success" and a customer-service
+        # message); one still undecided when this retry's deadline passes may belong to a
+        # process that died: this retry stays on the line until the claim's heartbeat is
+        # stale and takes the turn over (or WeChat hangs up and its next retry does).
+        patience = deadline + self._stale_after.total_seconds() + self._heartbeat
         while True:  # first attempt in another process (or already finished)
             state = await asyncio.to_thread(self.state.get, key)
             if (state is not None and key not in self._owned
@@ -154,7 +162,9 @@ class TurnRunner:
             if state is not None and state.status != "processing":
                 return state.reply_text if state.delivery == "passive" else None
             if loop.time() + POLL_SECONDS >= deadline:
-                return None
+                undecided = state is not None and state.delivery == "pending"
+                if not undecided or loop.time() + POLL_SECONDS >= patience:
+                    return None
             await asyncio.sleep(POLL_SECONDS)
 
     async def _deliver_late(self, key: str, openid: str, task: asyncio.Task) -> None:

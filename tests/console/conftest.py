@@ -212,16 +212,19 @@ class Served:
 
 
 @asynccontextmanager
-async def serve(services: ConsoleServices, settings: Any) -> AsyncIterator[Served]:
-    """The console blueprint on a bare Sanic app over real HTTP (no Rasa)."""
+async def serve(services: ConsoleServices, settings: Any, **options: float
+                ) -> AsyncIterator[Served]:
+    """The console blueprint on a bare Sanic app over real HTTP (no Rasa); ``options``
+    replace the live stream's timings (``poll_seconds``, ...)."""
     from sanic import Sanic
 
     from channels.console import console_blueprint
 
     Sanic.test_mode = True
     app = Sanic(f"console_{uuid.uuid4().hex[:8]}")
-    app.blueprint(console_blueprint(settings, services, poll_seconds=0.05,
-                                    stream_seconds=5.0, keepalive_seconds=1.0))
+    timings = {"poll_seconds": 0.05, "stream_seconds": 5.0, "keepalive_seconds": 1.0,
+               **options}
+    app.blueprint(console_blueprint(settings, services, **timings))
     port = _free_port()
     server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True,
                                      access_log=False)

@@ -142,3 +142,23 @@ async def test_a_slow_turn_whose_process_is_alive_is_never_taken_over(served: Se
             await asyncio.wait(other.turns.background, timeout=5)
     assert served.bot.calls == [] and other_bot.calls == ["慢"]
     assert [m.text for m in served.api.sent] == ["echo: 慢"]
+
+
+async def test_a_retry_does_not_answer_success_for_a_process_that_just_died(
+        served: Served) -> None:
+    """The other process claimed the message and died a moment ago: its heartbeat is
+    still fresh when the retry's budget ends. "success" would end WeChat's retries and
+    the message would never be answered; the retry waits for the claim to go stale,
+    takes the turn over and the answer goes as the turn's customer-service message."""
+    served.channel.turns = TurnRunner(served.channel.state, served.channel.sender,
+                                      served.channel.hospital, heartbeat=0.2, stale_after=1.5)
+    msg = served.sim.text("oDead00004", "刚断线")
+    key = f"msg:{msg['MsgId']}"
+    assert WeChatState(served.db).claim(key, "oDead00004")  # fresh heartbeat, never beats again
+    reply = await served.sim.send(msg)  # budget 1 s < stale_after 1.5 s
+    assert reply.status == 200 and reply.text is None
+    await served.api.sent_messages(1)
+    assert served.bot.calls == ["刚断线"]
+    assert [(m.touser, m.text) for m in served.api.sent] == [("oDead00004", "echo: 刚断线")]
+    row = _row(served.db, key)
+    assert (row.status, row.delivery, row.attempts) == ("done", "customer_service", 2)
