@@ -81,13 +81,17 @@ class WeChatDelivery(Base):
 
 
 class WeChatToken(Base):
-    """The access_token shared by every process (wechatpy#684)."""
+    """The access_token shared by every process (wechatpy#684), and the ledger of its
+    force refreshes (getStableAccessToken allows 20 a Beijing day, 30 s apart)."""
 
     __tablename__ = "wechat_tokens"
 
     key = Column(String(128), primary_key=True)
     value = Column(Text, nullable=False)
     expires_at = Column(DateTime(timezone=True), nullable=False)
+    force_day = Column(String(10), nullable=True)  # ISO date, Asia/Shanghai
+    force_count = Column(Integer, nullable=False, default=0, server_default="0")
+    force_last_at = Column(DateTime(timezone=True), nullable=True)
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
 
 

@@ -20,7 +20,7 @@ from requests import RequestException
 from sqlalchemy import select
 from wechatpy.exceptions import WeChatClientException
 
-from bot.clock import utcnow
+from bot.clock import Clock, service_clock, utcnow
 from bot.errors import ServiceError
 from bot.logs import redact
 from bot.masking import mask_openid
@@ -60,11 +60,13 @@ class WeChatSender:
         self.sleep = sleep
 
     @classmethod
-    def from_config(cls, config: WeChatConfig, db: Database, settings: Settings
-                    ) -> WeChatSender:
+    def from_config(cls, config: WeChatConfig, db: Database, settings: Settings,
+                    clock: Clock | None = None) -> WeChatSender:
         """The one client per process; ``token_store`` shares its token (Redis or ``db``)."""
-        store = token_store(settings, db, f"wechat:{config.app_id}")
-        client = SharedTokenClient(config.app_id, config.app_secret, config.api_base, store)
+        clock = clock or service_clock(settings)
+        store = token_store(settings, db, f"wechat:{config.app_id}", clock)
+        client = SharedTokenClient(config.app_id, config.app_secret, config.api_base, store,
+                                   clock=clock)
         return cls(client, db, template_id=config.template_id)
 
     def send(self, recipient: str, text: str, kind: str = "reply",
@@ -116,7 +118,7 @@ class WeChatSender:
                 error, errcode = redact(f"errcode={exc.errcode} errmsg={exc.errmsg}"), exc.errcode
                 if is_token_error(errcode):
                     log.info("wechat.token.rejected errcode=%s", errcode)
-                    self._refresh(stale)
+                    self._refresh(stale, errcode)
                 elif not retry_now(errcode):
                     break
             except (RequestException, RuntimeError, ServiceError) as exc:
@@ -129,9 +131,9 @@ class WeChatSender:
                   mask_openid(openid), method, attempts, error)
         return DeliveryOutcome(row_id, "failed", method, error, retryable=retry_later(errcode))
 
-    def _refresh(self, stale: str | None) -> None:
+    def _refresh(self, stale: str | None, errcode: int | None) -> None:
         try:
-            self.client.refresh_token(stale=stale)
+            self.client.refresh_token(stale=stale, errcode=errcode)
         except (WeChatClientException, RequestException, RuntimeError, ServiceError):
             log.exception("wechat.token.refresh_failed")
 

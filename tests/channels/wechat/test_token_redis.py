@@ -19,7 +19,7 @@ from bot.store.wechat_models import WeChatDelivery, WeChatSubscription
 from bot.wechat.sender import WeChatSender
 from bot.wechat.state import WeChatState
 from bot.wechat.token import (
-    EARLY_REFRESH, DatabaseTokenStore, RedisTokenStore, SharedTokenClient, token_store,
+    EARLY_REFRESH, DatabaseTokenStore, ForceLedger, RedisTokenStore, SharedTokenClient, token_store,
 )
 from channels.wechat.testing import FakeWeChatAPI
 from tests.channels.wechat.conftest import make_config
@@ -53,12 +53,12 @@ class CountingFetch:
         self.calls = 0
         self._lock = threading.Lock()
 
-    def __call__(self) -> dict:
+    def __call__(self, ledger: ForceLedger) -> tuple[dict, ForceLedger]:
         with self._lock:
             self.calls += 1
             number = self.calls
         time.sleep(self.delay)
-        return {"access_token": f"new-{number}", "expires_in": self.expires_in}
+        return {"access_token": f"new-{number}", "expires_in": self.expires_in}, ledger
 
 
 @pytest.mark.redis
