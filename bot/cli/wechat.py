@@ -38,7 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     wsub.required = True
     menu = wsub.add_parser("menu", help="publish the custom menu")
     menu.add_argument("--file", type=Path, help=f"default: <project root>/{MENU_FILE}")
-    menu.add_argument("--language", choices=("zh", "en"), default="zh")
+    menu.add_argument("--language", choices=("zh", "en"), default=None,
+                      help="default: the hospital's, MEDBOT_DEFAULT_LANGUAGE")
     menu.add_argument("--dry-run", action="store_true", help="print the payload only")
     menu.set_defaults(func=_menu)
     outbox = wsub.add_parser("outbox", help="list failed outbound messages")
@@ -68,13 +69,14 @@ def build_sender(app: App, config: WeChatConfig) -> WeChatSender:
 def _menu(args: argparse.Namespace) -> int:
     app = command_app(args)  # its database opens only when publishing
     menu = Menu.load(args.file or app.settings.project_root / MENU_FILE)
-    payload = menu.payload(args.language)
+    language = args.language or app.settings.default_language
+    payload = menu.payload(language)
     if args.dry_run:
         print(yaml.safe_dump(payload, allow_unicode=True, sort_keys=False))
         return 0
     sender = build_sender(app, load_config(app.settings))
     sender.client.menu.create(payload)
-    print(f"menu {menu.version} ({args.language}) published")
+    print(f"menu {menu.version} ({language}) published")
     return 0
 
 

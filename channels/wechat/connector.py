@@ -98,7 +98,7 @@ class WeChatInput(InputChannel):
         self.turns = TurnRunner(self.state, self.sender, self.hospital, config.reply_limit_bytes,
                                 config.max_concurrent_turns)
         menu = menu or Menu.load(settings.project_root / MENU_FILE)
-        self.dispatcher = Dispatcher(self.state, self.hospital, menu.intents(),
+        self.dispatcher = Dispatcher(self.state, self.hospital, menu.texts(),
                                      handoff or NoHandoff(), self.boundary.transcripts)
         default_catalog()  # load the bilingual texts now, not during a patient's turn
         self.envelope = (Envelope(config.token, config.encoding_aes_key, config.app_id)

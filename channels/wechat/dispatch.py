@@ -1,6 +1,7 @@
 """What each WeChat message type turns into: a bot turn, a direct answer, or nothing.
 
-Text, recognised voice and menu CLICKs (as ``/<intent>``) go to Rasa. Media,
+Text, recognised voice and menu CLICKs (as ``/<intent>``; the language button as
+``/switch_language{"language": ...}``) go to Rasa. Media,
 location and links get a polite bilingual answer unless a doctor handoff takes
 them (``HandoffRouter``). ``subscribe``
 greets with the privacy notice, ``unsubscribe`` stops proactive messages.
@@ -64,11 +65,12 @@ class GateHandoffRouter:
 
 
 class Dispatcher:
-    def __init__(self, state: WeChatState, hospital: HospitalInfo, menu_intents: dict[str, str],
+    def __init__(self, state: WeChatState, hospital: HospitalInfo, menu_texts: dict[str, str],
                  handoff: HandoffRouter, transcripts: TranscriptService | None = None) -> None:
+        """``menu_texts``: CLICK key -> the bot's message (``Menu.texts()``)."""
         self.state = state
         self.hospital = hospital
-        self.menu_intents = menu_intents
+        self.menu_texts = menu_texts
         self.handoff = handoff
         self.transcripts = transcripts
 
@@ -85,8 +87,8 @@ class Dispatcher:
             return message.content or ""
         if isinstance(message, messages.VoiceMessage) and (message.recognition or "").strip():
             return message.recognition.strip()
-        if isinstance(message, events.ClickEvent) and message.key in self.menu_intents:
-            return "/" + self.menu_intents[message.key]
+        if isinstance(message, events.ClickEvent) and message.key in self.menu_texts:
+            return self.menu_texts[message.key]
         return None
 
     async def _direct(self, message, openid: str, fields: Mapping[str, str]) -> str | None:

@@ -36,6 +36,55 @@ def test_menu_publishes_the_yaml_menu(wechat_env: str, fake_api: FakeWeChatAPI) 
                                               "key": "MENU_TRIAGE"}
 
 
+def test_the_menu_is_published_in_the_hospitals_language(
+        wechat_env: str, fake_api: FakeWeChatAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert main(["wechat", "menu"]) == 0  # MEDBOT_DEFAULT_LANGUAGE unset: zh
+    monkeypatch.setenv("MEDBOT_DEFAULT_LANGUAGE", "en")
+    assert main(["wechat", "menu"]) == 0
+    zh, en = fake_api.menus
+    assert zh == Menu.load().payload("zh") and en == Menu.load().payload("en")
+    assert zh["button"][0]["name"] == "智能导诊" and en["button"][0]["name"] == "Triage"
+    # the other language is one click away, labelled in that language
+    assert {"name": "English", "type": "click", "key": "MENU_LANG_EN"} in \
+        zh["button"][2]["sub_button"]
+    assert {"name": "中文", "type": "click", "key": "MENU_LANG_ZH"} in \
+        en["button"][2]["sub_button"]
+    assert "MENU_LANG_ZH" not in str(zh) and "MENU_LANG_EN" not in str(en)
+
+
+def test_a_language_switch_click_is_rasas_switch_language_with_the_language() -> None:
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+    from rasa.shared.nlu.training_data.message import Message
+
+    from actions.language import language_events
+    from bot.settings import PROJECT_ROOT
+
+    domain = Domain.load(str(PROJECT_ROOT / "bot/domain"))
+    texts = Menu.load().texts()
+    assert texts["MENU_BOOK"] == "/book_appointment"
+    for lang, current in (("en", "zh"), ("zh", "en")):
+        text = texts[f"MENU_LANG_{lang.upper()}"]
+        parsed = YAMLStoryReader.unpack_regex_message(Message(data={"text": text}), domain)
+        assert parsed.get("intent")["name"] == "switch_language"
+        assert [(e["entity"], e["value"]) for e in parsed.get("entities")] == [("language", lang)]
+        events = language_events(text, "switch_language", current, locked=False)
+        assert {e["name"]: e["value"] for e in events} == {"language": lang,
+                                                            "language_locked": True}
+
+
+def test_a_menu_with_two_language_buttons_is_refused(tmp_path: Path) -> None:
+    from bot.errors import KnowledgeBaseError
+
+    path = tmp_path / "menu.yml"
+    path.write_text("version: '1'\nbuttons:\n"
+                    "  - {name: {zh: English, en: 中文}, language_switch: true}\n"
+                    "  - {name: {zh: English, en: 中文}, language_switch: true}\n",
+                    encoding="utf-8")
+    with pytest.raises(KnowledgeBaseError, match="language_switch"):
+        Menu.load(path)
+
+
 def test_menu_keys_map_to_domain_intents() -> None:
     import yaml
 
