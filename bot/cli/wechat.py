@@ -15,6 +15,7 @@ import base64
 import os
 import secrets
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                       help="default: the hospital's, MEDBOT_DEFAULT_LANGUAGE")
     menu.add_argument("--dry-run", action="store_true", help="print the payload only")
     menu.set_defaults(func=_menu)
-    outbox = wsub.add_parser("outbox", help="list failed outbound messages")
+    outbox = wsub.add_parser("outbox", help="list failed outbound messages and the ones that "
+                                            "went by the fallback (quota, 45015, 45047)")
     outbox.add_argument("--retry", action="store_true", help="send failed messages again")
+    outbox.add_argument("--days", type=float, default=2.0,
+                        help="fallback sends of the last DAYS days are listed (default 2)")
     outbox.set_defaults(func=_outbox)
     purge = wsub.add_parser("purge", help="delete old exactly-once claims")
     purge.add_argument("--days", type=float, default=7.0)
@@ -87,13 +91,28 @@ def _outbox(args: argparse.Namespace) -> int:
         for r in results:
             print(f"#{r.delivery_id} {r.status} {redact(r.error or '')}")
         return 0 if all(r.status == "sent" for r in results) else 1
+    since = app.clock.now() - timedelta(days=args.days)
     with app.db.begin() as session:
         rows = session.execute(select(WeChatDelivery).where(WeChatDelivery.status == "failed")
                                .order_by(WeChatDelivery.id)).scalars().all()
         for row in rows:
-            print(f"#{row.id} {row.created_at:%Y-%m-%d %H:%M} {mask_openid(row.openid)} {row.kind} "
-                  f"{row.method} attempts={row.attempts} {redact(row.last_error or '')}")
+            print(_line(row))
+        fallbacks = session.execute(select(WeChatDelivery).where(
+            WeChatDelivery.status != "failed", WeChatDelivery.fallback.is_not(None),
+            WeChatDelivery.created_at >= since).order_by(WeChatDelivery.id)).scalars().all()
+        if fallbacks:
+            print(f"sent by the fallback in the last {args.days:g} days "
+                  f"(no customer-service message allowed):")
+            for row in fallbacks:
+                print(_line(row))
     return 1 if rows else 0
+
+
+def _line(row: WeChatDelivery) -> str:
+    fallback = f" fallback={row.fallback}" if row.fallback else ""
+    return (f"#{row.id} {row.created_at:%Y-%m-%d %H:%M} {mask_openid(row.openid)} {row.kind} "
+            f"{row.method}{fallback} {row.status} attempts={row.attempts} "
+            f"{redact(row.last_error or '')}").rstrip()
 
 
 def _purge(args: argparse.Namespace) -> int:

@@ -73,6 +73,10 @@ class WeChatDelivery(Base):
     kind = Column(String(32), nullable=False)
     method = Column(String(20), nullable=False)
     text = Column(Text, nullable=False)
+    # why a subscription/template message went instead of a customer-service one:
+    # ``window`` (no open grant), ``quota`` (the grants used up), ``45015``/``45047``
+    # (WeChat refused the customer-service message); None for a customer-service send
+    fallback = Column(String(16), nullable=True)
     status = Column(String(16), nullable=False, default="pending")
     attempts = Column(Integer, nullable=False, default=0)
     last_error = Column(Text, nullable=True)
@@ -105,3 +109,22 @@ class WeChatReplay(Base):
     # SHA-256 hex of timestamp, nonce and signature (bounded size whatever the query holds)
     replay_key = Column(String(64), primary_key=True)
     expires_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class WeChatQuota(Base):
+    """The customer-service message ledger of one openid, shared by every process.
+
+    WeChat allows customer-service messages only after the patient interacted: 5
+    within 48 hours of a message (``message_at``), 3 within one minute of a menu
+    click or a follow (``event_at``). Each new interaction opens a new grant (its
+    ``*_used`` back to 0); a send reserves one message with a conditional UPDATE, so
+    processes sending at once never pass the limit between them.
+    """
+
+    __tablename__ = "wechat_quota"
+
+    openid = Column(String(128), primary_key=True)
+    message_at = Column(DateTime(timezone=True), nullable=True)
+    message_used = Column(Integer, nullable=False, default=0, server_default="0")
+    event_at = Column(DateTime(timezone=True), nullable=True)
+    event_used = Column(Integer, nullable=False, default=0, server_default="0")

@@ -1,5 +1,13 @@
-"""Outbound WeChat messages: customer-service text inside the 48-hour window,
-a template message outside it, every attempt recorded in ``wechat_outbox``.
+"""Outbound WeChat messages: a customer-service text while the patient's quota
+allows one (``bot.wechat.quota``: 5 within 48 h of a message, 3 within a minute of a
+click or follow), a template message otherwise, every attempt recorded in
+``wechat_outbox``.
+
+The fallback is taken, on the same outbox row, when the ledger has no message left
+(``fallback`` = ``window`` or ``quota``) and when WeChat refuses the customer-service
+message with 45015 or 45047 (``fallback`` = the code; the ledger is then closed until
+the patient's next interaction). A fallback is never dropped: without a template id
+the row stays ``failed`` with the reason, listed by ``medbot wechat outbox``.
 
 ``WeChatSender.send(openid, text, kind)`` is synchronous (wechatpy is); from
 Sanic call it with ``asyncio.to_thread``. ``kind`` is ``reply`` for the answer to
@@ -28,7 +36,8 @@ from bot.settings import Settings
 from bot.store.db import Database
 from bot.store.wechat_models import WeChatDelivery
 from bot.wechat.config import WeChatConfig
-from bot.wechat.errors import is_token_error, retry_later, retry_now
+from bot.wechat.errors import is_token_error, retry_later, retry_now, takes_fallback
+from bot.wechat.quota import QuotaLedger
 from bot.wechat.state import WeChatState
 from bot.wechat.token import SharedTokenClient, token_store
 
@@ -43,6 +52,8 @@ class DeliveryOutcome:
     method: str  # custom | template | none
     error: str | None = None
     retryable: bool = False  # failed, and a later run may succeed
+    errcode: int | None = None  # WeChat's, of the last attempt
+    fallback: str | None = None  # why not a customer-service message (window|quota|45015|45047)
 
 
 class WeChatSender:
@@ -50,10 +61,12 @@ class WeChatSender:
 
     def __init__(self, client: SharedTokenClient, db: Database, template_id: str = "",
                  attempts: int = 3, backoff: float = 0.2,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 clock: Clock | None = None) -> None:
         self.client = client
         self.db = db
-        self.state = WeChatState(db)
+        self.state = WeChatState(db, clock)
+        self.quota: QuotaLedger = self.state.quota
         self.template_id = template_id
         self.attempts = attempts
         self.backoff = backoff
@@ -67,7 +80,7 @@ class WeChatSender:
         store = token_store(settings, db, f"wechat:{config.app_id}", clock)
         client = SharedTokenClient(config.app_id, config.app_secret, config.api_base, store,
                                    clock=clock)
-        return cls(client, db, template_id=config.template_id)
+        return cls(client, db, template_id=config.template_id, clock=clock)
 
     def send(self, recipient: str, text: str, kind: str = "reply",
              template_data: dict[str, str] | None = None) -> DeliveryOutcome:
@@ -75,24 +88,62 @@ class WeChatSender:
             row_id = self._record(recipient, kind, "none", text, "suppressed", 0, "unsubscribed")
             log.info("wechat.send.suppressed openid=%s kind=%s", mask_openid(recipient), kind)
             return DeliveryOutcome(row_id, "suppressed", "none", "unsubscribed")
-        method = "custom" if self.state.in_service_window(recipient) else "template"
-        if method == "template" and not self.template_id:
-            error = "outside the 48-hour window and MEDBOT_WECHAT_TEMPLATE_ID is not set"
-            row_id = self._record(recipient, kind, method, text, "failed", 0, error)
-            log.error("wechat.send.failed openid=%s kind=%s error=%s", mask_openid(recipient),
+        return self._route(None, recipient, text, kind, template_data)
+
+    def _route(self, row_id: int | None, openid: str, text: str, kind: str,
+               template_data: dict[str, str] | None, reason: str | None = None
+               ) -> DeliveryOutcome:
+        """A customer-service message if the ledger has one left, else the fallback;
+        ``row_id``, ``reason``: the outbox row to reuse and why it took the fallback
+        before (a retry)."""
+        reservation = self.quota.reserve(openid)
+        if reservation is None:
+            reason = reason or ("quota" if self.quota.in_window(openid) else "window")
+            return self._fallback(row_id, openid, text, kind, template_data, reason)
+        if row_id is None:
+            row_id = self._record(openid, kind, "custom", text, "pending", 0, None)
+        else:
+            self._reroute(row_id, "custom", None)
+        outcome = self._deliver(row_id, openid, text, "custom")
+        if outcome.status == "sent":
+            return outcome
+        self.quota.release(openid, reservation)  # WeChat did not deliver it
+        if not takes_fallback(outcome.errcode):
+            return outcome
+        self.quota.exhaust(openid)  # WeChat knows better: none until the next interaction
+        log.info("wechat.send.fallback openid=%s errcode=%s", mask_openid(openid),
+                 outcome.errcode)
+        return self._fallback(row_id, openid, text, kind, template_data, str(outcome.errcode))
+
+    def _fallback(self, row_id: int | None, openid: str, text: str, kind: str,
+                  template_data: dict[str, str] | None, reason: str) -> DeliveryOutcome:
+        """The message as a template message, on the same outbox row, with ``reason``."""
+        if row_id is None:
+            row_id = self._record(openid, kind, "template", text, "pending", 0, None, reason)
+        else:
+            self._reroute(row_id, "template", reason)
+        if not self.template_id:
+            error = (f"no customer-service message allowed ({reason}) and "
+                     f"MEDBOT_WECHAT_TEMPLATE_ID is not set")
+            self._update(row_id, "failed", 0, error)
+            log.error("wechat.send.failed openid=%s kind=%s error=%s", mask_openid(openid),
                       kind, error)
-            return DeliveryOutcome(row_id, "failed", method, error)
-        row_id = self._record(recipient, kind, method, text, "pending", 0, None)
-        return self._deliver(row_id, recipient, text, method, template_data)
+            return DeliveryOutcome(row_id, "failed", "template", error, fallback=reason)
+        outcome = self._deliver(row_id, openid, text, "template", template_data)
+        return DeliveryOutcome(outcome.delivery_id, outcome.status, outcome.method,
+                               outcome.error, outcome.retryable, outcome.errcode, reason)
 
     def retry_failed(self, limit: int = 100) -> list[DeliveryOutcome]:
-        """Send failed rows again (e.g. from a worker or ``medbot wechat outbox --retry``)."""
+        """Send failed rows again (e.g. from a worker or ``medbot wechat outbox --retry``):
+        as a customer-service message if the ledger allows one now (the patient wrote
+        again), else as the fallback."""
         with self.db.begin() as session:
             rows = session.execute(select(WeChatDelivery).where(
                 WeChatDelivery.status == "failed", WeChatDelivery.method != "none")
                 .order_by(WeChatDelivery.id).limit(limit)).scalars().all()
-            todo = [(r.id, r.openid, r.text, r.method) for r in rows]
-        return [self._deliver(*item) for item in todo]
+            todo = [(r.id, r.openid, r.text, r.kind, r.fallback) for r in rows]
+        return [self._route(row_id, openid, text, kind, None, reason)
+                for row_id, openid, text, kind, reason in todo]
 
     def _deliver(self, row_id: int, openid: str, text: str, method: str,
                  template_data: dict[str, str] | None = None) -> DeliveryOutcome:
@@ -115,6 +166,11 @@ class WeChatSender:
                          mask_openid(openid), method, attempts)
                 return DeliveryOutcome(row_id, "sent", method)
             except WeChatClientException as exc:
+                if method == "custom" and takes_fallback(exc.errcode):
+                    # no retry: the caller sends it as the fallback on this row
+                    error = redact(f"errcode={exc.errcode} errmsg={exc.errmsg}")
+                    self._update(row_id, "failed", attempts, error)
+                    return DeliveryOutcome(row_id, "failed", method, error, True, exc.errcode)
                 error, errcode = redact(f"errcode={exc.errcode} errmsg={exc.errmsg}"), exc.errcode
                 if is_token_error(errcode):
                     log.info("wechat.token.rejected errcode=%s", errcode)
@@ -129,7 +185,8 @@ class WeChatSender:
         self._update(row_id, "failed", attempts, error)
         log.error("wechat.send.failed openid=%s method=%s attempts=%d error=%s",
                   mask_openid(openid), method, attempts, error)
-        return DeliveryOutcome(row_id, "failed", method, error, retryable=retry_later(errcode))
+        return DeliveryOutcome(row_id, "failed", method, error, retryable=retry_later(errcode),
+                               errcode=errcode)
 
     def _refresh(self, stale: str | None, errcode: int | None) -> None:
         try:
@@ -138,12 +195,12 @@ class WeChatSender:
             log.exception("wechat.token.refresh_failed")
 
     def _record(self, openid: str, kind: str, method: str, text: str, status: str,
-                attempts: int, error: str | None) -> int:
+                attempts: int, error: str | None, fallback: str | None = None) -> int:
         now = utcnow()
         with self.db.begin() as session:
             row = WeChatDelivery(openid=openid, kind=kind, method=method, text=text, status=status,
                                  attempts=attempts, last_error=redact(error) if error else None,
-                                 created_at=now, updated_at=now)
+                                 fallback=fallback, created_at=now, updated_at=now)
             session.add(row)
             session.flush()
             return row.id
@@ -154,3 +211,8 @@ class WeChatSender:
             row.status = status
             row.attempts = (row.attempts or 0) + attempts
             row.last_error = redact(error) if error else None  # URLs carry access_token
+
+    def _reroute(self, row_id: int, method: str, fallback: str | None) -> None:
+        with self.db.begin() as session:
+            row = session.get(WeChatDelivery, row_id)
+            row.method, row.fallback, row.status = method, fallback, "pending"

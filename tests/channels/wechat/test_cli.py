@@ -95,7 +95,8 @@ def test_menu_keys_map_to_domain_intents() -> None:
 
 
 def test_outbox_lists_and_retries_failures(wechat_env: str, fake_api: FakeWeChatAPI,
-                                          capsys: pytest.CaptureFixture) -> None:
+                                          capsys: pytest.CaptureFixture,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
     from bot.app import App
     from bot.cli.wechat import build_sender, load_config
     from bot.settings import Settings
@@ -104,12 +105,17 @@ def test_outbox_lists_and_retries_failures(wechat_env: str, fake_api: FakeWeChat
     settings = Settings.from_env()
     sender = build_sender(App.from_settings(settings), load_config(settings))
     WeChatState(sender.db).claim("msg:1", "oCli000001")
-    fake_api.fail_next(45015)
+    fake_api.fail_next(45015)  # the fallback, but no template id is configured
     assert sender.send("oCli000001", "hi").status == "failed"
     assert main(["wechat", "outbox"]) == 1
-    assert "45015" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "template fallback=45015 failed" in out and "TEMPLATE_ID is not set" in out
+    monkeypatch.setenv("MEDBOT_WECHAT_TEMPLATE_ID", "TPL-CLI")
     assert main(["wechat", "outbox", "--retry"]) == 0
+    assert fake_api.sent[-1].path == "message/template/send"
     assert main(["wechat", "outbox"]) == 0
+    out = capsys.readouterr().out
+    assert "sent by the fallback" in out and "template fallback=45015 sent" in out
 
 
 async def test_wechat_sim_chats_through_the_webhook(served: Served, monkeypatch,

@@ -5,6 +5,7 @@ and within the platform's limits (20 a Beijing day, 30 s apart), on an injected 
 from __future__ import annotations
 
 import threading
+import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -24,6 +25,7 @@ from bot.wechat.token import (
     TokenStore,
 )
 from channels.wechat.testing import FakeWeChatAPI
+from bot.wechat.state import WeChatState
 from tests.channels.wechat.test_outbound import _inbound
 
 # 09:00 in Beijing, the platform's day
@@ -51,6 +53,11 @@ def _process(db_url: str, api: FakeWeChatAPI, clock: FakeClock) -> WeChatSender:
     """What a process has: its own engine (connection pool) on the shared database."""
     own = Database(db_url)
     return _sender(DatabaseTokenStore(own, f"wechat:{api.app_id}", clock), api, clock, own)
+
+
+def _wrote(db: Database, openid: str) -> None:
+    """The patient wrote again: a fresh customer-service quota for the next send."""
+    WeChatState(db).claim(f"msg:{uuid.uuid4().hex}", openid)
 
 
 def _stable(api: FakeWeChatAPI, force: bool = False) -> dict:
@@ -90,6 +97,7 @@ def test_stable_token_is_used_and_shared_by_two_processes(db: Database, db_url: 
     # both processes get 40001 for the same token at once: one of them asks the platform
     # (a normal call, then the force refresh), the other finds the new token in the store
     api.reject_current_token()
+    _wrote(db, "oStable0001")
     assert _race([first, second], "oStable0001", api) == ["sent", "sent"]
     assert (api.stable_calls, api.force_refreshes, api.force_refused) == (3, 1, [])
     assert first.client.access_token == second.client.access_token == api._valid_token
@@ -120,20 +128,24 @@ def test_force_refresh_only_within_the_limits(db: Database, db_url: str, api: Fa
     _inbound(db, "oStable0003")
     assert first.send("oStable0003", "hi").status == "sent"
     api.fail_next(40001)
+    _wrote(db, "oStable0003")
     assert first.send("oStable0003", "after 40001").status == "sent"
     assert api.force_refreshes == 1
     clock.advance(seconds=10)  # under 30 s since the last force: the retry reuses the token
     api.fail_next(40001)
+    _wrote(db, "oStable0003")
     assert second.send("oStable0003", "10 s later").status == "sent"
     assert api.force_refreshes == 1 and api.force_refused == []
     for number in range(2, 21):  # 30 s apart: allowed, until 20 today
         clock.advance(seconds=30)
         api.fail_next(40001)
+        _wrote(db, "oStable0003")
         assert (first, second)[number % 2].send("oStable0003", f"force {number}").status == \
             "sent"
         assert api.force_refreshes == number
     clock.advance(seconds=31)
     api.fail_next(40001)
+    _wrote(db, "oStable0003")
     assert second.send("oStable0003", "21st").status == "sent"  # token still valid on retry
     assert api.force_refreshes == 20 and api.force_refused == []  # never asked past the limit
     ledger = DatabaseTokenStore(db, f"wechat:{api.app_id}").ledger()
@@ -141,10 +153,12 @@ def test_force_refresh_only_within_the_limits(db: Database, db_url: str, api: Fa
     # the platform's day ends at midnight in Beijing (16:00 UTC), not UTC midnight
     clock.set(datetime(2026, 12, 7, 15, 59, tzinfo=timezone.utc))
     api.fail_next(40001)
+    _wrote(db, "oStable0003")
     assert first.send("oStable0003", "still the 7th in Beijing").status == "sent"
     assert api.force_refreshes == 20
     clock.set(datetime(2026, 12, 7, 16, 0, 5, tzinfo=timezone.utc))
     api.fail_next(40001)
+    _wrote(db, "oStable0003")
     assert first.send("oStable0003", "the 8th").status == "sent"
     assert api.force_refreshes == 21 and api.force_refused == []
     for sender in (first, second):

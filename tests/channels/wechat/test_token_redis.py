@@ -15,7 +15,7 @@ from bot.clock import utcnow
 from bot.errors import ServiceError
 from bot.settings import Settings
 from bot.store.db import Database
-from bot.store.wechat_models import WeChatDelivery, WeChatSubscription
+from bot.store.wechat_models import WeChatDelivery, WeChatQuota, WeChatSubscription
 from bot.wechat.sender import WeChatSender
 from bot.wechat.state import WeChatState
 from bot.wechat.token import (
@@ -35,6 +35,8 @@ def _inbound(db: Database, openid: str) -> None:
     with db.begin() as s:
         s.execute(update(WeChatSubscription).where(WeChatSubscription.openid == openid)
                   .values(last_inbound_at=utcnow() - timedelta(minutes=1)))
+        s.execute(update(WeChatQuota).where(WeChatQuota.openid == openid)
+                  .values(message_at=utcnow() - timedelta(minutes=1)))
 
 
 def _outbox(db: Database) -> WeChatDelivery:
