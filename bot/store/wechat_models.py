@@ -128,3 +128,21 @@ class WeChatQuota(Base):
     message_used = Column(Integer, nullable=False, default=0, server_default="0")
     event_at = Column(DateTime(timezone=True), nullable=True)
     event_used = Column(Integer, nullable=False, default=0, server_default="0")
+
+
+class WeChatSubscribeStatus(Base):
+    """A patient's answer to one long-term subscription template: ``offered`` (asked in
+    chat, no answer yet), ``accept`` or ``reject`` (WeChat's subscribe_msg events). A
+    ``reject`` is kept: that patient is never sent that template nor asked again."""
+
+    __tablename__ = "wechat_subscribe_status"
+    __table_args__ = (
+        CheckConstraint("status IN ('offered', 'accept', 'reject')",
+                        name="ck_wechat_subscribe_status_status"),
+    )
+
+    openid = Column(String(128), primary_key=True)
+    template_id = Column(String(128), primary_key=True)
+    status = Column(String(16), nullable=False)
+    offered_at = Column(DateTime(timezone=True), nullable=True)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)

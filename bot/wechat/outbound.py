@@ -31,7 +31,8 @@ class WeChatOutboundSender:
 
     def send(self, message: OutboundMessage) -> SendResult:
         result = self.sender.send(message.external_id, message.text, message.kind,
-                                  template_data=dict(message.template_data) or None)
+                                  template_data=dict(message.template_data) or None,
+                                  language=message.language)
         if result.status == "sent":
             return SendResult(channel_message_id=f"wechat_outbox:{result.delivery_id}",
                               via=result.method)

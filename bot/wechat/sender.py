@@ -37,11 +37,15 @@ from bot.store.db import Database
 from bot.store.wechat_models import WeChatDelivery
 from bot.wechat.config import WeChatConfig
 from bot.wechat.errors import is_token_error, retry_later, retry_now, takes_fallback
+from bot.i18n import t
 from bot.wechat.quota import QuotaLedger
 from bot.wechat.state import WeChatState
+from bot.wechat.subscribe import CATALOG_FILE, SubscribeAnswers, SubscriptionCatalog, Template
 from bot.wechat.token import SharedTokenClient, token_store
 
 log = logging.getLogger(__name__)
+
+SUBSCRIPTION_REFUSED = 43101  # bizsend: the patient refused (or turned off) the template
 
 
 
@@ -62,11 +66,14 @@ class WeChatSender:
     def __init__(self, client: SharedTokenClient, db: Database, template_id: str = "",
                  attempts: int = 3, backoff: float = 0.2,
                  sleep: Callable[[float], None] = time.sleep,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None,
+                 catalog: SubscriptionCatalog | None = None) -> None:
         self.client = client
         self.db = db
         self.state = WeChatState(db, clock)
         self.quota: QuotaLedger = self.state.quota
+        self.catalog = catalog or SubscriptionCatalog()
+        self.answers = SubscribeAnswers(db, self.state.clock)
         self.template_id = template_id
         self.attempts = attempts
         self.backoff = backoff
@@ -80,19 +87,36 @@ class WeChatSender:
         store = token_store(settings, db, f"wechat:{config.app_id}", clock)
         client = SharedTokenClient(config.app_id, config.app_secret, config.api_base, store,
                                    clock=clock)
-        return cls(client, db, template_id=config.template_id, clock=clock)
+        path = settings.project_root / CATALOG_FILE
+        catalog = SubscriptionCatalog.load(path) if path.exists() else None
+        return cls(client, db, template_id=config.template_id, clock=clock, catalog=catalog)
 
     def send(self, recipient: str, text: str, kind: str = "reply",
-             template_data: dict[str, str] | None = None) -> DeliveryOutcome:
+             template_data: dict[str, str] | None = None, language: str = "zh"
+             ) -> DeliveryOutcome:
         if kind != "reply" and not self.state.is_subscribed(recipient):
             row_id = self._record(recipient, kind, "none", text, "suppressed", 0, "unsubscribed")
             log.info("wechat.send.suppressed openid=%s kind=%s", mask_openid(recipient), kind)
             return DeliveryOutcome(row_id, "suppressed", "none", "unsubscribed")
-        return self._route(None, recipient, text, kind, template_data)
+        return self._route(None, recipient, text, kind, template_data, language=language)
+
+    def _offer(self, openid: str, kind: str, language: str) -> tuple[str, str] | None:
+        """(template id, the offer text) when this patient should be offered the kind's
+        subscription: configured, never answered, not offered in the last week."""
+        config = self.catalog.get(kind)
+        if (kind == "reply" or config is None or config.subscribe is None
+                or not self.catalog.subscribe_url):
+            return None
+        template_id = config.subscribe.template_id
+        if not self.answers.should_offer(openid, template_id):
+            return None
+        lang = language if language in config.name else "zh"
+        return template_id, t("utter_wechat_subscribe_offer", lang, what=config.name[lang],
+                              url=self.catalog.subscribe_url)
 
     def _route(self, row_id: int | None, openid: str, text: str, kind: str,
-               template_data: dict[str, str] | None, reason: str | None = None
-               ) -> DeliveryOutcome:
+               template_data: dict[str, str] | None, reason: str | None = None,
+               language: str = "zh") -> DeliveryOutcome:
         """A customer-service message if the ledger has one left, else the fallback;
         ``row_id``, ``reason``: the outbox row to reuse and why it took the fallback
         before (a retry)."""
@@ -104,8 +128,12 @@ class WeChatSender:
             row_id = self._record(openid, kind, "custom", text, "pending", 0, None)
         else:
             self._reroute(row_id, "custom", None)
-        outcome = self._deliver(row_id, openid, text, "custom")
+        offer = self._offer(openid, kind, language)
+        body = text if offer is None else f"{text}\n\n{offer[1]}"  # in the same message
+        outcome = self._deliver(row_id, openid, body, "custom")
         if outcome.status == "sent":
+            if offer is not None:
+                self.answers.offered(openid, offer[0])
             return outcome
         self.quota.release(openid, reservation)  # WeChat did not deliver it
         if not takes_fallback(outcome.errcode):
@@ -117,19 +145,44 @@ class WeChatSender:
 
     def _fallback(self, row_id: int | None, openid: str, text: str, kind: str,
                   template_data: dict[str, str] | None, reason: str) -> DeliveryOutcome:
-        """The message as a template message, on the same outbox row, with ``reason``."""
-        if row_id is None:
-            row_id = self._record(openid, kind, "template", text, "pending", 0, None, reason)
-        else:
-            self._reroute(row_id, "template", reason)
-        if not self.template_id:
-            error = (f"no customer-service message allowed ({reason}) and "
-                     f"MEDBOT_WECHAT_TEMPLATE_ID is not set")
+        """The message as a long-term subscription message if the patient accepted the
+        kind's template, else as a template message, on the same outbox row, with
+        ``reason`` (why not a customer-service message)."""
+        config = self.catalog.get(kind)
+        values = dict(template_data or {})
+        ways: list[tuple[str, Template]] = []
+        if config is not None and config.subscribe is not None and self.answers.status(
+                openid, config.subscribe.template_id) == "accept":
+            ways.append(("subscribe", config.subscribe))
+        if config is not None and config.template is not None:
+            ways.append(("template", config.template))
+        elif self.template_id:  # the one general template: the text, or the given fields
+            fields = {k: k for k in values} or {"content": "text"}
+            ways.append(("template", Template(self.template_id, fields)))
+        outcome: DeliveryOutcome | None = None
+        for method, template in ways:
+            if row_id is None:
+                row_id = self._record(openid, kind, method, text, "pending", 0, None, reason)
+            else:
+                self._reroute(row_id, method, reason)
+            outcome = self._deliver(row_id, openid, text, method, (template, values))
+            if outcome.status == "sent":
+                break
+            if method == "subscribe" and outcome.errcode == SUBSCRIPTION_REFUSED:
+                self.answers.record(openid, template.template_id, "reject")
+        if outcome is None:
+            if row_id is None:
+                row_id = self._record(openid, kind, "template", text, "pending", 0, None, reason)
+            else:
+                self._reroute(row_id, "template", reason)
+            error = (f"no customer-service message allowed ({reason}) and no subscription or "
+                     f"template message configured for {kind!r} "
+                     f"(knowledge_base/wechat_subscriptions.yml, MEDBOT_WECHAT_TEMPLATE_ID is "
+                     f"not set)")
             self._update(row_id, "failed", 0, error)
             log.error("wechat.send.failed openid=%s kind=%s error=%s", mask_openid(openid),
                       kind, error)
             return DeliveryOutcome(row_id, "failed", "template", error, fallback=reason)
-        outcome = self._deliver(row_id, openid, text, "template", template_data)
         return DeliveryOutcome(outcome.delivery_id, outcome.status, outcome.method,
                                outcome.error, outcome.retryable, outcome.errcode, reason)
 
@@ -146,7 +199,9 @@ class WeChatSender:
                 for row_id, openid, text, kind, reason in todo]
 
     def _deliver(self, row_id: int, openid: str, text: str, method: str,
-                 template_data: dict[str, str] | None = None) -> DeliveryOutcome:
+                 template: tuple[Template, dict[str, str]] | None = None) -> DeliveryOutcome:
+        """One message by ``method`` (custom | template | subscribe; the last two with
+        their template and the message's values), bounded attempts."""
         error = None
         errcode: int | None = None
         attempts = 0
@@ -158,9 +213,16 @@ class WeChatSender:
                 if method == "custom":
                     self.client.message.send_text(openid, text)
                 else:
-                    data = template_data or {"content": text}
-                    self.client.message.send_template(
-                        openid, self.template_id, {k: {"value": v} for k, v in data.items()})
+                    assert template is not None
+                    spec, values = template
+                    body = {"touser": openid, "template_id": spec.template_id,
+                            "data": spec.data(text, values)}
+                    if method == "subscribe":
+                        if self.catalog.subscribe_url:
+                            body["page"] = self.catalog.subscribe_url
+                        self.client.post("message/subscribe/bizsend", data=body)
+                    else:
+                        self.client.post("message/template/send", data=body)
                 self._update(row_id, "sent", attempts, None)
                 log.info("wechat.send.ok openid=%s method=%s attempts=%d",
                          mask_openid(openid), method, attempts)

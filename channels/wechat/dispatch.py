@@ -25,6 +25,7 @@ from bot.i18n import detect_language
 from bot.masking import mask_openid
 from bot.store.repositories import LoggedMessage, TranscriptService
 from bot.wechat.state import WeChatState
+from bot.wechat.subscribe import SubscribeAnswers, answers_in
 from bot.wechat.text import bilingual
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class Dispatcher:
         self.state = state
         self.hospital = hospital
         self.menu_texts = menu_texts
+        self.answers = SubscribeAnswers(state.db, state.clock)
         self.handoff = handoff
         self.transcripts = transcripts
 
@@ -99,6 +101,11 @@ class Dispatcher:
         elif isinstance(message, events.UnsubscribeEvent):
             await asyncio.to_thread(self.state.set_subscribed, openid, False)
             log.info("wechat.unsubscribed openid=%s", mask_openid(openid))
+        elif answers_in(fields):  # the patient answered a subscription prompt
+            for template_id, status in answers_in(fields):
+                await asyncio.to_thread(self.answers.record, openid, template_id, status)
+            log.info("wechat.subscribe.answered openid=%s answers=%s", mask_openid(openid),
+                     ",".join(status for _, status in answers_in(fields)))
         elif isinstance(message, messages.VoiceMessage):
             reply = bilingual("utter_wechat_voice_unrecognized", self.hospital)
         elif isinstance(message, MEDIA_TYPES) or isinstance(message, messages.UnknownMessage) \
