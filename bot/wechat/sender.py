@@ -23,6 +23,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from requests import RequestException
 from sqlalchemy import select
@@ -87,7 +88,8 @@ class WeChatSender:
         store = token_store(settings, db, f"wechat:{config.app_id}", clock)
         client = SharedTokenClient(config.app_id, config.app_secret, config.api_base, store,
                                    clock=clock)
-        path = settings.project_root / CATALOG_FILE
+        path = (Path(settings.wechat_subscriptions_file) if settings.wechat_subscriptions_file
+                else settings.project_root / CATALOG_FILE)
         catalog = SubscriptionCatalog.load(path) if path.exists() else None
         return cls(client, db, template_id=config.template_id, clock=clock, catalog=catalog)
 

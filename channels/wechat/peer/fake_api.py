@@ -11,7 +11,8 @@ Two token endpoints, as the real platform has them, each with its own token:
   apart (45009 / 45011 otherwise).
 
 Time is ``clock`` (tests inject a ``FakeClock``). Control it from the test:
-``fail_next(40001)``, ``reject_current_token()``, ``delay = 6.0``; inspect ``sent``, ``tokens_issued``,
+``fail_next(40001)``, ``reject_current_token()``, ``refuse_custom[openid] = 45047``,
+``delay = 6.0``; inspect ``sent``, ``tokens_issued``,
 ``stable_calls``, ``force_refreshes`` and ``force_refused``.
 """
 
@@ -65,6 +66,8 @@ class FakeWeChatAPI:
     stable_calls: int = 0
     force_refreshes: int = 0
     force_refused: list[int] = field(default_factory=list)  # errcodes of refused forces
+    # openid -> errcode its customer-service messages get (45015, 45047: no quota left)
+    refuse_custom: dict[str, int] = field(default_factory=dict)
     _failures: list[int] = field(default_factory=list)
     _rejected: set[str] = field(default_factory=set)
     _valid_token: str | None = None  # the current stable token
@@ -175,6 +178,9 @@ class FakeWeChatAPI:
             data = json.loads(body or b"{}")
         except ValueError:
             return {"errcode": 47001, "errmsg": "data format error"}
+        if path == "message/custom/send" and data.get("touser") in self.refuse_custom:
+            code = self.refuse_custom[data["touser"]]
+            return {"errcode": code, "errmsg": f"fake refusal {code}"}
         if path in ("message/custom/send", "message/template/send",
                     "message/subscribe/bizsend"):
             with self._event:
