@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from bot.app import App
 from bot.cli import command_app
@@ -32,6 +32,9 @@ from bot.store.wechat_models import WeChatDelivery
 from bot.wechat.config import WeChatConfig, load_wechat_config
 from bot.wechat.menu import MENU_FILE, Menu
 from bot.wechat.sender import WeChatSender
+
+STALLED_AFTER = timedelta(minutes=10)  # far past a send's bounded attempts
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("wechat", help="WeChat Official Account: menu, outbox")
@@ -91,10 +94,16 @@ def _outbox(args: argparse.Namespace) -> int:
         for r in results:
             print(f"#{r.delivery_id} {r.status} {redact(r.error or '')}")
         return 0 if all(r.status == "sent" for r in results) else 1
-    since = app.clock.now() - timedelta(days=args.days)
+    now = app.clock.now()
+    since = now - timedelta(days=args.days)
     with app.db.begin() as session:
-        rows = session.execute(select(WeChatDelivery).where(WeChatDelivery.status == "failed")
-                               .order_by(WeChatDelivery.id)).scalars().all()
+        # failed rows, and rows a dead process left pending (their send may or may not
+        # have reached WeChat: an operator decides)
+        rows = session.execute(select(WeChatDelivery).where(or_(
+            WeChatDelivery.status == "failed",
+            and_(WeChatDelivery.status == "pending",
+                 WeChatDelivery.updated_at < now - STALLED_AFTER)))
+            .order_by(WeChatDelivery.id)).scalars().all()
         for row in rows:
             print(_line(row))
         fallbacks = session.execute(select(WeChatDelivery).where(

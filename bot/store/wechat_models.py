@@ -66,6 +66,7 @@ class WeChatDelivery(Base):
         CheckConstraint("status IN ('pending', 'sent', 'failed', 'suppressed')",
                         name="ck_wechat_outbox_status"),
         Index("ix_wechat_outbox_status", "status", "id"),
+        Index("ix_wechat_outbox_key", "idempotency_key"),
     )
 
     id = Column(BigId, primary_key=True, autoincrement=True)
@@ -77,6 +78,9 @@ class WeChatDelivery(Base):
     # ``window`` (no open grant), ``quota`` (the grants used up), ``45015``/``45047``
     # (WeChat refused the customer-service message); None for a customer-service send
     fallback = Column(String(16), nullable=True)
+    # the scheduler job's key, written before the API is called: a job whose worker died
+    # with no row here never reached WeChat and can be sent again (bot.reminders.worker)
+    idempotency_key = Column(String(160), nullable=True)
     status = Column(String(16), nullable=False, default="pending")
     attempts = Column(Integer, nullable=False, default=0)
     last_error = Column(Text, nullable=True)

@@ -20,6 +20,7 @@ with its error and ``retry_failed()`` sends it again.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from requests import RequestException
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from wechatpy.exceptions import WeChatClientException
 
 from bot.clock import Clock, service_clock, utcnow
@@ -74,6 +76,7 @@ class WeChatSender:
         self.state = WeChatState(db, clock)
         self.quota: QuotaLedger = self.state.quota
         self.catalog = catalog or SubscriptionCatalog()
+        self._key = threading.local()  # the key of the send in progress on this thread
         self.answers = SubscribeAnswers(db, self.state.clock)
         self.template_id = template_id
         self.attempts = attempts
@@ -94,8 +97,11 @@ class WeChatSender:
         return cls(client, db, template_id=config.template_id, clock=clock, catalog=catalog)
 
     def send(self, recipient: str, text: str, kind: str = "reply",
-             template_data: dict[str, str] | None = None, language: str = "zh"
-             ) -> DeliveryOutcome:
+             template_data: dict[str, str] | None = None, language: str = "zh",
+             idempotency_key: str | None = None) -> DeliveryOutcome:
+        """``idempotency_key``: the scheduler job's, recorded on the outbox row before
+        any API call (``started``)."""
+        self._key.value = idempotency_key
         if kind != "reply" and not self.state.is_subscribed(recipient):
             row_id = self._record(recipient, kind, "none", text, "suppressed", 0, "unsubscribed")
             log.info("wechat.send.suppressed openid=%s kind=%s", mask_openid(recipient), kind)
@@ -188,6 +194,16 @@ class WeChatSender:
         return DeliveryOutcome(outcome.delivery_id, outcome.status, outcome.method,
                                outcome.error, outcome.retryable, outcome.errcode, reason)
 
+    def started(self, idempotency_key: str, session: Session | None = None) -> bool:
+        """Whether a send of this scheduler job began (its outbox row exists);
+        ``session``: the caller's transaction on this database, else one of its own."""
+        query = select(WeChatDelivery.id).where(
+            WeChatDelivery.idempotency_key == idempotency_key).limit(1)
+        if session is not None:
+            return session.execute(query).first() is not None
+        with self.db.begin() as own:
+            return own.execute(query).first() is not None
+
     def retry_failed(self, limit: int = 100) -> list[DeliveryOutcome]:
         """Send failed rows again (e.g. from a worker or ``medbot wechat outbox --retry``):
         as a customer-service message if the ledger allows one now (the patient wrote
@@ -197,6 +213,7 @@ class WeChatSender:
                 WeChatDelivery.status == "failed", WeChatDelivery.method != "none")
                 .order_by(WeChatDelivery.id).limit(limit)).scalars().all()
             todo = [(r.id, r.openid, r.text, r.kind, r.fallback) for r in rows]
+        self._key.value = None  # the rows keep theirs
         return [self._route(row_id, openid, text, kind, None, reason)
                 for row_id, openid, text, kind, reason in todo]
 
@@ -264,7 +281,8 @@ class WeChatSender:
         with self.db.begin() as session:
             row = WeChatDelivery(openid=openid, kind=kind, method=method, text=text, status=status,
                                  attempts=attempts, last_error=redact(error) if error else None,
-                                 fallback=fallback, created_at=now, updated_at=now)
+                                 fallback=fallback, created_at=now, updated_at=now,
+                                 idempotency_key=getattr(self._key, "value", None))
             session.add(row)
             session.flush()
             return row.id

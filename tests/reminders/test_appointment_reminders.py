@@ -148,3 +148,44 @@ def test_a_reminder_whose_time_passed_at_booking_is_not_planned(world) -> None:
     service.book(PatientRef("wechat", OPENID), str(slot.id), "王芳", "13800001234", "zh")
     stack.run_at(stack.clock.now() + timedelta(minutes=1))
     assert [when for when, _ in _jobs(stack.db)] == ["same_day"]
+
+
+def _die_while_sending(db: Database, when: str, at) -> str:
+    """The day's job as a worker left it when killed after recording ``sending``."""
+    from sqlalchemy import update
+
+    with db.begin() as s:
+        job = s.execute(select(ScheduledJob).where(
+            ScheduledJob.idempotency_key.like(f"appt:%:{when}"))).scalar_one()
+        s.execute(update(ScheduledJob).where(ScheduledJob.id == job.id).values(
+            status="sending", claimed_by="dead-worker", lease_until=at))
+        return job.idempotency_key
+
+
+@pytest.mark.parametrize("reached_the_sender", [False, True])
+def test_a_job_whose_worker_died_is_sent_only_if_its_send_never_began(
+        world, reached_the_sender: bool) -> None:
+    stack, service, api = world
+    slot = _slot(stack.db, stack.clock.now() + timedelta(days=2))
+    service.book(PatientRef("wechat", OPENID), str(slot.id), "王芳", "13800001234", "zh")
+    day_before = as_utc(slot.starts_at) - timedelta(hours=24)
+    stack.run_at(day_before - timedelta(minutes=5))  # planned
+    key = _die_while_sending(stack.db, "day_before", day_before - timedelta(minutes=1))
+    if reached_the_sender:  # its outbox row was written: the API may have got it
+        from bot.store.wechat_models import WeChatDelivery
+
+        with stack.db.begin() as s:
+            s.add(WeChatDelivery(openid=OPENID, kind="appointment", method="template",
+                                 text="?", status="pending", attempts=0, idempotency_key=key))
+    stack.run_at(day_before)
+    with stack.db.begin() as s:
+        status = s.execute(select(ScheduledJob.status).where(
+            ScheduledJob.idempotency_key == key)).scalar_one()
+    if reached_the_sender:
+        assert status == "uncertain" and api.sent == []  # never twice
+    else:
+        assert status == "done" and len(api.sent) == 1  # never lost
+        from bot.store.wechat_models import WeChatDelivery
+
+        with stack.db.begin() as s:
+            assert s.execute(select(WeChatDelivery.idempotency_key)).scalars().all() == [key]

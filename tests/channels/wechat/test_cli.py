@@ -118,6 +118,27 @@ def test_outbox_lists_and_retries_failures(wechat_env: str, fake_api: FakeWeChat
     assert "sent by the fallback" in out and "template fallback=45015 sent" in out
 
 
+def test_outbox_lists_rows_a_dead_process_left_pending(
+        wechat_env: str, capsys: pytest.CaptureFixture) -> None:
+    from datetime import timedelta
+
+    from bot.clock import utcnow
+    from bot.store.wechat_models import WeChatDelivery
+
+    db = Database(wechat_env)
+    old = utcnow() - timedelta(minutes=11)
+    with db.begin() as s:
+        s.add(WeChatDelivery(openid="oCliDead01", kind="reminder", method="custom", text="x",
+                             status="pending", attempts=0, created_at=old, updated_at=old,
+                             idempotency_key="dose:1:0"))
+        s.add(WeChatDelivery(openid="oCliLive01", kind="reminder", method="custom", text="y",
+                             status="pending", attempts=0))  # in flight now: not listed
+    assert main(["wechat", "outbox"]) == 1
+    out = capsys.readouterr().out
+    assert "oCli***01 reminder custom pending" in out and out.count("pending") == 1
+    db.dispose()
+
+
 async def test_wechat_sim_chats_through_the_webhook(served: Served, monkeypatch,
                                                     capsys: pytest.CaptureFixture) -> None:
     lines = iter(["你好", "/image", "/click MENU_HUMAN", "/quit"])
