@@ -1,7 +1,16 @@
 """10,000 reminders due in the same minute, delivered to a fake WeChat API over HTTP.
 
-    .venv/bin/python bench/reminders_dispatch.py [-n 10000] [--workers 2]
+    .venv/bin/python bench/reminders_dispatch.py [-n 10000] [--workers 2] [--ledger]
         [--kill-after 3000] [--db-url postgresql+psycopg2://postgres@127.0.0.1:5432/test]
+
+``--ledger``: the workers send through the production WeChat sender
+(``bot.wechat.outbound:outbound_sender``: stable token, quota ledger, subscription and
+template fallback) instead of the bench sender. A quarter of the patients wrote an hour
+ago (customer-service message; every 5th of them answered 45047 or 45015 by the API:
+the template fallback), a quarter wrote but used their 5 messages (subscription
+message, accepted), a quarter never wrote and accepted the subscription (subscription
+message), a quarter never wrote nor subscribed (template message). Each patient must
+receive exactly one message, whatever the way.
 
 Real scheduler worker processes (``python -m bot worker scheduler``) on a fresh
 PostgreSQL schema (or a SQLite file: ``--db-url sqlite:///...``, then use one
@@ -38,8 +47,10 @@ sys.path.insert(0, str(ROOT))
 
 from bot.store.db import Database  # noqa: E402
 from bot.store.migrate import upgrade  # noqa: E402
+from bot.store.consent_models import ConsentRecord  # noqa: E402
 from bot.store.models import Patient  # noqa: E402
 from bot.store.reminder_models import Dose, MedicationReminder, ScheduledJob  # noqa: E402
+from bot.store.wechat_models import WeChatQuota, WeChatSubscribeStatus  # noqa: E402
 from channels.wechat.peer.fake_api import FakeWeChatAPI  # noqa: E402
 
 FINAL = ("done", "uncertain", "expired", "failed", "cancelled")
@@ -50,11 +61,49 @@ class TimedFakeAPI(FakeWeChatAPI):
 
     def handle(self, method, raw_path, body):  # type: ignore[override]
         result = super().handle(method, raw_path, body)
-        if "message/custom/send" in raw_path and result.get("errcode") == 0:
+        way = next((w for w in WAYS if w in raw_path), None)
+        if way is not None and result.get("errcode") == 0:
             touser = json.loads(body)["touser"]
             with self._lock:
                 self.arrivals.append((touser, time.time()))
+                self.ways[way] += 1
         return result
+
+
+WAYS = {"message/custom/send": "custom", "message/subscribe/bizsend": "subscription",
+        "message/template/send": "template"}
+CATALOG = """
+version: "bench"
+subscribe_url: "https://hospital.example/sub"
+kinds:
+  reminder:
+    name: {zh: 用药提醒, en: medication reminders}
+    subscribe:
+      template_id: "SUB-BENCH-DOSE"
+      fields: {thing1: drug, time3: time, thing4: text}
+    template:
+      template_id: "TPL-BENCH-DOSE"
+      fields: {first: text, keyword1: drug, keyword2: time}
+"""
+
+
+def seed_ledger(db: Database, n: int, now: datetime, api: FakeWeChatAPI) -> None:
+    """The quota ledger and subscription answers of the four groups (see the docstring)."""
+    wrote = now - timedelta(hours=1)
+    with db.engine.begin() as conn:
+        conn.execute(insert(WeChatQuota), [
+            {"openid": f"o_bench_{i:05d}", "message_at": wrote,
+             "message_used": 0 if i % 4 == 0 else 5, "event_at": None, "event_used": 0}
+            for i in range(1, n + 1) if i % 4 in (0, 1)])
+        conn.execute(insert(WeChatSubscribeStatus), [
+            {"openid": f"o_bench_{i:05d}", "template_id": "SUB-BENCH-DOSE", "status": "accept",
+             "offered_at": None, "updated_at": now}
+            for i in range(1, n + 1) if i % 4 in (1, 2)])
+    for i in range(1, n + 1):
+        if i % 20 == 0:
+            api.refuse_custom[f"o_bench_{i:05d}"] = 45047
+        elif i % 20 == 4:
+            api.refuse_custom[f"o_bench_{i:05d}"] = 45015
 
 
 def seed(db: Database, n: int, due: datetime) -> None:
@@ -72,6 +121,11 @@ def seed(db: Database, n: int, due: datetime) -> None:
              "timezone": "Asia/Shanghai", "language": "zh", "status": "active",
              "planned_until": far, "created_at": due, "updated_at": due}
             for i in range(1, n + 1)])
+        # dose reminders go only to patients with a current health-data consent
+        conn.execute(insert(ConsentRecord), [
+            {"patient_id": i, "purpose": "health_data", "text_version": "bench",
+             "text_sha256": "0" * 64, "language": "zh", "decision": "granted",
+             "created_at": due} for i in range(1, n + 1)])
         conn.execute(insert(Dose), [
             {"id": i, "reminder_id": i, "patient_id": i, "scheduled_at": due,
              "status": "scheduled", "generation": 0} for i in range(1, n + 1)])
@@ -106,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--db-url", default=os.environ.get(
         "MEDBOT_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"))
     p.add_argument("--timeout", type=float, default=600.0)
+    p.add_argument("--ledger", action="store_true",
+                   help="the production WeChat sender: quota ledger and fallbacks in the path")
     args = p.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="medbot-bench-"))
@@ -131,16 +187,28 @@ def main(argv: list[str] | None = None) -> int:
     ThreadingHTTPServer.request_queue_size = 256
     api = TimedFakeAPI()
     api.arrivals = []
+    api.ways = Counter()
     api.start()
-    with urllib.request.urlopen(  # noqa: S310 - 127.0.0.1
-            f"{api.base_url}token?grant_type=client_credential&appid={api.app_id}"
-            f"&secret={api.app_secret}") as resp:
-        token = json.loads(resp.read())["access_token"]
     env = {**os.environ, "MEDBOT_DATABASE_URL": url, "MEDBOT_DATA_DIR": str(tmp),
-           "MEDBOT_OUTBOUND_SENDERS": "bench.reminders_wechat_sender:sender_factory",
-           "MEDBOT_BENCH_WECHAT_URL": api.base_url, "MEDBOT_BENCH_WECHAT_TOKEN": token,
            "MEDBOT_REMINDER_LEASE_MINUTES": str(args.lease_seconds / 60),
            "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
+    if args.ledger:
+        seed_ledger(db, args.n, now, api)
+        catalog = tmp / "wechat_subscriptions.yml"
+        catalog.write_text(CATALOG, encoding="utf-8")
+        from bot.cli.wechat import dev_environment
+
+        env.update(dev_environment(api.base_url, api.app_id, api.app_secret))
+        env.update({"MEDBOT_OUTBOUND_SENDERS": "bot.wechat.outbound:outbound_sender",
+                    "MEDBOT_WECHAT_TEMPLATE_ID": "TPL-BENCH",
+                    "MEDBOT_WECHAT_SUBSCRIPTIONS_FILE": str(catalog)})
+    else:
+        with urllib.request.urlopen(  # noqa: S310 - 127.0.0.1
+                f"{api.base_url}token?grant_type=client_credential&appid={api.app_id}"
+                f"&secret={api.app_secret}") as resp:
+            token = json.loads(resp.read())["access_token"]
+        env.update({"MEDBOT_OUTBOUND_SENDERS": "bench.reminders_wechat_sender:sender_factory",
+                    "MEDBOT_BENCH_WECHAT_URL": api.base_url, "MEDBOT_BENCH_WECHAT_TOKEN": token})
     workers = [start_worker(env, f"bench-{i}") for i in range(args.workers)]
     killed = False
     deadline = time.time() + args.timeout
@@ -170,6 +238,12 @@ def main(argv: list[str] | None = None) -> int:
     with db.begin() as s:
         statuses = dict(s.execute(select(ScheduledJob.status, func.count()).where(
             ScheduledJob.kind == "dose").group_by(ScheduledJob.status)).all())
+        from bot.store.wechat_models import WeChatDelivery
+
+        outbox = {f"{m} {f or '-'} {st}": c for m, f, st, c in s.execute(select(
+            WeChatDelivery.method, WeChatDelivery.fallback, WeChatDelivery.status, func.count())
+            .group_by(WeChatDelivery.method, WeChatDelivery.fallback, WeChatDelivery.status)
+        ).all()}
         uncertain = [f"o_bench_{pid:05d}" for pid in s.execute(select(
             ScheduledJob.patient_id).where(ScheduledJob.status == "uncertain")).scalars()]
     api.stop()
@@ -180,11 +254,14 @@ def main(argv: list[str] | None = None) -> int:
     lags = [at - due.timestamp() for at in first_arrival.values()]
     result = {
         "reminders": args.n, "workers": args.workers, "db": url.split(":")[0],
+        "sender": "production (ledger, fallbacks)" if args.ledger else "bench",
+        "received_by_way": {name: api.ways[w] for w, name in WAYS.items()},
         "killed_and_restarted": killed,
         "received": len(api.arrivals), "distinct_patients": len(received),
         "duplicates": sum(c - 1 for c in received.values()),
         "lost": args.n - len(received),
         "job_statuses": statuses,
+        "wechat_outbox (method fallback status)": outbox,
         "uncertain_jobs": len(uncertain),
         "uncertain_but_received": sum(1 for u in uncertain if u in received),
         "lag_p50_s": round(statistics.median(lags), 2) if lags else None,

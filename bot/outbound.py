@@ -82,6 +82,14 @@ class OutboundRouter:
     def channels(self) -> list[str]:
         return sorted(self._senders)
 
+    def started(self, channel: str, key: str, session: object = None) -> bool | None:
+        """Whether ``channel``'s sender began sending the message of ``key`` (it records
+        the key before calling its API): False means it certainly never reached the
+        channel; None when the sender cannot tell (it keeps no such record).
+        ``session``: the caller's transaction on the same database (SQLite has one writer)."""
+        started = getattr(self._senders.get(channel), "started", None)
+        return None if started is None else bool(started(key, session))
+
     def send(self, message: OutboundMessage) -> SendResult:
         sender = self._senders.get(message.channel)
         if sender is None:

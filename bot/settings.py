@@ -342,7 +342,12 @@ class Settings:
         description="WeChat API root (e.g. a fake server in tests)")
     wechat_template_id: str = setting(
         "MEDBOT_WECHAT_TEMPLATE_ID", "", shown="unset",
-        description="template for proactive messages outside WeChat's 48-hour window")
+        description="general template for proactive messages WeChat's customer-service "
+                    "quota does not allow (when the kind has none of its own)")
+    wechat_subscriptions_file: str = setting(
+        "MEDBOT_WECHAT_SUBSCRIPTIONS_FILE", "",
+        shown="`knowledge_base/wechat_subscriptions.yml`",
+        description="subscription and template message ids and fields per message kind")
     wechat_reply_budget: float | None = setting(
         "MEDBOT_WECHAT_REPLY_BUDGET", None, parse=_number(), shown="4",
         description="seconds to wait for the bot before answering WeChat `success` "

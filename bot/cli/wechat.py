@@ -15,11 +15,12 @@ import base64
 import os
 import secrets
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from bot.app import App
 from bot.cli import command_app
@@ -32,17 +33,24 @@ from bot.wechat.config import WeChatConfig, load_wechat_config
 from bot.wechat.menu import MENU_FILE, Menu
 from bot.wechat.sender import WeChatSender
 
+STALLED_AFTER = timedelta(minutes=10)  # far past a send's bounded attempts
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("wechat", help="WeChat Official Account: menu, outbox")
     wsub = p.add_subparsers(dest="wechat_command", metavar="WHAT")
     wsub.required = True
     menu = wsub.add_parser("menu", help="publish the custom menu")
     menu.add_argument("--file", type=Path, help=f"default: <project root>/{MENU_FILE}")
-    menu.add_argument("--language", choices=("zh", "en"), default="zh")
+    menu.add_argument("--language", choices=("zh", "en"), default=None,
+                      help="default: the hospital's, MEDBOT_DEFAULT_LANGUAGE")
     menu.add_argument("--dry-run", action="store_true", help="print the payload only")
     menu.set_defaults(func=_menu)
-    outbox = wsub.add_parser("outbox", help="list failed outbound messages")
+    outbox = wsub.add_parser("outbox", help="list failed outbound messages and the ones that "
+                                            "went by the fallback (quota, 45015, 45047)")
     outbox.add_argument("--retry", action="store_true", help="send failed messages again")
+    outbox.add_argument("--days", type=float, default=2.0,
+                        help="fallback sends of the last DAYS days are listed (default 2)")
     outbox.set_defaults(func=_outbox)
     purge = wsub.add_parser("purge", help="delete old exactly-once claims")
     purge.add_argument("--days", type=float, default=7.0)
@@ -68,13 +76,14 @@ def build_sender(app: App, config: WeChatConfig) -> WeChatSender:
 def _menu(args: argparse.Namespace) -> int:
     app = command_app(args)  # its database opens only when publishing
     menu = Menu.load(args.file or app.settings.project_root / MENU_FILE)
-    payload = menu.payload(args.language)
+    language = args.language or app.settings.default_language
+    payload = menu.payload(language)
     if args.dry_run:
         print(yaml.safe_dump(payload, allow_unicode=True, sort_keys=False))
         return 0
     sender = build_sender(app, load_config(app.settings))
     sender.client.menu.create(payload)
-    print(f"menu {menu.version} ({args.language}) published")
+    print(f"menu {menu.version} ({language}) published")
     return 0
 
 
@@ -85,13 +94,34 @@ def _outbox(args: argparse.Namespace) -> int:
         for r in results:
             print(f"#{r.delivery_id} {r.status} {redact(r.error or '')}")
         return 0 if all(r.status == "sent" for r in results) else 1
+    now = app.clock.now()
+    since = now - timedelta(days=args.days)
     with app.db.begin() as session:
-        rows = session.execute(select(WeChatDelivery).where(WeChatDelivery.status == "failed")
-                               .order_by(WeChatDelivery.id)).scalars().all()
+        # failed rows, and rows a dead process left pending (their send may or may not
+        # have reached WeChat: an operator decides)
+        rows = session.execute(select(WeChatDelivery).where(or_(
+            WeChatDelivery.status == "failed",
+            and_(WeChatDelivery.status == "pending",
+                 WeChatDelivery.updated_at < now - STALLED_AFTER)))
+            .order_by(WeChatDelivery.id)).scalars().all()
         for row in rows:
-            print(f"#{row.id} {row.created_at:%Y-%m-%d %H:%M} {mask_openid(row.openid)} {row.kind} "
-                  f"{row.method} attempts={row.attempts} {redact(row.last_error or '')}")
+            print(_line(row))
+        fallbacks = session.execute(select(WeChatDelivery).where(
+            WeChatDelivery.status != "failed", WeChatDelivery.fallback.is_not(None),
+            WeChatDelivery.created_at >= since).order_by(WeChatDelivery.id)).scalars().all()
+        if fallbacks:
+            print(f"sent by the fallback in the last {args.days:g} days "
+                  f"(no customer-service message allowed):")
+            for row in fallbacks:
+                print(_line(row))
     return 1 if rows else 0
+
+
+def _line(row: WeChatDelivery) -> str:
+    fallback = f" fallback={row.fallback}" if row.fallback else ""
+    return (f"#{row.id} {row.created_at:%Y-%m-%d %H:%M} {mask_openid(row.openid)} {row.kind} "
+            f"{row.method}{fallback} {row.status} attempts={row.attempts} "
+            f"{redact(row.last_error or '')}").rstrip()
 
 
 def _purge(args: argparse.Namespace) -> int:

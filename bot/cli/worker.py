@@ -75,7 +75,9 @@ def _scheduler(args: argparse.Namespace) -> int:
     app = command_app(args)
     settings, db, clock, config = app.settings, app.db, app.clock, app.reminder_config
     outbox, router = app.outbox, app.router
-    worker = Worker(db, router, ReminderJobs(config, app.drugs, app.followup_kb), clock, config,
+    jobs = ReminderJobs(config, app.drugs, app.followup_kb,
+                        cancel_cutoff_hours=app.schedule.cancel_cutoff_hours)
+    worker = Worker(db, router, jobs, clock, config,
                     planner=app.planner, worker_id=args.worker_id,
                     batch_size=args.batch_size, send_concurrency=args.concurrency)
     anchors = AnchorLog.from_settings(settings)

@@ -1,6 +1,6 @@
 """What each kind of due job does: decide in one transaction, then react to the send.
 
-Kinds: ``dose`` (the reminder itself, or again after a snooze), ``nudge`` (one,
+Kinds: ``appointment`` (a booked visit, the day before and on the day), ``dose`` (the reminder itself, or again after a snooze), ``nudge`` (one,
 after ``reply_window`` without a reply), ``miss`` (after another window: the
 dose is missed; the ``miss_streak``-th consecutive miss flags the patient for
 the care team and tells them kindly) and ``followup`` (a measurement prompt).
@@ -30,6 +30,7 @@ from bot.outbound import OutboundMessage
 from bot.reminders.config import ReminderConfig
 from bot.reminders.kb import FollowupKB
 from bot.reminders.planner import add_job
+from bot.store.appointment_models import Appointment, Department, Doctor, Slot
 from bot.store.models import Patient
 from bot.store.reminder_models import (
     CareTeamFlag,
@@ -65,11 +66,13 @@ class ReminderJobs:
     """The job handlers of medication reminders and follow-up prompts."""
 
     def __init__(self, config: ReminderConfig, drugs: DrugCatalog,
-                 followup_kb: FollowupKB, consent: ConsentCheck | None = None) -> None:
+                 followup_kb: FollowupKB, consent: ConsentCheck | None = None,
+                 cancel_cutoff_hours: float = 2.0) -> None:
         self.config = config
         self.drugs = drugs
         self.followup_kb = followup_kb
         self.consent = consent or HealthConsentGuard()
+        self.cancel_cutoff_hours = cancel_cutoff_hours  # the hospital's, for the reminder text
 
     def preload(self, session: Session, jobs: list[ScheduledJob]) -> None:
         """Load (and lock) the doses and reminders of a batch in two queries.
@@ -95,7 +98,9 @@ class ReminderJobs:
         if handler is None:
             log.error("scheduler.job.unknown_kind id=%s kind=%s", job.id, job.kind)
             return "failed", None
-        if job.kind != "notice" and not self.consent.granted(session, patient.id):
+        # booking works without health-data consent, and so does the reminder of a booking
+        if job.kind not in ("notice", "appointment") \
+                and not self.consent.granted(session, patient.id):
             # no current health-data consent (declined or withdrawn): nothing is sent
             log.info("scheduler.job.no_consent id=%s kind=%s", job.id, job.kind)
             return "cancelled", None
@@ -180,6 +185,34 @@ class ReminderJobs:
             return "expired", None
         return "sending", self._message(patient, plan.prompt, enrolment.language, "followup", job,
                                         {"plan": plan.name.get(enrolment.language, plan.id)})
+
+    def _prepare_appointment(self, session, job, patient, now):
+        """The day-before / same-day reminder of a booked visit: time, department, doctor,
+        booking code and the way to cancel (the chat's cancel flow). A visit cancelled or
+        rescheduled since the job was planned gets nothing."""
+        appointment = session.get(Appointment, job.ref_id)
+        slot = session.get(Slot, appointment.slot_id) if appointment is not None else None
+        if appointment is None or slot is None or appointment.status != "booked" \
+                or as_utc(slot.starts_at) <= now:
+            return "cancelled", None
+        if self._late(job, now):
+            return "expired", None
+        doctor = session.get(Doctor, slot.doctor_id)
+        department = session.get(Department, doctor.department_id) if doctor else None
+        lang = appointment.language if appointment.language in ("zh", "en") else "zh"
+        local = as_utc(slot.starts_at).astimezone(ZoneInfo(self.config.timezone))
+        when = json.loads(job.payload_json or "{}").get("when", "day_before")
+        key = ("utter_appointment_reminder_same_day" if when == "same_day"
+               else "utter_appointment_reminder_day_before")
+        dept = (department.name_zh if lang == "zh" else department.name_en) if department else ""
+        name = (doctor.name_zh if lang == "zh" else doctor.name_en) if doctor else ""
+        hours = f"{self.cancel_cutoff_hours:g}"
+        template = {"department": dept, "time": local.strftime("%Y-%m-%d %H:%M"),
+                    "code": appointment.code,
+                    "cancel": t("utter_appointment_reminder_cancel", lang, code=appointment.code)}
+        return "sending", self._message(patient, key, lang, "appointment", job, template,
+                                        time=local.strftime("%H:%M"), department=dept,
+                                        doctor=name, code=appointment.code, hours=hours)
 
     def _prepare_notice(self, session, job, patient, now):
         payload = json.loads(job.payload_json or "{}")

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock import as_utc
 from bot.reminders.kb import FollowupKB
+from bot.store.appointment_models import Appointment, Slot
 from bot.store.reminder_models import Dose, FollowupEnrolment, MedicationReminder, ScheduledJob
 
 
@@ -39,6 +40,11 @@ def occurrences(times: list[time], tz: str, start: date, end: date | None,
                 found.append(instant)
         day += timedelta(days=1)
     return sorted(found)
+
+
+# the appointment reminders: the day before, and on the day 3 h before the visit (an hour
+# before the default 2-hour cancellation cut-off, so the reminder can still be acted on)
+APPOINTMENT_REMINDERS = (("day_before", timedelta(hours=24)), ("same_day", timedelta(hours=3)))
 
 
 def add_job(session: Session, *, kind: str, patient_id: int, due_at: datetime, key: str,
@@ -111,11 +117,35 @@ class Planner:
         enrolment.planned_until = until
         return count
 
+    def plan_appointments(self, session: Session, now: datetime, limit: int = 500) -> int:
+        """An ``appointment`` job the day before (``starts_at - 24 h``) and one on the day
+        (``starts_at - 3 h``) for every booked visit within the horizon;
+        the idempotency key (``appt:<id>:<when>``) makes each one exist, and be sent,
+        once whichever worker plans it. A job whose time already passed is not added."""
+        rows = session.execute(
+            select(Appointment.id, Appointment.patient_id, Slot.starts_at)
+            .join(Slot, Slot.id == Appointment.slot_id)
+            .where(Appointment.status == "booked", Slot.starts_at > now,
+                   Slot.starts_at <= now + self.horizon)
+            .order_by(Slot.starts_at).limit(limit)).all()
+        count = 0
+        for appointment_id, patient_id, starts_at in rows:
+            for when, before in APPOINTMENT_REMINDERS:
+                due_at = as_utc(starts_at) - before
+                if due_at < now:
+                    continue
+                if add_job(session, kind="appointment", patient_id=patient_id,
+                           ref_id=appointment_id, due_at=due_at,
+                           key=f"appt:{appointment_id}:{when}", payload={"when": when}):
+                    count += 1
+        return count
+
     def extend(self, session: Session, now: datetime, *, skip_locked: bool,
                limit: int = 500) -> int:
-        """Plan every active reminder/enrolment whose plan ends within half a horizon."""
+        """Plan every active reminder/enrolment whose plan ends within half a horizon,
+        and the reminders of booked appointments."""
         due = now + self.horizon / 2
-        count = 0
+        count = self.plan_appointments(session, now, limit)
         for model in (MedicationReminder, FollowupEnrolment):
             stmt = select(model).where(model.status == "active", or_(
                 model.planned_until.is_(None), model.planned_until < due)).limit(limit)

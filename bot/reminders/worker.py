@@ -141,7 +141,13 @@ class Worker:
             for job, patient in rows:
                 result.claimed += 1
                 idempotent = patient.channel in self.config.idempotent_channels
-                if job.status == "sending" and not idempotent:
+                if (job.status == "sending" and not idempotent and self.router.started(
+                        patient.channel, job.idempotency_key, session) is False):
+                    # the previous holder died before its sender began this one: nothing
+                    # can have reached the patient, so it is sent now (not "uncertain")
+                    log.info("scheduler.job.never_started id=%s kind=%s holder=%s", job.id,
+                             job.kind, job.claimed_by)
+                elif job.status == "sending" and not idempotent:
                     # The previous holder died between recording and confirming the send.
                     log.warning("scheduler.job.uncertain id=%s kind=%s holder=%s", job.id,
                                 job.kind, job.claimed_by)

@@ -66,6 +66,7 @@ class WeChatDelivery(Base):
         CheckConstraint("status IN ('pending', 'sent', 'failed', 'suppressed')",
                         name="ck_wechat_outbox_status"),
         Index("ix_wechat_outbox_status", "status", "id"),
+        Index("ix_wechat_outbox_key", "idempotency_key"),
     )
 
     id = Column(BigId, primary_key=True, autoincrement=True)
@@ -73,6 +74,13 @@ class WeChatDelivery(Base):
     kind = Column(String(32), nullable=False)
     method = Column(String(20), nullable=False)
     text = Column(Text, nullable=False)
+    # why a subscription/template message went instead of a customer-service one:
+    # ``window`` (no open grant), ``quota`` (the grants used up), ``45015``/``45047``
+    # (WeChat refused the customer-service message); None for a customer-service send
+    fallback = Column(String(16), nullable=True)
+    # the scheduler job's key, written before the API is called: a job whose worker died
+    # with no row here never reached WeChat and can be sent again (bot.reminders.worker)
+    idempotency_key = Column(String(160), nullable=True)
     status = Column(String(16), nullable=False, default="pending")
     attempts = Column(Integer, nullable=False, default=0)
     last_error = Column(Text, nullable=True)
@@ -81,13 +89,17 @@ class WeChatDelivery(Base):
 
 
 class WeChatToken(Base):
-    """The access_token shared by every process (wechatpy#684)."""
+    """The access_token shared by every process (wechatpy#684), and the ledger of its
+    force refreshes (getStableAccessToken allows 20 a Beijing day, 30 s apart)."""
 
     __tablename__ = "wechat_tokens"
 
     key = Column(String(128), primary_key=True)
     value = Column(Text, nullable=False)
     expires_at = Column(DateTime(timezone=True), nullable=False)
+    force_day = Column(String(10), nullable=True)  # ISO date, Asia/Shanghai
+    force_count = Column(Integer, nullable=False, default=0, server_default="0")
+    force_last_at = Column(DateTime(timezone=True), nullable=True)
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
 
 
@@ -101,3 +113,40 @@ class WeChatReplay(Base):
     # SHA-256 hex of timestamp, nonce and signature (bounded size whatever the query holds)
     replay_key = Column(String(64), primary_key=True)
     expires_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class WeChatQuota(Base):
+    """The customer-service message ledger of one openid, shared by every process.
+
+    WeChat allows customer-service messages only after the patient interacted: 5
+    within 48 hours of a message (``message_at``), 3 within one minute of a menu
+    click or a follow (``event_at``). Each new interaction opens a new grant (its
+    ``*_used`` back to 0); a send reserves one message with a conditional UPDATE, so
+    processes sending at once never pass the limit between them.
+    """
+
+    __tablename__ = "wechat_quota"
+
+    openid = Column(String(128), primary_key=True)
+    message_at = Column(DateTime(timezone=True), nullable=True)
+    message_used = Column(Integer, nullable=False, default=0, server_default="0")
+    event_at = Column(DateTime(timezone=True), nullable=True)
+    event_used = Column(Integer, nullable=False, default=0, server_default="0")
+
+
+class WeChatSubscribeStatus(Base):
+    """A patient's answer to one long-term subscription template: ``offered`` (asked in
+    chat, no answer yet), ``accept`` or ``reject`` (WeChat's subscribe_msg events). A
+    ``reject`` is kept: that patient is never sent that template nor asked again."""
+
+    __tablename__ = "wechat_subscribe_status"
+    __table_args__ = (
+        CheckConstraint("status IN ('offered', 'accept', 'reject')",
+                        name="ck_wechat_subscribe_status_status"),
+    )
+
+    openid = Column(String(128), primary_key=True)
+    template_id = Column(String(128), primary_key=True)
+    status = Column(String(16), nullable=False)
+    offered_at = Column(DateTime(timezone=True), nullable=True)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)

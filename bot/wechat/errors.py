@@ -14,10 +14,17 @@ TRANSIENT_ERRORS = frozenset({-1, 45009, 45011})
 # trying again cannot help: the patient unfollowed (43004), the openid is not
 # theirs (40003), the 48-hour customer-service window closed (45015)
 PERMANENT_ERRORS = frozenset({43004, 40003, 45015})
+# no customer-service message now: outside the window (45015) or its quota used up
+# (45047); the message goes as a subscription/template message instead
+QUOTA_ERRORS = frozenset({45015, 45047})
 
 
 def is_token_error(errcode: int | None) -> bool:
     return errcode in TOKEN_ERRORS
+
+
+def takes_fallback(errcode: int | None) -> bool:
+    return errcode in QUOTA_ERRORS
 
 
 def retry_now(errcode: int | None) -> bool:

@@ -6,6 +6,8 @@ Register it in the scheduler worker with
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
 from bot.outbound import OutboundError, OutboundMessage, SendResult
 from bot.settings import Settings
 from bot.store.db import Database
@@ -29,9 +31,15 @@ class WeChatOutboundSender:
                     ) -> WeChatOutboundSender:
         return cls(WeChatSender.from_config(config, db, settings))
 
+    def started(self, idempotency_key: str, session: Session | None = None) -> bool:
+        """Whether the send of a scheduler job began (``OutboundRouter.started``)."""
+        return self.sender.started(idempotency_key, session)
+
     def send(self, message: OutboundMessage) -> SendResult:
         result = self.sender.send(message.external_id, message.text, message.kind,
-                                  template_data=dict(message.template_data) or None)
+                                  template_data=dict(message.template_data) or None,
+                                  language=message.language,
+                                  idempotency_key=getattr(message, "idempotency_key", None))
         if result.status == "sent":
             return SendResult(channel_message_id=f"wechat_outbox:{result.delivery_id}",
                               via=result.method)

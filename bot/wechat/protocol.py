@@ -18,6 +18,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 import struct
 import time
 from collections.abc import Mapping
@@ -66,14 +67,18 @@ def check_timestamp(timestamp: str | None, window: int, now: float | None = None
 
 
 def parse_xml(body: bytes | str) -> dict[str, str]:
-    """Flat ``<xml>`` children to a dict; DTDs, entities and external refs are refused."""
+    """``<xml>`` children to a dict (a child holding a list to JSON); DTDs, entities and
+    external refs are refused."""
     try:
         root = fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except (DefusedXmlException, ParseError, ValueError) as exc:
         raise ProtocolError(f"unsafe or malformed XML: {type(exc).__name__}", 400) from exc
     if root.tag != "xml":
         raise ProtocolError("root element is not <xml>", 400)
-    return {child.tag: (child.text or "") for child in root if len(child) == 0}
+    # a nested list (the answers of a subscribe_msg event) as JSON: [{tag: text}, ...]
+    return {child.tag: (child.text or "") if len(child) == 0 else json.dumps(
+        [{leaf.tag: (leaf.text or "") for leaf in item} for item in child],
+        ensure_ascii=False) for child in root}
 
 
 def to_message(fields: Mapping[str, str]) -> BaseMessage:

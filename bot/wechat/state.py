@@ -14,9 +14,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.clock import as_utc, utcnow
+from bot.clock import Clock, SystemClock, as_utc, utcnow
 from bot.store.db import Database
 from bot.store.wechat_models import WeChatInbound, WeChatSubscription
+from bot.wechat.quota import MESSAGE, QuotaLedger
 
 SERVICE_WINDOW = timedelta(hours=48)
 
@@ -39,12 +40,18 @@ class InboundState:
 class WeChatState:
     """Use cases on the WeChat tables."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Clock | None = None) -> None:
         self.db = db
+        self.clock = clock or SystemClock()
+        self.quota = QuotaLedger(db, self.clock)
 
-    def claim(self, dedupe_key: str, openid: str) -> bool:
-        """True for the first attempt of a message; also records the inbound time."""
-        now = utcnow()
+    def claim(self, dedupe_key: str, openid: str, grant: str | None = None) -> bool:
+        """True for the first attempt of a message; also records the inbound time and
+        opens the customer-service grant the interaction gives (``bot.wechat.quota``;
+        ``grant`` None: ``message`` for a message's ``msg:`` key, none for an event)."""
+        now = self.clock.now()
+        if grant is None and dedupe_key.startswith("msg:"):
+            grant = MESSAGE
         with self.db.begin() as session:
             try:
                 with session.begin_nested():
@@ -56,6 +63,8 @@ class WeChatState:
             except IntegrityError:
                 return False
             self._touch(session, openid, now)
+            if grant is not None:
+                self.quota.grant(session, openid, grant, now)
             return True
 
     def heartbeat(self, dedupe_keys: Iterable[str]) -> None:

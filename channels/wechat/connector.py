@@ -43,6 +43,7 @@ from bot.wechat.protocol import (
     Envelope, ProtocolError, check_signature, check_timestamp, dedupe_key,
     open_request, text_reply_xml, to_message,
 )
+from bot.wechat.quota import interaction
 from bot.wechat.replay import replay_guard
 from bot.wechat.sender import WeChatSender
 from bot.wechat.state import WeChatState
@@ -83,10 +84,10 @@ class WeChatInput(InputChannel):
         own_db = db is None or db is app.db
         self.db = db = app.db if db is None else db
         self.hospital = hospital or app.hospital
-        self.state = WeChatState(db)
+        self.state = WeChatState(db, app.clock)
         settings = app.settings
         self.replay = replay_guard(settings, db, config.replay_window)
-        self.sender = sender or WeChatSender.from_config(config, db, settings)
+        self.sender = sender or WeChatSender.from_config(config, db, settings, app.clock)
         if gate is True:  # the real consent/handoff gate; False only in protocol tests
             gate = app.gate if own_db else build_gate(db, settings, screen=lambda: app.screen)
         self.gate = gate or None
@@ -98,7 +99,7 @@ class WeChatInput(InputChannel):
         self.turns = TurnRunner(self.state, self.sender, self.hospital, config.reply_limit_bytes,
                                 config.max_concurrent_turns)
         menu = menu or Menu.load(settings.project_root / MENU_FILE)
-        self.dispatcher = Dispatcher(self.state, self.hospital, menu.intents(),
+        self.dispatcher = Dispatcher(self.state, self.hospital, menu.texts(),
                                      handoff or NoHandoff(), self.boundary.transcripts)
         default_catalog()  # load the bilingual texts now, not during a patient's turn
         self.envelope = (Envelope(config.token, config.encoding_aes_key, config.app_id)
@@ -169,7 +170,8 @@ class WeChatInput(InputChannel):
                 if not store_up:
                     raise StoreDown("replay guard")
                 reply = await self.turns.run(dedupe_key(fields), openid, produce, deadline,
-                                             resume=self._resume(openid, fields, produce))
+                                             resume=self._resume(openid, fields, produce),
+                                             grant=interaction(fields))
             except (SQLAlchemyError, StoreDown) as exc:  # the database is down: 120 still works
                 log.error("wechat.store_down error=%s", type(exc).__name__)
                 reply = self._store_down_reply(openid, fields)

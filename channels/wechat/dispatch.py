@@ -1,6 +1,7 @@
 """What each WeChat message type turns into: a bot turn, a direct answer, or nothing.
 
-Text, recognised voice and menu CLICKs (as ``/<intent>``) go to Rasa. Media,
+Text, recognised voice and menu CLICKs (as ``/<intent>``; the language button as
+``/switch_language{"language": ...}``) go to Rasa. Media,
 location and links get a polite bilingual answer unless a doctor handoff takes
 them (``HandoffRouter``). ``subscribe``
 greets with the privacy notice, ``unsubscribe`` stops proactive messages.
@@ -24,6 +25,7 @@ from bot.i18n import detect_language
 from bot.masking import mask_openid
 from bot.store.repositories import LoggedMessage, TranscriptService
 from bot.wechat.state import WeChatState
+from bot.wechat.subscribe import SubscribeAnswers, answers_in
 from bot.wechat.text import bilingual
 
 log = logging.getLogger(__name__)
@@ -64,11 +66,13 @@ class GateHandoffRouter:
 
 
 class Dispatcher:
-    def __init__(self, state: WeChatState, hospital: HospitalInfo, menu_intents: dict[str, str],
+    def __init__(self, state: WeChatState, hospital: HospitalInfo, menu_texts: dict[str, str],
                  handoff: HandoffRouter, transcripts: TranscriptService | None = None) -> None:
+        """``menu_texts``: CLICK key -> the bot's message (``Menu.texts()``)."""
         self.state = state
         self.hospital = hospital
-        self.menu_intents = menu_intents
+        self.menu_texts = menu_texts
+        self.answers = SubscribeAnswers(state.db, state.clock)
         self.handoff = handoff
         self.transcripts = transcripts
 
@@ -85,8 +89,8 @@ class Dispatcher:
             return message.content or ""
         if isinstance(message, messages.VoiceMessage) and (message.recognition or "").strip():
             return message.recognition.strip()
-        if isinstance(message, events.ClickEvent) and message.key in self.menu_intents:
-            return "/" + self.menu_intents[message.key]
+        if isinstance(message, events.ClickEvent) and message.key in self.menu_texts:
+            return self.menu_texts[message.key]
         return None
 
     async def _direct(self, message, openid: str, fields: Mapping[str, str]) -> str | None:
@@ -97,6 +101,11 @@ class Dispatcher:
         elif isinstance(message, events.UnsubscribeEvent):
             await asyncio.to_thread(self.state.set_subscribed, openid, False)
             log.info("wechat.unsubscribed openid=%s", mask_openid(openid))
+        elif answers_in(fields):  # the patient answered a subscription prompt
+            for template_id, status in answers_in(fields):
+                await asyncio.to_thread(self.answers.record, openid, template_id, status)
+            log.info("wechat.subscribe.answered openid=%s answers=%s", mask_openid(openid),
+                     ",".join(status for _, status in answers_in(fields)))
         elif isinstance(message, messages.VoiceMessage):
             reply = bilingual("utter_wechat_voice_unrecognized", self.hospital)
         elif isinstance(message, MEDIA_TYPES) or isinstance(message, messages.UnknownMessage) \

@@ -75,13 +75,13 @@ class TurnRunner:
         return task
 
     async def run(self, key: str, openid: str, produce: Produce, deadline: float,
-                  resume: Produce | None = None) -> str | None:
+                  resume: Produce | None = None, grant: str | None = None) -> str | None:
         """The passive reply text, or None to answer ``success``.
 
         ``resume`` runs instead of ``produce`` when a retry takes over a turn
         whose process died (default: ``produce``).
         """
-        if not await asyncio.to_thread(self.state.claim, key, openid):
+        if not await asyncio.to_thread(self.state.claim, key, openid, grant):
             log.info("wechat.message.duplicate key=%s openid=%s", key[:40], mask_openid(openid))
             return await self._await_first(key, openid, resume or produce, deadline)
         return await self._turn(key, openid, produce, deadline)

@@ -257,3 +257,19 @@ def test_patient_name_and_phone_given_up_front_are_kept(services, text, name, ph
     slots = slots_of(events)
     assert slots["appt_department"] == "cardiology"
     assert slots["appt_name"] == name and slots["appt_phone"] == phone
+
+
+def test_the_reply_an_appointment_reminder_asks_for_cancels_that_booking(services) -> None:
+    """The reminder says: reply "取消预约 <code>" / "cancel appointment <code>"; with two
+    bookings, the code in that reply chooses the one the reminder was about."""
+    from bot.i18n import t
+
+    _book(services)
+    second = _book(services, when={**MONDAY_AM, "session": "pm"})
+    for lang in ("zh", "en"):
+        reply = t("utter_appointment_reminder_cancel", lang, code=second.code)
+        said = reply.removeprefix("回复“").removeprefix('reply "').rstrip("”\"")
+        _, events = run(act.ActionStartCancelAppointment(services),
+                        make_tracker(text=said, sender=USER.external_id, lang=lang))
+        assert slots_of(events)["appt_target"] == second.code
+        assert FollowupAction("appointment_cancel_form") in events

@@ -1,8 +1,19 @@
 """A fake WeChat API server (``/cgi-bin/...``) on 127.0.0.1, in a thread.
 
-Like the real one, issuing a token invalidates the previous one (so processes
-that do not share a token break each other, wechatpy#684). Control it from the
-test: ``fail_next(40001)``, ``delay = 6.0``; inspect ``sent`` and ``tokens_issued``.
+Two token endpoints, as the real platform has them, each with its own token:
+
+- ``GET token`` (the classic call): issuing a token invalidates the previous one
+  (so processes that do not share a token break each other, wechatpy#684).
+- ``POST stable_token`` (getStableAccessToken): returns the same token while it is
+  valid, with the seconds it has left; in its last 5 minutes a call gets a new token
+  and the old one stays valid until it expires. ``force_refresh: true`` invalidates
+  the current token and issues a new one, at most 20 times a (Beijing) day and 30 s
+  apart (45009 / 45011 otherwise).
+
+Time is ``clock`` (tests inject a ``FakeClock``). Control it from the test:
+``fail_next(40001)``, ``reject_current_token()``, ``refuse_custom[openid] = 45047``,
+``delay = 6.0``; inspect ``sent``, ``tokens_issued``,
+``stable_calls``, ``force_refreshes`` and ``force_refused``.
 """
 
 from __future__ import annotations
@@ -12,9 +23,19 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock, SystemClock
+
+TOKEN_LIFETIME = timedelta(seconds=7200)
+STABLE_RENEW_BEFORE = timedelta(minutes=5)  # a normal call renews the token this early
+FORCE_PER_DAY = 20
+FORCE_INTERVAL = timedelta(seconds=30)
+PLATFORM_TZ = ZoneInfo("Asia/Shanghai")  # WeChat's daily limits reset at Beijing midnight
 
 
 @dataclass
@@ -40,9 +61,21 @@ class FakeWeChatAPI:
     delay: float = 0.0
     sent: list[SentMessage] = field(default_factory=list)
     menus: list[dict[str, Any]] = field(default_factory=list)
+    clock: Clock = field(default_factory=SystemClock)
     tokens_issued: int = 0
+    stable_calls: int = 0
+    force_refreshes: int = 0
+    force_refused: list[int] = field(default_factory=list)  # errcodes of refused forces
+    # openid -> errcode its customer-service messages get (45015, 45047: no quota left)
+    refuse_custom: dict[str, int] = field(default_factory=dict)
     _failures: list[int] = field(default_factory=list)
-    _valid_token: str | None = None
+    _rejected: set[str] = field(default_factory=set)
+    _valid_token: str | None = None  # the current stable token
+    _classic_token: str | None = None
+    _valid: dict[str, datetime] = field(default_factory=dict)  # token -> expiry
+    _force_day: str = ""
+    _force_count: int = 0
+    _force_last: datetime | None = None
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _event: threading.Condition = field(default_factory=threading.Condition)
@@ -56,6 +89,12 @@ class FakeWeChatAPI:
         """The next ``times`` message/menu calls answer ``errcode``."""
         with self._lock:
             self._failures.extend([errcode] * times)
+
+    def reject_current_token(self) -> None:
+        """Every call with the current stable token answers 40001, while a normal
+        ``stable_token`` call still hands it out (only a force refresh replaces it)."""
+        with self._lock:
+            self._rejected.add(self._valid_token or "")
 
     def start(self) -> FakeWeChatAPI:
         api = self
@@ -118,21 +157,30 @@ class FakeWeChatAPI:
             if query.get("appid") != self.app_id or query.get("secret") != self.app_secret:
                 return {"errcode": 40013, "errmsg": "invalid appid"}
             with self._lock:
-                self.tokens_issued += 1
-                self._valid_token = f"token-{self.tokens_issued}-{time.monotonic_ns()}"
-                return {"access_token": self._valid_token, "expires_in": 7200}
+                self._valid.pop(self._classic_token or "", None)
+                self._classic_token = self._issue()
+                return {"access_token": self._classic_token, "expires_in": 7200}
+        if path == "stable_token" and method == "POST":
+            return self._stable_token(body)
         if self.delay:
             time.sleep(self.delay)
         with self._lock:
             if self._failures:
                 code = self._failures.pop(0)
                 return {"errcode": code, "errmsg": f"fake failure {code}"}
-            if query.get("access_token") != self._valid_token:
+            token = query.get("access_token") or ""
+            expires = self._valid.get(token)
+            if expires is None or token in self._rejected:
                 return {"errcode": 40001, "errmsg": "invalid credential"}
+            if expires <= self.clock.now():
+                return {"errcode": 42001, "errmsg": "access_token expired"}
         try:
             data = json.loads(body or b"{}")
         except ValueError:
             return {"errcode": 47001, "errmsg": "data format error"}
+        if path == "message/custom/send" and data.get("touser") in self.refuse_custom:
+            code = self.refuse_custom[data["touser"]]
+            return {"errcode": code, "errmsg": f"fake refusal {code}"}
         if path in ("message/custom/send", "message/template/send",
                     "message/subscribe/bizsend"):
             with self._event:
@@ -143,3 +191,48 @@ class FakeWeChatAPI:
             self.menus.append(data)
             return {"errcode": 0, "errmsg": "ok"}
         return {"errcode": 404, "errmsg": f"unknown api {path}"}
+
+    def _issue(self) -> str:
+        """A new token valid for ``TOKEN_LIFETIME`` (call with ``_lock`` held)."""
+        self.tokens_issued += 1
+        token = f"token-{self.tokens_issued}-{time.monotonic_ns()}"
+        self._valid[token] = self.clock.now() + TOKEN_LIFETIME
+        return token
+
+    def _stable_token(self, body: bytes) -> dict[str, Any]:
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError:
+            return {"errcode": 47001, "errmsg": "data format error"}
+        if data.get("grant_type") != "client_credential":
+            return {"errcode": 40002, "errmsg": "invalid grant_type"}
+        if data.get("appid") != self.app_id or data.get("secret") != self.app_secret:
+            return {"errcode": 40013, "errmsg": "invalid appid"}
+        force = data.get("force_refresh") is True
+        with self._lock:
+            self.stable_calls += 1
+            now = self.clock.now()
+            current = self._valid_token
+            left = self._valid.get(current or "", now) - now
+            if force:
+                day = now.astimezone(PLATFORM_TZ).date().isoformat()
+                if day != self._force_day:
+                    self._force_day, self._force_count = day, 0
+                if self._force_count >= FORCE_PER_DAY:
+                    self.force_refused.append(45009)
+                    return {"errcode": 45009, "errmsg": "reach max api daily quota limit"}
+                if self._force_last is not None and now - self._force_last < FORCE_INTERVAL:
+                    self.force_refused.append(45011)
+                    return {"errcode": 45011,
+                            "errmsg": "api minute-quota reach limit mustslower retry next minute"}
+                self._force_count += 1
+                self._force_last = now
+                self.force_refreshes += 1
+                self._valid.pop(current or "", None)  # forcing invalidates the current token
+                current = None
+            elif current is not None and left > STABLE_RENEW_BEFORE:
+                return {"access_token": current, "expires_in": int(left.total_seconds())}
+            # a new token; one renewed in its last minutes stays valid until it expires
+            self._valid_token = self._issue()
+            return {"access_token": self._valid_token,
+                    "expires_in": int(TOKEN_LIFETIME.total_seconds())}

@@ -66,12 +66,27 @@ class WeChatSimulator:
         extra = {"Event": event, **({"EventKey": key} if key is not None else {})}
         return self.fields(openid, "event", **extra, **kw)
 
+    def subscribe_answers(self, openid: str, answers: dict[str, str], change: bool = False,
+                          **kw: Any) -> dict[str, Any]:
+        """The event WeChat pushes when the patient answers the subscription prompt
+        (``change``: later, in WeChat's settings): template id -> accept|reject."""
+        event, key = (("subscribe_msg_change_event", "SubscribeMsgChangeEvent") if change
+                      else ("subscribe_msg_popup_event", "SubscribeMsgPopupEvent"))
+        items = [{"TemplateId": tid, "SubscribeStatusString": status, "PopupScene": 2}
+                 for tid, status in answers.items()]
+        return self.fields(openid, "event", Event=event, **{key: items}, **kw)
+
     @staticmethod
     def to_xml(fields: dict[str, Any]) -> str:
-        inner = "".join(
-            f"<{k}>{v}</{k}>" if isinstance(v, int | float) else f"<{k}>{cdata(str(v))}</{k}>"
-            for k, v in fields.items())
-        return f"<xml>{inner}</xml>"
+        def one(k: str, v: Any) -> str:
+            if isinstance(v, list):  # WeChat's nested lists: <K><List>...</List>...</K>
+                return f"<{k}>" + "".join(
+                    "<List>" + "".join(one(ik, iv) for ik, iv in item.items()) + "</List>"
+                    for item in v) + f"</{k}>"
+            if isinstance(v, int | float):
+                return f"<{k}>{v}</{k}>"
+            return f"<{k}>{cdata(str(v))}</{k}>"
+        return "<xml>" + "".join(one(k, v) for k, v in fields.items()) + "</xml>"
 
     # -- the signed request ---------------------------------------------------------------
     def sign_request(self, xml: str, timestamp: int | None = None,

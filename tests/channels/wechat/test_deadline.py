@@ -51,7 +51,7 @@ async def test_long_reply_passive_first_part_then_one_cs_message(served: Served)
 
 async def test_failed_send_is_recorded_not_dropped(served: Served) -> None:
     served.bot.delay = 1.3
-    served.api.fail_next(45015, times=1)  # "response out of time limit": not retryable
+    served.api.fail_next(45015, times=1)  # "response out of time limit": the fallback
     await served.sim.send(served.sim.text("oFail00001", "hello"))
     for _ in range(50):
         with served.db.begin() as s:
@@ -59,9 +59,11 @@ async def test_failed_send_is_recorded_not_dropped(served: Served) -> None:
         if row is not None and row.status != "pending":
             break
         await asyncio.sleep(0.1)
-    assert row.status == "failed" and "45015" in row.last_error
+    # no template id configured for the fallback: kept as failed, with the reason
+    assert row.status == "failed" and "45015" in row.last_error and row.fallback == "45015"
+    served.channel.sender.template_id = "TPL"
     results = await asyncio.to_thread(served.channel.sender.retry_failed)
-    assert [r.status for r in results] == ["sent"]
+    assert [(r.status, r.method) for r in results] == [("sent", "template")]
     assert [m.text for m in served.api.sent] == ["echo: hello"]
 
 

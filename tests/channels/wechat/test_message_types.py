@@ -109,6 +109,12 @@ async def test_menu_click_sends_the_intent_to_rasa(served: Served) -> None:
     assert reply.text == "echo: /book_appointment"
 
 
+async def test_the_language_button_switches_through_rasa(served: Served) -> None:
+    reply = await served.sim.send(served.sim.event("oMenu00003", "CLICK", key="MENU_LANG_EN"))
+    assert served.bot.calls == ['/switch_language{"language": "en"}']
+    assert reply.text == 'echo: /switch_language{"language": "en"}'
+
+
 async def test_view_and_unknown_click_answer_success(served: Served) -> None:
     for event in (served.sim.event("oMenu00002", "VIEW", key="https://x"),
                   served.sim.event("oMenu00002", "CLICK", key="NOPE")):

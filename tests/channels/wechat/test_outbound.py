@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from bot.clock import utcnow
 from bot.store.db import Database
-from bot.store.wechat_models import WeChatDelivery, WeChatSubscription
+from bot.store.wechat_models import WeChatDelivery, WeChatQuota, WeChatSubscription
 from bot.wechat.sender import WeChatSender
 from bot.wechat.state import WeChatState
 from bot.wechat.token import DatabaseTokenStore, SharedTokenClient
@@ -26,6 +26,8 @@ def _inbound(db: Database, openid: str, hours_ago: float = 0) -> None:
     with db.begin() as s:
         s.execute(update(WeChatSubscription).where(WeChatSubscription.openid == openid)
                   .values(last_inbound_at=utcnow() - timedelta(hours=hours_ago)))
+        s.execute(update(WeChatQuota).where(WeChatQuota.openid == openid)
+                  .values(message_at=utcnow() - timedelta(hours=hours_ago)))
 
 
 def test_processes_share_one_token(db: Database, fake_api: FakeWeChatAPI) -> None:

@@ -15,11 +15,11 @@ from bot.clock import utcnow
 from bot.errors import ServiceError
 from bot.settings import Settings
 from bot.store.db import Database
-from bot.store.wechat_models import WeChatDelivery, WeChatSubscription
+from bot.store.wechat_models import WeChatDelivery, WeChatQuota, WeChatSubscription
 from bot.wechat.sender import WeChatSender
 from bot.wechat.state import WeChatState
 from bot.wechat.token import (
-    EARLY_REFRESH, DatabaseTokenStore, RedisTokenStore, SharedTokenClient, token_store,
+    EARLY_REFRESH, DatabaseTokenStore, ForceLedger, RedisTokenStore, SharedTokenClient, token_store,
 )
 from channels.wechat.testing import FakeWeChatAPI
 from tests.channels.wechat.conftest import make_config
@@ -35,6 +35,8 @@ def _inbound(db: Database, openid: str) -> None:
     with db.begin() as s:
         s.execute(update(WeChatSubscription).where(WeChatSubscription.openid == openid)
                   .values(last_inbound_at=utcnow() - timedelta(minutes=1)))
+        s.execute(update(WeChatQuota).where(WeChatQuota.openid == openid)
+                  .values(message_at=utcnow() - timedelta(minutes=1)))
 
 
 def _outbox(db: Database) -> WeChatDelivery:
@@ -53,12 +55,12 @@ class CountingFetch:
         self.calls = 0
         self._lock = threading.Lock()
 
-    def __call__(self) -> dict:
+    def __call__(self, ledger: ForceLedger) -> tuple[dict, ForceLedger]:
         with self._lock:
             self.calls += 1
             number = self.calls
         time.sleep(self.delay)
-        return {"access_token": f"new-{number}", "expires_in": self.expires_in}
+        return {"access_token": f"new-{number}", "expires_in": self.expires_in}, ledger
 
 
 @pytest.mark.redis
