@@ -37,6 +37,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -164,19 +165,63 @@ async def rest_load(url: str, users: int, messages: int) -> tuple[list[float], i
     return latencies, errors, wall
 
 
-def measure(workers: int, args: argparse.Namespace) -> dict:
+@dataclass
+class Run:
+    """A ``medbot run --workers N`` started by :func:`start_run`."""
+
+    proc: subprocess.Popen
+    port: int
+    action_port: int
+    log_path: Path
+    ready_s: float  # until it printed "medbot is running"
+    all_serving_s: float  # until every worker answered /health
+    pids_seen: int
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def fresh_schema(postgres: str) -> tuple[str, str]:
+    """A new schema on ``postgres``: (its name, a database URL whose search path is it)."""
     schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(args.postgres, future=True)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in args.postgres else "?"
-    database_url = f"{args.postgres}{sep}options=-csearch_path%3D{schema}"
+    admin = create_engine(postgres, future=True)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    finally:
+        admin.dispose()
+    sep = "&" if "?" in postgres else "?"
+    return schema, f"{postgres}{sep}options=-csearch_path%3D{schema}"
+
+
+def drop_schema(postgres: str, schema: str) -> None:
+    admin = create_engine(postgres, future=True)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    finally:
+        admin.dispose()
+
+
+def start_run(workers: int, database_url: str, redis_url: str,
+              extra_env: dict[str, str] | None = None, timeout: float = 600) -> Run:
+    """A real ``medbot run --workers N`` on free ports, sharing ``database_url`` and the
+    Redis lock store; returns once every worker answered ``GET /health``."""
     port, action_port = free_port(), free_port()
     work = Path(tempfile.mkdtemp(prefix="medbot-workers-bench-"))
     log_path = work / "run.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDBOT_")}
     env.update(MEDBOT_DATA_DIR=str(work / "data"), MEDBOT_DATABASE_URL=database_url,
-               MEDBOT_REDIS_URL=args.redis, RASA_TELEMETRY_ENABLED="false")
+               MEDBOT_REDIS_URL=redis_url, RASA_TELEMETRY_ENABLED="false",
+               # free too: the default (Rasa port + 51) may be another instance's port
+               MEDBOT_WORKER_PORT=str(free_port()))
+    env.update(extra_env or {})
     started = time.monotonic()
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
@@ -184,9 +229,9 @@ def measure(workers: int, args: argparse.Namespace) -> dict:
              "--action-port", str(action_port)], cwd=ROOT, env=env, stdout=log,
             stderr=subprocess.STDOUT)
     try:
-        ready = all_serving = None
+        ready = None
         seen: set[int] = set()
-        while time.monotonic() - started < 600:
+        while time.monotonic() - started < timeout:
             if proc.poll() is not None:
                 raise RuntimeError(f"medbot run exited:\n{log_path.read_text()[-3000:]}")
             if ready is None and b"medbot is running" in log_path.read_bytes():
@@ -196,13 +241,24 @@ def measure(workers: int, args: argparse.Namespace) -> dict:
                 if pid is not None:
                     seen.add(pid)
                 if len(seen) >= workers:
-                    all_serving = time.monotonic() - started
-                    break
+                    return Run(proc, port, action_port, log_path, ready,
+                               time.monotonic() - started, len(seen))
             else:
                 time.sleep(0.25)
-        if all_serving is None:
-            raise RuntimeError(f"not all {workers} workers answered: {seen}")
-        roles = processes(proc.pid, port)
+        raise RuntimeError(f"not all {workers} workers answered: {seen}")
+    except BaseException:
+        Run(proc, port, action_port, log_path, 0, 0, 0).stop()
+        raise
+
+
+def measure(workers: int, args: argparse.Namespace) -> dict:
+    schema, database_url = fresh_schema(args.postgres)
+    admin = create_engine(args.postgres, future=True)
+    run = None
+    try:
+        run = start_run(workers, database_url, args.redis)
+        port = run.port
+        roles = processes(run.proc.pid, port)
         size_before = schema_size(admin, schema)
         busy = roles["rasa worker"] + roles["action server"]
         cpu_before = sum(cpu_seconds(p) for p in busy)
@@ -219,8 +275,8 @@ def measure(workers: int, args: argparse.Namespace) -> dict:
         growth = schema_size(admin, schema) - size_before
         return {
             "workers": workers,
-            "startup_ready_s": round(ready, 1),
-            "startup_all_workers_s": round(all_serving, 1),
+            "startup_ready_s": round(run.ready_s, 1),
+            "startup_all_workers_s": round(run.all_serving_s, 1),
             "rest_rps": round(turns / wall, 2),
             "rest_p50_ms": round(statistics.median(latencies)),
             "rest_p99_ms": round(pct(latencies, 0.99)),
@@ -229,21 +285,17 @@ def measure(workers: int, args: argparse.Namespace) -> dict:
             "cpu_ms_per_turn": round(1000 * cpu / max(turns, 1), 1),
             "memory_mb": {role: [{"rss": round(r), "pss": round(s)} for r, s in values]
                           for role, values in memory.items()},
-            "worker_pids_seen": len(seen),
+            "worker_pids_seen": run.pids_seen,
             # growth of the database per patient message (tracker events, transcript)
             "events_per_turn": round(events / all_turns, 1),
             "messages_per_turn": round(messages / all_turns, 1),
             "db_kb_per_turn": round(growth / 1024 / all_turns, 1),
         }
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        if run is not None:
+            run.stop()
         admin.dispose()
+        drop_schema(args.postgres, schema)
 
 
 def row(result: dict) -> str:
