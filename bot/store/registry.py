@@ -48,7 +48,13 @@ from bot.store.reminder_models import (
 )
 from bot.store.revisit_models import RevisitRequest
 from bot.store.triage_models import TriageRecord
-from bot.store.wechat_models import WeChatDelivery, WeChatInbound, WeChatSubscription
+from bot.store.wechat_models import (
+    WeChatDelivery,
+    WeChatInbound,
+    WeChatQuota,
+    WeChatSubscribeStatus,
+    WeChatSubscription,
+)
 
 Kind = Literal["service", "record", "tracker", "proof", "identity"]
 Match = Callable[[Patient], "list[ColumnElement] | None"]  # None: no rows can match
@@ -117,6 +123,11 @@ REGISTRY: tuple[PatientData, ...] = (
                 "not exported: delivery copies of transcript messages"),
     PatientData("wechat_subscriptions", _t(WeChatSubscription), "service",
                 _by_openid(WeChatSubscription), "not exported: delivery state"),
+    PatientData("wechat_quota", _t(WeChatQuota), "service", _by_openid(WeChatQuota),
+                "not exported: delivery state (the customer-service message ledger)"),
+    PatientData("wechat_subscribe_status", _t(WeChatSubscribeStatus), "service",
+                _by_openid(WeChatSubscribeStatus),
+                "not exported: delivery state (subscription-message answers)"),
     PatientData("rasa_events", RASA_EVENTS, "tracker",
                 lambda p: [RASA_EVENTS.c.sender_id == conversation_id(p.channel, p.external_id)],
                 "not exported: Rasa's working copy of the transcript", optional=True),
