@@ -17,7 +17,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlp.intent_guard import overrule
+from bot.nlp.intent_guard import overrule, second_guess
 
 FALLBACK = "nlu_fallback"
 
@@ -36,7 +36,20 @@ class RiskyIntentGuard(GraphComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             intent = message.get("intent") or {}
-            if overrule(message.get("text") or "", intent.get("name")):
+            text = message.get("text") or ""
+            if not overrule(text, intent.get("name")):
+                continue
+            ranking = message.get("intent_ranking") or []
+            guess = second_guess(text, intent.get("name"), ranking)
+            if guess is not None:
+                # the overruled intent goes last; the FallbackClassifier still judges the guess
+                message.set("intent", guess, add_to_output=True)
+                message.set("intent_ranking",
+                            [guess] + [r for r in ranking if r.get("name") not in
+                                       (guess["name"], intent.get("name"))]
+                            + [r for r in ranking if r.get("name") == intent.get("name")],
+                            add_to_output=True)
+            else:
                 confidence = float(intent.get("confidence") or 0.0)
                 message.set("intent", {"name": FALLBACK, "confidence": confidence},
                             add_to_output=True)

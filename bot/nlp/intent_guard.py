@@ -145,12 +145,16 @@ _OTHER_CONSENT = _words("cookies", "cookie", "website", "websites", "browser", "
 _HEALTH = _words("健康", "病历", "医疗", "医院", "health", "medical", "hospital")
 
 
+def _asks_no_erasure(norm: str, intent: str | None) -> bool:
+    return intent == "delete_my_data" and not _ERASE.search(norm)
+
+
 def overrule(text: str, intent: str | None) -> bool:
     """Whether a risky ``intent`` for ``text`` should be taken as out of scope."""
     if intent not in RISKY_INTENTS:
         return False
     norm = normalise(text)
-    if intent == "delete_my_data" and not _ERASE.search(norm):
+    if _asks_no_erasure(norm, intent):
         return True
     if intent == "withdraw_consent" and _OTHER_CONSENT.search(norm) and not _HEALTH.search(norm):
         return True
@@ -159,3 +163,25 @@ def overrule(text: str, intent: str | None) -> bool:
     if any(p.search(norm) for p in _OURS[intent]):
         return False
     return not (_OURS[intent][0] is _MEDICATION and _names_a_drug(text))
+
+
+def second_guess(text: str, intent: str | None,
+                 ranking: list[dict]) -> dict | None:
+    """The next-ranked intent to take when ``intent`` was overruled, or None (out of scope).
+
+    Only a ``delete_my_data`` guess for a message that asks to erase nothing has a second
+    guess: "I forgot" (after a dose reminder) is not a request to erase, but it is still
+    the patient talking to us, so the classifier's next answer is the better reading.
+    A message about something that is not ours ("cancel my Netflix") has none — its
+    next guess would be another look-alike. The returned entry keeps its own
+    confidence, so the ``FallbackClassifier`` after the guard still turns a weak
+    second guess into ``nlu_fallback``.
+    """
+    if not _asks_no_erasure(normalise(text), intent):
+        return None
+    for entry in ranking:
+        name = entry.get("name")
+        if name in (intent, "nlu_fallback", None) or overrule(text, name):
+            continue
+        return {"name": name, "confidence": float(entry.get("confidence") or 0.0)}
+    return None

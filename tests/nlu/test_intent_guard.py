@@ -9,7 +9,7 @@ import re
 import pytest
 import yaml
 
-from bot.nlp.intent_guard import RISKY_INTENTS, overrule
+from bot.nlp.intent_guard import RISKY_INTENTS, overrule, second_guess
 from bot.settings import PROJECT_ROOT
 
 LOOK_ALIKES = [
@@ -77,6 +77,35 @@ def test_requests_about_our_things_keep_their_intent(intent: str, text: str) -> 
 def test_other_intents_are_never_touched() -> None:
     assert not overrule("cancel my netflix", "greet")
     assert not overrule("cancel my netflix", None)
+
+
+def _ranking(*pairs: tuple[str, float]) -> list[dict]:
+    return [{"name": n, "confidence": c} for n, c in pairs]
+
+
+def test_a_delete_guess_without_an_erase_word_falls_to_the_next_intent() -> None:
+    # the dev set's "I forgot": DIET ranks delete_my_data first, dose_skipped second
+    ranking = _ranking(("delete_my_data", 0.55), ("dose_skipped", 0.41), ("greet", 0.02))
+    assert second_guess("I forgot", "delete_my_data", ranking) == {
+        "name": "dose_skipped", "confidence": 0.41}
+
+
+def test_the_second_guess_skips_look_alikes_and_the_fallback() -> None:
+    ranking = _ranking(("delete_my_data", 0.6), ("nlu_fallback", 0.2),
+                       ("cancel_appointment", 0.1), ("chitchat", 0.05))
+    # "cancel_appointment" for a message about photos is itself overruled
+    assert second_guess("what about my photos", "delete_my_data", ranking) == {
+        "name": "chitchat", "confidence": 0.05}
+
+
+def test_no_second_guess_for_something_that_is_not_ours() -> None:
+    ranking = _ranking(("cancel_appointment", 0.7), ("cancel_medication_reminder", 0.2),
+                       ("greet", 0.1))
+    assert second_guess("cancel my netflix subscription", "cancel_appointment", ranking) is None
+    # a request to erase that is overruled (a foreign object) stays out of scope
+    assert second_guess("delete the photos on my iphone", "delete_my_data",
+                        _ranking(("delete_my_data", 0.9), ("greet", 0.1))) is None
+    assert second_guess("I forgot", "delete_my_data", _ranking(("delete_my_data", 1.0))) is None
 
 
 def _examples(path: str) -> list[tuple[str, str]]:
