@@ -37,8 +37,13 @@ log = logging.getLogger(__name__)
 
 CORPUS_DIR = Path("nlu_data/triage")
 PREFIX = "understanding-"
+# what the build reads: its own code, the scope reader and phrase matcher that turn each
+# message into model text and cues, and the knowledge they match against (a change to
+# any of them would leave a model built from other readings)
 _CODE = ("bot/triage/understanding.py", "bot/triage/learned.py", "bot/triage/pinyin.py",
-         "knowledge_base/red_flags.yml", "knowledge_base/symptoms.yml")
+         "bot/triage/text.py", "bot/triage/matcher.py", "bot/triage/red_flags.py",
+         "bot/text/normalise.py", "knowledge_base/red_flags.yml", "knowledge_base/symptoms.yml",
+         "knowledge_base/triage_rules.yml")
 
 
 def light_scan(text: str) -> Scan:

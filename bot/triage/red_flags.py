@@ -26,7 +26,7 @@ from bot.triage.kb import RedFlagCategory, TriageKnowledge, default_knowledge
 from bot.triage.learned import cues, default_model, light_scan, model_text
 from bot.triage.matcher import PhraseMatcher, Scan, scan_text
 from bot.triage.pinyin import PinyinReader
-from bot.triage.text import PRESENT, few_words
+from bot.triage.text import PRESENT, UNREAL, few_words
 from bot.triage.understanding import Reading, Understanding
 
 log = logging.getLogger(__name__)
@@ -314,6 +314,20 @@ _LOCAL_INJURY = re.compile(r"夹|砸|撞|碰|踢|扎|锤|门缝|jammed|slammed|s
 # figures of speech: "作业多到我喘不过气", "drowning in emails", a "fit note" for work
 _WORKLOAD = re.compile(r"(作业|功课|工作|任务|事情|活儿?|压力|考试|学习|房贷|债|加班|消息|文件|会议|报告|论文)"
                        r"[^,，。.!！?？现突]{0,8}(喘不过气|喘不上气|透不过气)|压得[我他她人]?(喘不过气|喘不上气|透不过气)")
+# a baby named, or an age in days, weeks or months ("尿频 … 发烧38.7 打摆子" is an adult's fever)
+_BABY_CUE = re.compile(
+    r"宝宝|宝贝|婴儿|新生儿|娃|孩子|小孩|女儿|儿子|闺女|外孙|孙子|孙女|月子|满月|个月|周大|天大|出生|生下来|喂奶|吃奶"
+    r"|奶粉|尿不湿|月龄|[\d一二两三四五六七八九十]\s*(?:周|个?星期|个?礼拜|天)(?![一二三四五六日末岁])"
+    r"|\b(bab(y|ies)|bubs?|infant|newborn|little one|son|daughter|kid|child|weeks?|wks?|months?|mos|days? old"
+    r"|nappy|nappies|diaper|feeds?|feeding|formula|breastfe\w*)\b")
+# "homework gives him the worst headache of his life": a figure of speech about a chore
+_HEADACHE_FIGURE = re.compile(
+    r"\b(homework|work|school|maths?|exams?|revision|kids|job|boss|traffic|meetings?|paperwork|taxes"
+    r"|in-laws|emails?|spreadsheets?)\b[^.!?]{0,20}\b(gives?|giving|gave)\b[^.!?]{0,24}\bheadaches?\b"
+    r"|(作业|工作|老板|考试|孩子的作业|报表|开会)[^,，。.!！?？]{0,6}(让|叫|搞得|弄得)[我他她][^,，。.!！?？]{0,4}(头疼|头痛|头都大)")
+# laughing until out of breath is a figure of speech ("笑得我喘不上气", "laughed so hard I couldn't breathe")
+_LAUGHING = re.compile(r"笑得[^,，。.!！?？]{0,6}(喘不过气|喘不上气|透不过气|上气不接下气)"
+                       r"|\blaugh(ed|ing)?\b[^.!?]{0,25}\b(couldn'?t|can'?t|cant|could not|cannot) breathe\b")
 _SWAMPED = re.compile(r"\s*(ing)?\s+in (emails?|work|paperwork|debt|homework|messages|tasks|assignments"
                       r"|bills|meetings|deadlines|admin|laundry)\b")
 _FIT_FOR_WORK = re.compile(r"\s*(note|for work|to work|for duty|and well|bit|ness)\b")
@@ -337,9 +351,12 @@ def _explained(category_id: str, clause: str, start: int, phrase: str, text: str
         if _NAIL.search(phrase) and _LOCAL_INJURY.search(text):
             return True
         return start >= 0 and any(m.start() <= start and end <= m.end()
-                                  for m in _WORKLOAD.finditer(clause))
+                                  for pattern in (_WORKLOAD, _LAUGHING)
+                                  for m in pattern.finditer(clause))
     if category_id == "major_trauma_or_burns" and phrase.startswith("drown"):
         return start >= 0 and bool(_SWAMPED.match(clause, end))
+    if category_id == "thunderclap_headache":
+        return bool(_HEADACHE_FIGURE.search(clause))
     return False
 
 
@@ -351,6 +368,9 @@ def _contradicted(category: RedFlagCategory, scan: Scan) -> bool:
     38 °C or an age of 3 months or more for a baby's fever; the other sex."""
     if not any(clause.status(0, len(clause.text)) == PRESENT for clause in scan.clauses):
         return True  # only questions, hypotheticals and the past
+    related = [m for m in scan.mentions if m.id in _related(category)]
+    if related and all(m.status == UNREAL for m in related):
+        return True  # its signs are all in a dream, a film or an animal
     if _rights_request(scan.text):
         return True  # a consent or data request, nothing about the patient's health
     if category.id in _FEVER_CATEGORIES:
@@ -362,12 +382,16 @@ def _contradicted(category: RedFlagCategory, scan: Scan) -> bool:
             return True
         if facts.self_report(scan):
             return True
+        if category.id == "infant_fever" and age is None and not _BABY_CUE.search(scan.text):
+            return True  # a fever in a message that names no baby and no age (an adult's)
     if category.requires.get("pregnant") and not _PREGNANCY_CUE.search(scan.text) \
             and not facts.pregnancy(scan)[0]:
         return True  # a pregnancy emergency in a message that says nothing of a pregnancy
     if category.id == "sepsis_meningitis_rash" and _blanches(scan.text):
         return True  # the glass test was done and the rash fades
     if category.id == "testicular_torsion" and not _GENITAL_CUE.search(scan.text):
+        return True
+    if category.id == "thunderclap_headache" and _HEADACHE_FIGURE.search(scan.text):
         return True
     if category.id == "thunderclap_headache" and _KNOWN_HEADACHE.search(scan.text) \
             and not _UNLIKE_BEFORE.search(scan.text):

@@ -11,7 +11,9 @@ phrase match gets a status from its clause:
 * ``question``: an information question ("心梗有什么症状",
   "what are the signs of a stroke?") or a question about nobody in particular;
 * ``unreal``: after a dream, a film or the news in the same clause, with no waking
-  up in between ("梦见自己中风了", "dreamt i had a heart attack", "看新闻说有人触电了");
+  up in between ("梦见自己中风了", "dreamt i had a heart attack", "看新闻说有人触电了"),
+  or about an animal ("我家狗刚才抽风了", "our hamster is breathing fast"; a clause with no
+  person of its own continues it: "金毛被车撞了 腿流血");
 * ``present`` otherwise.
 
 Everything is compiled once at import; scanning does no I/O.
@@ -91,9 +93,33 @@ _ANCHOR = re.compile(
 # a dream, a film, the news: what follows in the clause happened to nobody here,
 # unless the patient woke up in between ("做噩梦惊醒后胸口剧痛" is real)
 _UNREAL = re.compile(
-    r"梦见|梦到|做梦|噩梦|梦里|电影里|电视剧|电视上|小说里|新闻|视频里|短视频里?|抖音上"
+    r"梦见|梦到|做梦|噩梦|梦里|电影里|电视剧|电视上|小说里|新闻|短视频里?|抖音上"
+    # "视频里看我爸不太对" is a video call: only a video of strangers is not real
+    r"|(?<!打)视频里(?!看?到?(?:我|咱|俺|孩子|宝宝|家))"
     r"|\bdream(t|ed|s|ing)?\b|\bnightmares?\b|\bin (the|a) (movie|film|show|series|book|novel|video|game)\b"
-    r"|\bon (tv|the news)\b|\bthe character\b|\bin the news\b|\bnews (said|says|story|report)\b")
+    r"|\bon (tv|the news)\b|\bthe character\b|\bin the news\b|\bnews (said|says|story|report)\b"
+    r"|\b(my|his|her|our|their) character\b|\bin (the|a|our|my|his|her) (play|musical|drama|scene|sketch|script)\b"
+    r"|演戏|拍戏|剧本里|剧里|戏里|角色")
+# an animal as the one the clause is about ("我家狗刚才抽风了", "my dog just had a seizure");
+# a person named after it takes over ("my dog bit my son, he is bleeding"), and an animal
+# that bit, scratched or knocked someone over is not the patient ("被狗咬了", "dog bite")
+_PET = re.compile(
+    r"狗狗|小狗|狗子|狗|猫咪|小猫|猫|金毛|泰迪|柯基|哈士奇|拉布拉多|比熊|柴犬|边牧|仓鼠|兔子|鹦鹉|宠物|乌龟|荷兰猪"
+    r"|\b(dogs?|pupp(y|ies)|cats?|kittens?|kitty|hamsters?|rabbits?|bunny|bunnies|parrots?|budgies?"
+    r"|guinea pigs?|pets?|tortoise|turtle|labrador|retriever|spaniel|terrier|poodle)\b")
+_PET_AGENT = re.compile(r"\s*(咬|抓|挠|扑|毛|过敏|撞倒|撞了?我|\bbit\b|\bbites?\b|\bbitten\b|\bbiting\b|\bscratch"
+                        r"|\battack|\bjumped on\b|\bknocked\b|\bhair\b|\bdander\b|\ballerg)")
+_BY_PET = re.compile(r"(被|让|给|\bby (a|the|my|our|his|her)\b)\s*$")
+# an animal that is the object of what a person does ("遛狗的时候", "walking the dog")
+_WITH_PET = re.compile(r"(遛|喂|撸|养|抱|带|陪|逗|跟|和|给|训|对|怕|摸)(着|了)?(一?[只条])?\s*$"
+                       r"|\b(walk\w*|feed\w*|fed|petting|with|and|took|take|taking|brush\w*|bath\w*|to|of|from|at"
+                       r"|about|around|near"
+                       r"|play\w*)\s+((the|my|our|his|her|a|an|some)\s+)?$")
+_PERSON = re.compile(
+    r"我(?!家|们家|的|们的|养的)|咱(?!家|们家)|俺(?!家)|孩子|宝宝|婴儿|女儿|儿子|闺女|老公|老婆|爱人|丈夫|妻子|爸|妈|爷爷"
+    r"|奶奶|外婆|外公|姥姥|姥爷|他|她(?!的)|人"
+    r"|\b(i|i'm|im|i've|i'd|me|he|she|him|son|daughter|baby|child|kid|wife|husband|mum|mom|dad"
+    r"|father|mother|grandma|grandpa|friend|partner)\b")
 _AWAKE = re.compile(r"醒|现在|\bwoke\b|\bwake\b|\bawake\b|\bnow\b")
 _UNREAL_WINDOW = 40
 # "chest pain? no." : a symptom asked about and denied at once
@@ -112,6 +138,17 @@ class Clause:
     inherits_history: bool = False
     question_mark: bool = False  # the clause ended with "?"
     denied: bool = False  # asked and denied at once ("chest pain? no.")
+    inherits_animal: bool = False  # continues a clause about an animal, naming no person
+
+    def _animal_at(self, pos: int) -> bool:
+        """The last one named before ``pos`` in this clause is an animal (a pet that
+        is itself the patient), or nobody is named and the clause continues one."""
+        last_pet = max((m.end() for m in _PET.finditer(self.text, 0, pos)
+                        if _is_patient_pet(self.text, m)), default=-1)
+        last_person = max((m.end() for m in _PERSON.finditer(self.text, 0, pos)), default=-1)
+        if last_pet < 0 and last_person < 0:
+            return self.inherits_animal
+        return last_pet > last_person
 
     @cached_property
     def _history_cues(self) -> list[int]:
@@ -137,7 +174,7 @@ class Clause:
         """
         if self.denied or _negated(self.text, start):
             return NEGATED
-        if _unreal(self.text, start):
+        if _unreal(self.text, start) or self._animal_at(start):
             return UNREAL
         if self._history_at(start if anchor is None else anchor) or _ZH_HISTORY_SUFFIX.match(
                 self.text, end):
@@ -169,6 +206,13 @@ def _negated(text: str, start: int) -> bool:
     return False
 
 
+def _is_patient_pet(text: str, match: re.Match[str]) -> bool:
+    """An animal named as the one something happens to, not as what bit someone."""
+    before = text[max(0, match.start() - 24):match.start()]
+    return not (_PET_AGENT.match(text, match.end()) or _BY_PET.search(before)
+                or _WITH_PET.search(before))
+
+
 def _unreal(text: str, start: int) -> bool:
     """A dream, film or news cue shortly before ``start`` with no waking up (or
     "now") between it and the mention."""
@@ -198,6 +242,9 @@ def split_clauses(text: str) -> list[Clause]:
                 clauses[-1] = replace(clauses[-1], denied=True)
             if clauses and _continues_history(clauses[-1], clause):
                 clause = replace(clause, inherits_history=True)
+            if clauses and clauses[-1]._animal_at(len(clauses[-1].text)) \
+                    and not _PERSON.search(clause.text):
+                clause = replace(clause, inherits_animal=True)
             clauses.append(clause)
         pos = sep.end() if sep else len(text)
     return clauses
@@ -250,7 +297,9 @@ _STRONG_INFO = re.compile(
     r"什么症状|哪些症状|有哪些早期症状|有什么表现|怎么预防|如何预防|科普|前兆|先兆|如果|万一|假如|遇到.{0,10}怎么办"
     r"|what are the (symptoms|signs)|warning signs|what (should|do|can) (i|we|you) do if|what to do if"
     r"|\bif (someone|somebody|a person|a child|a baby|your|you)\b"
-    r"|\bif (my|our|he|she|they)\b[^.?!]{0,40}\bever\b")
+    r"|\bif (my|our|he|she|they)\b[^.?!]{0,40}\bever\b"
+    r"|\basking for (my|a|our) (training|course|class|exam|studies|study|essay|assignment|homework)\b"
+    r"|\b(pathway|protocol|guideline|guidelines) for\b")
 
 
 def few_words(text: str, han: int, latin: int) -> bool:

@@ -70,10 +70,22 @@ POSITIVE = [
      "mild_sprain_walking"),
     # a tight band on both sides after a day of meetings
     ("我40岁，开了一天会 头两边发紧", "self_care", "tension_type_headache"),
+    # a painful red eye in a contact lens wearer (possible keratitis)
+    ("我30岁 戴隐形眼镜的 右眼从早上开始红 疼 见光就疼", "urgent", "contact_lens_painful_eye"),
+    ("I'm 30, I fell asleep with my lenses in and now my right eye is red and painful", "urgent",
+     "contact_lens_painful_eye"),
+    # upper UTI and cellulitis in lay English, a toddler's few wet nappies
+    ("I'm 34, burning when I wee for a few days, temp 38.7 and shaking chills", "urgent",
+     "kidney_infection_signs"),
+    ("my dad is 70, red patch on his shin bigger than my palm, hot to touch, the edge is creeping up his leg",
+     "urgent", "spreading_skin_infection"),
+    ("my 18 month old has vomiting and diarrhoea, only one wet nappy since this morning", "urgent",
+     "child_dehydration"),
 ]
 
 # (message, level, rule that must not fire): the near miss of each rule
 NEAR_MISS = [
+    ("我30岁 戴隐形眼镜 想问问护理液怎么选", "routine", "contact_lens_painful_eye"),
     ("我35岁，这三天小便有点疼，没有发烧", "routine", "kidney_infection_signs"),
     ("I'm 35, bit of burning when I pee for a couple of days, no fever, no back pain", "routine",
      "kidney_infection_signs"),

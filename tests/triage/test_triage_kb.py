@@ -83,3 +83,18 @@ def test_a_dangling_id_fails_at_load(tmp_path):
         "prefer: [ophthalmology]", "prefer: [no_such_department]"), encoding="utf-8")
     with pytest.raises(KnowledgeBaseError):
         load_knowledge(tmp_path)
+
+
+def test_a_key_given_twice_fails_at_load(tmp_path):
+    """YAML keeps the last of two equal keys: a second ``painful_urination:`` under
+    ``patterns:`` would drop the first one's patterns without a word."""
+    (tmp_path / "twice.yml").write_text(
+        'version: "1"\npatterns:\n  painful_urination:\n    - a\n  painful_urination:\n    - b\n',
+        encoding="utf-8")
+    with pytest.raises(KnowledgeBaseError, match="given twice"):
+        load_kb_file("twice", tmp_path)
+
+
+def test_no_kb_file_gives_a_key_twice():
+    for file in sorted(DEFAULT_KB_DIR.glob("*.yml")):
+        load_kb_file(file.stem)  # raises on a repeated key

@@ -119,6 +119,13 @@ def test_advice_is_bilingual():
     "这学期作业多到我喘不过气 想问学校体检在哪做",
     "I'm drowning in emails today, can I get a telehealth slot after 6pm?",
     "大学的时候确实有过想死的念头 现在已经走出来很多年了 想找个心理医生",
+    # an animal is the patient (a vet's question), a play, a figure of speech
+    "我家狗刚才抽风了 口吐白沫 附近有宠物医院吗",
+    "my dog just had a seizure, which vet is open on a Sunday?",
+    "我们家金毛被车撞了 腿流血 哪里有24小时宠物医院",
+    "my character in the play has a seizure on stage, how do I make it look realistic?",
+    "笑得我喘不上气 谢谢帮我改好了时间",
+    "my teenager says homework gives him the worst headache of his life, any tips",
 ])
 def test_dreams_films_the_past_and_explained_signs_are_no_emergency(rules_triage, text):
     """What the rules read as no emergency: a dream or the news, the past ("in the
@@ -139,6 +146,13 @@ def test_dreams_films_the_past_and_explained_signs_are_no_emergency(rules_triage
     ("my son fell in the pool and nearly drowned, he's coughing and not himself",
      "major_trauma_or_burns"),
     ("工作压力大 现在突然喘不上气", "breathing_difficulty"),
+    # a pet that bit or knocked someone over, a person walking the dog: the person is the patient
+    ("被狗咬了 血流不止", "severe_bleeding"),
+    ("my dog bit my son and he is bleeding a lot, it won't stop", "severe_bleeding"),
+    ("遛狗的时候突然胸口剧痛 出冷汗", "cardiac_chest_pain"),
+    ("walking the dog and suddenly crushing chest pain, sweating", "cardiac_chest_pain"),
+    ("我爸喂猫的时候突然嘴歪了 说话不清楚", "stroke_fast"),
+    ("我对猫过敏 刚去朋友家撸猫 现在喘不上气 嘴唇肿", "breathing_difficulty"),
 ])
 
 def test_the_same_cues_leave_real_emergencies_alone(triage, text, category):
@@ -190,3 +204,20 @@ def test_a_failing_screen_lets_the_message_through_and_logs_no_text(triage, capl
     assert "triage.red_flag.screen_failed" in message and "error=KeyError" in message
     assert "length=37" in message
     assert "secretname" not in caplog.text and "chest" not in caplog.text
+
+
+@pytest.mark.parametrize("text", [
+    "in my nightmare I was drowning and couldn't breathe, woke up fine but can't get back to sleep",
+    "our hamster is breathing fast and won't eat, is there anyone who treats small animals?",
+    "尿频尿急好几天了 今天右边后腰疼 发烧38.7 身上一阵阵发冷打摆子",  # an adult's fever
+])
+def test_the_learned_layer_is_vetoed_by_a_dream_an_animal_or_no_baby(triage, text):
+    """The learned layer reads the whole message; its hit is vetoed when every sign
+    of its category is in a dream or about an animal, and an infant fever needs a
+    baby or an age."""
+    assert triage.screen.screen(text) is None
+
+
+def test_a_video_call_is_real(triage):
+    hit = triage.screen.screen("视频里看我爸不太对 半边脸木了 说的话我听不懂 他自己还说没事")
+    assert hit is not None and hit.category == "stroke_fast"
