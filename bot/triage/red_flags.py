@@ -26,7 +26,7 @@ from bot.triage.kb import RedFlagCategory, TriageKnowledge, default_knowledge
 from bot.triage.learned import cues, default_model, light_scan, model_text
 from bot.triage.matcher import PhraseMatcher, Scan, scan_text
 from bot.triage.pinyin import PinyinReader
-from bot.triage.text import PRESENT, UNREAL, few_words
+from bot.triage.text import NEGATED, PRESENT, UNREAL, few_words
 from bot.triage.understanding import Reading, Understanding
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ _BLACK_STOOL_EXPLAINED = re.compile(r"铁剂|补铁|铁片|硫酸亚铁|琥珀�
 _VOMITED_BLOOD = re.compile(r"吐血|吐了?[^,，。;；]{0,4}血|呕血|咖啡|vomit\w*[^.;]{0,20}blood|coffee")
 _WORDS = re.compile(r"[a-z]{2,}|[\u3400-\u9fff]")
 _CLEAR = 0.35  # a learned category this probable needs no further evidence
+_DOUBTFUL = 0.5  # under this, a learned category whose every sign is denied is vetoed
 
 
 class RedFlagScreen:
@@ -158,7 +159,8 @@ class RedFlagScreen:
         category = self.knowledge.red_flag(reading.category)
         if category.id in _SIGN_BEYOND_FEVER:
             reading = self.reading(scan)  # the symptoms too
-        if (_contradicted(category, scan) or not _supported(category, scan, reading)
+        if (_contradicted(category, scan, reading.category_p)
+                or not _supported(category, scan, reading)
                 or not _sign_beyond_fever(category, scan, reading)):
             return None
         return category
@@ -325,6 +327,25 @@ _HEADACHE_FIGURE = re.compile(
     r"\b(homework|work|school|maths?|exams?|revision|kids|job|boss|traffic|meetings?|paperwork|taxes"
     r"|in-laws|emails?|spreadsheets?)\b[^.!?]{0,20}\b(gives?|giving|gave)\b[^.!?]{0,24}\bheadaches?\b"
     r"|(作业|工作|老板|考试|孩子的作业|报表|开会)[^,，。.!！?？]{0,6}(让|叫|搞得|弄得)[我他她][^,，。.!！?？]{0,4}(头疼|头痛|头都大)")
+# bleeding that stopped with pressure and has not started again ("按了十分钟停了",
+# "stopped after 10 minutes of pinching") is no bleeding that will not stop
+_BLEEDING_STOPPED = re.compile(r"(?<![没不未])(止住了|停了)|不流了|没再流|已经不流|止血了"
+                               r"|(?<!not )(?<!n't )(?<!never )(?<!hasnt )(?<!wont )\bstopped\b")
+_STILL_BLEEDING = re.compile(r"还在流|又流|止不住|停不下来|一直流|又开始|还是流|往外渗|渗出来"
+                             r"|\b(still|again|won'?t stop|keeps? (bleeding|coming)|restarted|"
+                             r"soaking|soaked through|not stopping|can'?t stop)\b")
+
+
+def _bleeding_stopped(text: str) -> bool:
+    return bool(_BLEEDING_STOPPED.search(text)) and not _STILL_BLEEDING.search(text)
+
+
+# figures of speech: "被老板气得吐血", "having a heart attack over these parking prices",
+# an app that does not respond ("挂号系统 … 点了半天没反应")
+_ANGER_BLOOD = re.compile(r"气(得|到|的)?[^,，。.!！?？]{0,3}吐血|吐血三升|气吐血")
+_HEART_ATTACK_OVER = re.compile(r"heart attack (over|about|at|from|looking at|when i saw)\b")
+_DEVICE = re.compile(r"系统|app|小程序|公众号|网页|页面|网站|手机|电脑|屏幕|按钮|点了|链接|二维码|扫码|支付"
+                     r"|\b(app|website|site|page|link|button|phone|screen|system|portal)\b")
 # laughing until out of breath is a figure of speech ("笑得我喘不上气", "laughed so hard I couldn't breathe")
 _LAUGHING = re.compile(r"笑得[^,，。.!！?？]{0,6}(喘不过气|喘不上气|透不过气|上气不接下气)"
                        r"|\blaugh(ed|ing)?\b[^.!?]{0,25}\b(couldn'?t|can'?t|cant|could not|cannot) breathe\b")
@@ -343,6 +364,8 @@ def _explained(category_id: str, clause: str, start: int, phrase: str, text: str
     if category_id == "unconscious_or_seizure":
         if start >= 0 and _ALMOST.search(clause[max(0, start - 8):start]):
             return True
+        if phrase in ("没反应", "没有反应", "不反应") and _DEVICE.search(clause):
+            return True  # "挂号系统 … 点了半天没反应": the app does not respond
         if phrase == "fit" and start >= 0 and _FIT_FOR_WORK.match(clause, end):
             return True
         return bool(_DARK_VISION.search(phrase) and _STANDING_UP.search(text)
@@ -357,10 +380,16 @@ def _explained(category_id: str, clause: str, start: int, phrase: str, text: str
         return start >= 0 and bool(_SWAMPED.match(clause, end))
     if category_id == "thunderclap_headache":
         return bool(_HEADACHE_FIGURE.search(clause))
+    if category_id == "gi_bleeding":
+        return bool(_ANGER_BLOOD.search(clause))
+    if category_id == "severe_bleeding":
+        return _bleeding_stopped(text)
+    if category_id == "cardiac_chest_pain":
+        return bool(_HEART_ATTACK_OVER.search(clause, max(0, start)))
     return False
 
 
-def _contradicted(category: RedFlagCategory, scan: Scan) -> bool:
+def _contradicted(category: RedFlagCategory, scan: Scan, reading_p: float = 1.0) -> bool:
     """Facts the rules read that veto a learned hit: every clause is a question,
     a hypothetical or about the past (a veto when the category's own words are
     negated was measured to lose more emergencies than it saved false alarms,
@@ -371,6 +400,8 @@ def _contradicted(category: RedFlagCategory, scan: Scan) -> bool:
     related = [m for m in scan.mentions if m.id in _related(category)]
     if related and all(m.status == UNREAL for m in related):
         return True  # its signs are all in a dream, a film or an animal
+    if related and all(m.status == NEGATED for m in related) and reading_p < _DOUBTFUL:
+        return True  # a doubtful hit whose every sign is denied ("没有喘不上气")
     if _rights_request(scan.text):
         return True  # a consent or data request, nothing about the patient's health
     if category.id in _FEVER_CATEGORIES:
@@ -390,6 +421,8 @@ def _contradicted(category: RedFlagCategory, scan: Scan) -> bool:
     if category.id == "sepsis_meningitis_rash" and _blanches(scan.text):
         return True  # the glass test was done and the rash fades
     if category.id == "testicular_torsion" and not _GENITAL_CUE.search(scan.text):
+        return True
+    if category.id == "severe_bleeding" and _bleeding_stopped(scan.text):
         return True
     if category.id == "thunderclap_headache" and _HEADACHE_FIGURE.search(scan.text):
         return True

@@ -94,11 +94,14 @@ _ANCHOR = re.compile(
 # unless the patient woke up in between ("做噩梦惊醒后胸口剧痛" is real)
 _UNREAL = re.compile(
     r"梦见|梦到|做梦|噩梦|梦里|电影里|电视剧|电视上|小说里|新闻|短视频里?|抖音上"
-    # "视频里看我爸不太对" is a video call: only a video of strangers is not real
-    r"|(?<!打)视频里(?!看?到?(?:我|咱|俺|孩子|宝宝|家))"
+    # a video somebody watched ("看视频", "视频里有个人"); "视频里看我爸不太对", "我爸刚才视频里
+    # 一直捂着胸口" are video calls with family, and real
+    r"|(?:看|刷|网上的?|抖音|快手|b站的?|这个|那个|一个|条)视频(?:里|上)?"
+    r"|视频里(?=\s*(?:有个?人|一个人|那个人|的人|演员|主播|博主))"
     r"|\bdream(t|ed|s|ing)?\b|\bnightmares?\b|\bin (the|a) (movie|film|show|series|book|novel|video|game)\b"
     r"|\bon (tv|the news)\b|\bthe character\b|\bin the news\b|\bnews (said|says|story|report)\b"
     r"|\b(my|his|her|our|their) character\b|\bin (the|a|our|my|his|her) (play|musical|drama|scene|sketch|script)\b"
+    r"|\b(writing|write|wrote|reading) (a|my|the) (crime |detective |murder )?(novel|story|book|script|screenplay)\b"
     r"|演戏|拍戏|剧本里|剧里|戏里|角色")
 # an animal as the one the clause is about ("我家狗刚才抽风了", "my dog just had a seizure");
 # a person named after it takes over ("my dog bit my son, he is bleeding"), and an animal
@@ -296,9 +299,10 @@ def _is_info_only(text: str) -> bool:
 _STRONG_INFO = re.compile(
     r"什么症状|哪些症状|有哪些早期症状|有什么表现|怎么预防|如何预防|科普|前兆|先兆|如果|万一|假如|遇到.{0,10}怎么办"
     r"|what are the (symptoms|signs)|warning signs|what (should|do|can) (i|we|you) do if|what to do if"
-    r"|\bif (someone|somebody|a person|a child|a baby|your|you)\b"
+    r"|\bif (someone|somebody|a person|a child|a baby|a newborn|an infant|a toddler|a kid|your|you)\b"
     r"|\bif (my|our|he|she|they)\b[^.?!]{0,40}\bever\b"
     r"|\basking for (my|a|our) (training|course|class|exam|studies|study|essay|assignment|homework)\b"
+    r"|\bwhat happens (in|at|to|when|if|after)\b"
     r"|\b(pathway|protocol|guideline|guidelines) for\b")
 
 

@@ -126,6 +126,13 @@ def test_advice_is_bilingual():
     "my character in the play has a seizure on stage, how do I make it look realistic?",
     "笑得我喘不上气 谢谢帮我改好了时间",
     "my teenager says homework gives him the worst headache of his life, any tips",
+    # idioms, an app that does not respond, a novel, a bleed that stopped with pressure
+    "今天被老板气得吐血 想约个周末的中医推拿放松一下",
+    "你们这个挂号系统真是气死我了 点了半天没反应",
+    "having a heart attack over these parking prices 😂",
+    "I'm writing a crime novel, what happens in hospital after someone is brought in with an overdose?",
+    "儿子早上流鼻血 枕头上全是血 流了好多 按了十分钟停了",
+    "刷视频里有个人突然倒地抽搐 好吓人",
 ])
 def test_dreams_films_the_past_and_explained_signs_are_no_emergency(rules_triage, text):
     """What the rules read as no emergency: a dream or the news, the past ("in the
@@ -153,6 +160,9 @@ def test_dreams_films_the_past_and_explained_signs_are_no_emergency(rules_triage
     ("walking the dog and suddenly crushing chest pain, sweating", "cardiac_chest_pain"),
     ("我爸喂猫的时候突然嘴歪了 说话不清楚", "stroke_fast"),
     ("我对猫过敏 刚去朋友家撸猫 现在喘不上气 嘴唇肿", "breathing_difficulty"),
+    ("我爸突然倒了 叫他没反应", "unconscious_or_seizure"),
+    ("割到手了 血止不住 按了十分钟还在流", "severe_bleeding"),
+    ("I think he took an overdose, what happens now?", "poisoning_overdose"),
 ])
 
 def test_the_same_cues_leave_real_emergencies_alone(triage, text, category):
