@@ -1,10 +1,12 @@
-"""Rasa graph component: out-of-scope look-alikes of irreversible intents.
+"""Rasa graph component: out-of-scope look-alikes of irreversible intents, and numbers alone.
 
 Runs after the intent classifier and before the ``FallbackClassifier``. When the
 top intent is one that starts something irreversible or sensitive and the message
 names only objects that are not ours ("cancel my Netflix subscription"), the
 prediction becomes ``nlu_fallback``; the decision is
-:func:`bot.nlp.intent_guard.overrule` (plain Python, tested without Rasa).
+:func:`bot.nlp.intent_guard.overrule` (plain Python, tested without Rasa). A
+message that is only a number ("65") asks for nothing and becomes ``nlu_fallback``
+too, read in context by the fallback (:func:`bot.nlp.intent_guard.number_alone`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlp.intent_guard import overrule, second_guess
+from bot.nlp.intent_guard import number_alone, overrule, second_guess
 
 FALLBACK = "nlu_fallback"
 
@@ -37,6 +39,9 @@ class RiskyIntentGuard(GraphComponent):
         for message in messages:
             intent = message.get("intent") or {}
             text = message.get("text") or ""
+            if number_alone(text) and intent.get("name") != FALLBACK:
+                self._fallback(message, 1.0)  # an answer to the question before it
+                continue
             if not overrule(text, intent.get("name")):
                 continue
             ranking = message.get("intent_ranking") or []
@@ -50,11 +55,12 @@ class RiskyIntentGuard(GraphComponent):
                             + [r for r in ranking if r.get("name") == intent.get("name")],
                             add_to_output=True)
             else:
-                confidence = float(intent.get("confidence") or 0.0)
-                message.set("intent", {"name": FALLBACK, "confidence": confidence},
-                            add_to_output=True)
-                ranking = [r for r in (message.get("intent_ranking") or [])
-                           if r.get("name") != FALLBACK]
-                message.set("intent_ranking", [{"name": FALLBACK, "confidence": confidence}]
-                            + ranking, add_to_output=True)
+                self._fallback(message, float(intent.get("confidence") or 0.0))
         return messages
+
+    @staticmethod
+    def _fallback(message: Message, confidence: float) -> None:
+        message.set("intent", {"name": FALLBACK, "confidence": confidence}, add_to_output=True)
+        ranking = [r for r in (message.get("intent_ranking") or []) if r.get("name") != FALLBACK]
+        message.set("intent_ranking", [{"name": FALLBACK, "confidence": confidence}] + ranking,
+                    add_to_output=True)

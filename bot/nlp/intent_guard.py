@@ -185,3 +185,18 @@ def second_guess(text: str, intent: str | None,
             continue
         return {"name": name, "confidence": float(entry.get("confidence") or 0.0)}
     return None
+
+
+# A number alone asks for nothing: it answers the question before it (an age after a
+# result, a score, a time), which the fallback reads in context. The classifier read
+# "65" as goodbye (0.96): "88" and "886" are bye-bye in chat, as "666" is well done,
+# "520" I love you and "233" laughing — those keep their intent.
+_NUMBER_ALONE = re.compile(r"\s*\d+(?:\.\d+)?\s*[.。!！?？~]*\s*")
+_NUMBER_SLANG = frozenset({"88", "886", "8888", "666", "6666", "520", "1314", "233", "2333"})
+
+
+def number_alone(text: str) -> bool:
+    """Whether ``text`` is only a number (and no chat slang written in digits)."""
+    norm = normalise(text or "")
+    return bool(_NUMBER_ALONE.fullmatch(norm)) and re.sub(r"[^\d.]", "", norm).strip(
+        ".") not in _NUMBER_SLANG

@@ -126,3 +126,14 @@ def test_no_training_or_heldout_request_is_overruled() -> None:
     overruled = [(i, t) for f in files for i, t in _examples(f)
                  if i in RISKY_INTENTS and overrule(t, i)]
     assert overruled == []
+
+
+@pytest.mark.parametrize("text, alone", [
+    ("65", True), (" 7 ", True), ("38.5", True), ("65。", True), ("６５", True),
+    ("88", False), ("８８", False), ("886", False), ("666", False),  # chat slang in digits keeps its intent
+    ("65岁", False), ("I'm 65", False), ("2点", False), ("", False),
+])
+def test_a_number_alone_is_no_request(text: str, alone: bool) -> None:
+    from bot.nlp.intent_guard import number_alone
+
+    assert number_alone(text) is alone
