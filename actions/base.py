@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import abc
+import asyncio
+import contextvars
 import functools
 import logging
 from typing import Any
@@ -36,20 +38,57 @@ def _answers_consent_refusal(run):
     return wrapped
 
 
+_REPLAYING: contextvars.ContextVar[frozenset] = contextvars.ContextVar("replaying",
+                                                                       default=frozenset())
+
+
+def _replayed(run):
+    """Exactly once across a crash (``bot.action_replay``): in a turn of a channel that
+    retries, an action that already ran in this turn (its process died before Rasa
+    saved the turn) answers with what it answered then, without acting again."""
+    @functools.wraps(run)
+    async def wrapped(self, dispatcher, tracker, domain):
+        from bot.action_replay import turn_key
+
+        key = turn_key(self.name(), tracker.sender_id, tracker.latest_message, tracker.events)
+        if key is None or key in _REPLAYING.get():  # a subclass's run calling super().run
+            return await run(self, dispatcher, tracker, domain)
+        from bot.app import current_app
+
+        replays = current_app().replays
+        earlier = await asyncio.to_thread(replays.recall, key)
+        if earlier is not None:
+            log.warning("action.replayed action=%s", self.name())
+            dispatcher.messages.extend(earlier.messages)
+            return earlier.events
+        before = len(dispatcher.messages)
+        token = _REPLAYING.set(_REPLAYING.get() | {key})
+        try:
+            events = await run(self, dispatcher, tracker, domain)
+        finally:
+            _REPLAYING.reset(token)
+        await asyncio.to_thread(replays.keep, key, list(events or []),
+                                dispatcher.messages[before:])
+        return events
+    wrapped.__replay_wrapped__ = True  # type: ignore[attr-defined]
+    return wrapped
+
+
 class MedbotAction(Action, abc.ABC):
     """Base class: ``name()`` stays abstract, so rasa_sdk does not register it.
 
     rasa_sdk instantiates actions without arguments; subclasses accept an
     optional service in their constructor so tests can pass their own.
     Every ``run`` answers a ``ConsentRequiredError`` of the core with its
-    bilingual message (consent is enforced in the services, not per action).
+    bilingual message (consent is enforced in the services, not per action), and
+    replays its earlier result when a retry runs the same turn again (``bot.action_replay``).
     """
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         run = cls.__dict__.get("run")
         if run is not None and not getattr(run, "__consent_wrapped__", False):
-            cls.run = _answers_consent_refusal(run)  # type: ignore[method-assign]
+            cls.run = _replayed(_answers_consent_refusal(run))  # type: ignore[method-assign]
 
     @abc.abstractmethod
     def name(self) -> str:  # pragma: no cover - abstract

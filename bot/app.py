@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from bot.hospital import HospitalInfo
     from bot.info import HospitalInfoService
     from bot.outbound import OutboundRouter
+    from bot.action_replay import ActionReplays
     from bot.clock import Clock
     from bot.reminders.config import ReminderConfig
     from bot.kb.drugs import DrugCatalog
@@ -198,6 +199,13 @@ class App:
         return screening(lambda: self.screen)
 
     # ---------------------------------------------------------------- services
+    @lazy
+    def replays(self) -> ActionReplays:
+        """Each action's result per turn, for a retry that runs the turn again."""
+        from bot.action_replay import ActionReplays
+
+        return ActionReplays(self.db, self.clock)
+
     @lazy
     def reminder_config(self) -> ReminderConfig:
         from bot.reminders.config import ReminderConfig

@@ -24,6 +24,7 @@ from bot.store.consent_models import ConsentPrompt
 from bot.store.db import Database
 from bot.store.handoff_models import Handoff
 from bot.store.models import Patient
+from bot.store.action_replay_models import ActionReplay
 from bot.store.registry import RASA_EVENTS, delete_rows
 from bot.store.reminder_models import (
     CareTeamFlag,
@@ -87,6 +88,7 @@ RULES: tuple[Rule, ...] = (
     Rule("outbox_messages", _t(OutboxMessage), lambda c: [OutboxMessage.created_at < c]),
     Rule("wechat_outbox", _t(WeChatDelivery), lambda c: [WeChatDelivery.created_at < c]),
     Rule("wechat_inbound", _t(WeChatInbound), lambda c: [WeChatInbound.created_at < c]),
+    Rule("action_replays", _t(ActionReplay), lambda c: [ActionReplay.created_at < c]),
     Rule("rasa_events", RASA_EVENTS, lambda c: [RASA_EVENTS.c.timestamp < c.timestamp()],
          optional=True),
 )

@@ -94,12 +94,15 @@ class ChannelBoundary:
             metadata = message.metadata or {}
             channel_message_id = _str_or_none(metadata.get("message_id"))
             hit = self.emergency.check(message)
-            logged = await self._log(sender, LoggedMessage(
-                role="patient",
-                text=message.text,
-                language=detect_language(message.text or ""),
-                channel_message_id=channel_message_id,
-            ))
+            logged = await self._logged_already(sender, channel_message_id) if metadata.get(
+                "resumed") else None
+            if logged is None:
+                logged = await self._log(sender, LoggedMessage(
+                    role="patient",
+                    text=message.text,
+                    language=detect_language(message.text or ""),
+                    channel_message_id=channel_message_id,
+                ))
             if logged is None:
                 return await self._store_down(message, external_id, hit, channel_message_id)
             message.output_channel = RecordingOutputChannel(
@@ -208,6 +211,19 @@ class ChannelBoundary:
         if await self._log(recipient_id, bot_message) is None:  # sent, so keep it
             channel, external_id = split_conversation_id(recipient_id)
             self.fallback.spool_message(channel, external_id, bot_message)
+
+    async def _logged_already(self, sender: str, channel_message_id: str | None
+                              ) -> list[int] | None:
+        """A turn run again after its process died (``metadata["resumed"]``): the
+        patient's message is in the transcript already and is not logged twice."""
+        if channel_message_id is None:
+            return None
+        try:
+            found = await asyncio.to_thread(self.transcripts.patient_message_id, self.channel,
+                                            sender, channel_message_id)
+        except SQLAlchemyError:
+            return None
+        return None if found is None else [found]
 
     async def _log(self, sender: str, message: LoggedMessage) -> list[int] | None:
         """Log one message of the conversation ``sender`` (a namespaced id); ``None``

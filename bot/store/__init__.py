@@ -14,3 +14,4 @@ from bot.store import consent_models  # noqa: E402,F401  (consent records and pr
 from bot.store import handoff_models  # noqa: E402,F401  (handoffs)
 from bot.store import staff_models  # noqa: E402,F401  (console accounts, sessions, throttle)
 from bot.store import audit_models  # noqa: E402,F401  (audit log)
+from bot.store import action_replay_models  # noqa: E402,F401  (actions' results per turn)

@@ -37,6 +37,7 @@ from bot.store.audit_models import AuditEvent
 from bot.store.consent_models import ConsentPrompt, ConsentRecord
 from bot.store.handoff_models import Handoff
 from bot.store.models import Message, Patient, TranscriptCheckpoint
+from bot.store.action_replay_models import ActionReplay
 from bot.store.reminder_models import (
     CareTeamFlag,
     Dose,
@@ -128,6 +129,9 @@ REGISTRY: tuple[PatientData, ...] = (
     PatientData("wechat_subscribe_status", _t(WeChatSubscribeStatus), "service",
                 _by_openid(WeChatSubscribeStatus),
                 "not exported: delivery state (subscription-message answers)"),
+    PatientData("action_replays", _t(ActionReplay), "service",
+                lambda p: [ActionReplay.conversation_id == conversation_id(p.channel, p.external_id)],
+                "not exported: copies of a turn's answers kept for a retry"),
     PatientData("rasa_events", RASA_EVENTS, "tracker",
                 lambda p: [RASA_EVENTS.c.sender_id == conversation_id(p.channel, p.external_id)],
                 "not exported: Rasa's working copy of the transcript", optional=True),

@@ -127,15 +127,18 @@ class TranscriptService:
         with self.db.begin() as session:
             return list(self.messages.conversation(session, conversation_id))
 
+    def patient_message_id(self, channel: str, conversation_id: str, channel_message_id: str
+                           ) -> int | None:
+        """The transcript id of the patient's message ``channel_message_id``, if logged."""
+        with self.db.begin() as session:
+            return _patient_message(session, channel, conversation_id, channel_message_id)
+
     def replies_to(self, channel: str, conversation_id: str, channel_message_id: str
                    ) -> list[str] | None:
         """The bot texts logged after the patient's message ``channel_message_id``
         (up to the patient's next message); ``None`` when that message was never logged."""
         with self.db.begin() as session:
-            asked = session.execute(select(Message.id).where(
-                Message.conversation_id == conversation_id, Message.channel == channel,
-                Message.role == "patient", Message.channel_message_id == channel_message_id,
-            ).order_by(Message.id).limit(1)).scalar_one_or_none()
+            asked = _patient_message(session, channel, conversation_id, channel_message_id)
             if asked is None:
                 return None
             later = session.execute(select(Message.role, Message.text).where(
@@ -148,3 +151,11 @@ class TranscriptService:
             if role == "bot" and text:
                 replies.append(text)
         return replies
+
+
+def _patient_message(session: Session, channel: str, conversation_id: str,
+                     channel_message_id: str) -> int | None:
+    return session.execute(select(Message.id).where(
+        Message.conversation_id == conversation_id, Message.channel == channel,
+        Message.role == "patient", Message.channel_message_id == channel_message_id,
+    ).order_by(Message.id).limit(1)).scalar_one_or_none()

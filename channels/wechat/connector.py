@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint, response
 from sanic.exceptions import InvalidUsage, PayloadTooLarge
 from sanic.request import Request
@@ -166,11 +167,15 @@ class WeChatInput(InputChannel):
             openid = fields["FromUserName"]
             produce = self.dispatcher.plan(message, fields, lambda text: self._run_bot(
                 handle, openid, text, fields))
+            rerun = self.dispatcher.plan(message, fields, lambda text: self._run_bot(
+                handle, openid, text, fields, resumed=True))
+            agent = getattr(request.app.ctx, "agent", None)
             try:
                 if not store_up:
                     raise StoreDown("replay guard")
                 reply = await self.turns.run(dedupe_key(fields), openid, produce, deadline,
-                                             resume=self._resume(openid, fields, produce),
+                                             resume=self._resume(openid, fields, produce,
+                                                                 rerun, agent),
                                              grant=interaction(fields))
             except (SQLAlchemyError, StoreDown) as exc:  # the database is down: 120 still works
                 log.error("wechat.store_down error=%s", type(exc).__name__)
@@ -211,34 +216,76 @@ class WeChatInput(InputChannel):
             openid, text, fields.get("MsgId") or None))
 
     async def _run_bot(self, handle: OnNewMessage, openid: str, text: str,
-                       fields: Mapping[str, str]) -> str:
+                       fields: Mapping[str, str], resumed: bool = False) -> str:
         collector = CollectingOutputChannel()
+        metadata = {"message_id": fields.get("MsgId") or None, "msg_type": fields.get("MsgType")}
+        if resumed:  # the message is in the transcript already (channels/boundary.py)
+            metadata["resumed"] = True
         await handle(UserMessage(
             text, collector, openid, input_channel=self.name(),
-            metadata={"message_id": fields.get("MsgId") or None,
-                      "msg_type": fields.get("MsgType")},
+            message_id=fields.get("MsgId") or None, metadata=metadata,
         ))
         return merge_messages(collector.messages)
 
-    def _resume(self, openid: str, fields: Mapping[str, str], produce: Produce) -> Produce:
-        """A retry takes over the turn of a process that died: run the bot only if it
-        never saw the message (the transcript logs it before the bot runs); otherwise
-        send what it had answered, or ask the patient to send the message again."""
+    def _resume(self, openid: str, fields: Mapping[str, str], produce: Produce,
+                rerun: Produce, agent: Any = None) -> Produce:
+        """A retry takes over the turn of a process that died mid-turn.
+
+        * The transcript never logged the message: the bot never saw it; run it.
+        * The transcript has answers after it: send them.
+        * The transcript has the message and no answer: the process died while the
+          bot was working. If Rasa saved the turn (its tracker has the message id),
+          send what the bot said in it; otherwise run the turn again — Rasa starts
+          from the tracker as it was, and every action that had already acted answers
+          with its kept result instead of acting twice (``bot.action_replay``).
+        """
         async def resume() -> str | None:
             msg_id = fields.get("MsgId")
+            sender = conversation_id(self.name(), openid)
             seen = None if not msg_id else await asyncio.to_thread(
-                self.boundary.transcripts.replies_to, self.name(),
-                conversation_id(self.name(), openid), msg_id)
+                self.boundary.transcripts.replies_to, self.name(), sender, msg_id)
             if seen is None:
                 return await produce()
-            log.warning("wechat.turn.resumed_after_bot openid=%s replies=%d", mask_openid(openid),
-                        len(seen))
-            return (merge_messages({"text": text} for text in seen)
+            if seen:
+                log.warning("wechat.turn.resumed_after_bot openid=%s replies=%d",
+                            mask_openid(openid), len(seen))
+                return merge_messages({"text": text} for text in seen)
+            saved = await _saved_turn(agent, sender, msg_id)
+            if saved is None:
+                log.warning("wechat.turn.rerun openid=%s", mask_openid(openid))
+                return await rerun()
+            log.warning("wechat.turn.resumed_from_tracker openid=%s replies=%d",
+                        mask_openid(openid), len(saved))
+            return (merge_messages({"text": text} for text in saved)
                     or bilingual("utter_wechat_turn_lost", self.hospital))
         return resume
 
     def get_output_channel(self) -> None:  # proactive sends go through WeChatSender
         return None
+
+
+async def _saved_turn(agent: Any, sender: str, message_id: str) -> list[str] | None:
+    """What the bot said in the turn of ``message_id`` as Rasa saved it, or None when
+    Rasa never saved that turn (or its tracker store cannot be read: the turn is run
+    again, and the actions' kept results keep it from acting twice)."""
+    store = getattr(agent, "tracker_store", None)
+    if store is None:
+        return None
+    try:
+        tracker = await store.retrieve(sender)
+    except Exception as exc:  # noqa: BLE001 - unreadable: run the turn again
+        log.error("wechat.turn.tracker_unreadable error=%s", type(exc).__name__)
+        return None
+    replies: list[str] | None = None
+    for event in tracker.events if tracker is not None else ():
+        if isinstance(event, UserUttered):
+            if replies is not None:
+                break
+            if event.message_id == message_id:
+                replies = []
+        elif replies is not None and isinstance(event, BotUttered) and event.text:
+            replies.append(event.text)
+    return replies
 
 
 def _args(request: Request) -> dict[str, str]:

@@ -98,19 +98,45 @@ async def test_a_dead_turn_the_bot_had_answered_is_not_run_again(served: Served)
     assert reply.text == "请问您想挂哪个科室？"
 
 
-async def test_a_dead_turn_the_bot_had_seen_without_answer_asks_to_send_again(
+async def test_a_dead_turn_rasa_never_saved_runs_again_and_logs_nothing_twice(
         served: Served) -> None:
+    """The dead process logged the message and died while its bot worked; Rasa never
+    saved the turn (here: no tracker store to ask), so the retry runs the turn again —
+    the actions that had acted answer from their kept results (``bot.action_replay``)."""
     msg = served.sim.text("oDead00003", "hello")
     _died_mid_turn(served, msg)
     TranscriptService(served.db).log("wechat", "oDead00003", [
         LoggedMessage(role="patient", text="hello", channel_message_id=str(msg["MsgId"]))])
     reply = await served.sim.send(msg)
-    assert served.bot.calls == []
-    assert "请再发一次" in reply.text and "Please send it again" in reply.text
+    assert served.bot.calls == ["hello"]
+    assert reply.text == "echo: hello"
     with served.db.begin() as s:  # the retry logs nothing twice
         patient_rows = s.execute(select(Message).where(
             Message.conversation_id == "wechat:oDead00003", Message.role == "patient")).scalars().all()
     assert len(patient_rows) == 1
+
+
+async def test_a_turn_rasa_saved_is_answered_from_its_tracker() -> None:
+    """Rasa saved the turn (the tracker has the message id) but the process died before
+    the transcript logged the answer: the retry sends what the bot said, without a
+    second run; a turn that said nothing asks the patient to send it again."""
+    from rasa.core.tracker_store import InMemoryTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import BotUttered, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from channels.wechat.connector import _saved_turn
+
+    store = InMemoryTrackerStore(Domain.empty())
+    await store.save(DialogueStateTracker.from_events("wechat:oSaved01", [
+        UserUttered("停车场在哪", message_id="m1"), BotUttered("停车场在B2。"),
+        BotUttered("还有别的吗？"), UserUttered("谢谢", message_id="m2"),
+        UserUttered("hello", message_id="m3"), BotUttered("您好")]))
+    agent = type("Agent", (), {"tracker_store": store})()
+    assert await _saved_turn(agent, "wechat:oSaved01", "m1") == ["停车场在B2。", "还有别的吗？"]
+    assert await _saved_turn(agent, "wechat:oSaved01", "m2") == []
+    assert await _saved_turn(agent, "wechat:oSaved01", "m4") is None  # never saved: run again
+    assert await _saved_turn(None, "wechat:oSaved01", "m1") is None
 
 
 async def test_a_slow_turn_whose_process_is_alive_is_never_taken_over(served: Served) -> None:
