@@ -37,18 +37,26 @@ def get_json(url: str) -> dict:
         return json.loads(resp.read())
 
 
-def health_pids(service: RunningService, want: int, tries: int = 200) -> set[int]:
+def health_pids(service: RunningService, want: int, within: float = 300.0) -> set[int]:
     """Worker pids that answered ``/health``, asking until ``want`` were seen.
 
-    Each request opens a new connection, which whichever idle worker accepts
-    first takes from the shared listening socket."""
+    Each request opens a new connection, which whichever idle worker accepts first
+    takes from the shared listening socket. Requests go in parallel bursts (one
+    worker cannot accept them all at once), for as long as ``within`` seconds: on a
+    busy machine the second worker may still be loading the model when the first
+    answers."""
+    from concurrent.futures import ThreadPoolExecutor
+
     seen: set[int] = set()
-    for _ in range(tries):
-        answer = get_json(f"http://127.0.0.1:{service.rasa_port}/health")
-        assert answer["status"] == "ok" and answer["database"] == "ok", answer
-        seen.add(answer["pid"])
-        if len(seen) >= want:
-            break
+    deadline = time.monotonic() + within
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        while len(seen) < want and time.monotonic() < deadline:
+            for answer in pool.map(lambda _: get_json(
+                    f"http://127.0.0.1:{service.rasa_port}/health"), range(16)):
+                assert answer["status"] == "ok" and answer["database"] == "ok", answer
+                seen.add(answer["pid"])
+            if len(seen) < want:
+                time.sleep(0.5)
     return seen
 
 
