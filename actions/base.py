@@ -13,6 +13,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.forms import FormValidationAction
 
+from bot.action_replay import turn_key
+from bot.app import current_app
 from bot.errors import ConsentRequiredError
 from bot.identity import split_conversation_id
 from bot.nlp.replies import hospital_topic, is_exit, is_question
@@ -48,13 +50,9 @@ def _replayed(run):
     saved the turn) answers with what it answered then, without acting again."""
     @functools.wraps(run)
     async def wrapped(self, dispatcher, tracker, domain):
-        from bot.action_replay import turn_key
-
         key = turn_key(self.name(), tracker.sender_id, tracker.latest_message, tracker.events)
         if key is None or key in _REPLAYING.get():  # a subclass's run calling super().run
             return await run(self, dispatcher, tracker, domain)
-        from bot.app import current_app
-
         replays = current_app().replays
         earlier = await asyncio.to_thread(replays.recall, key)
         if earlier is not None:
@@ -70,7 +68,6 @@ def _replayed(run):
         await asyncio.to_thread(replays.keep, key, list(events or []),
                                 dispatcher.messages[before:])
         return events
-    wrapped.__replay_wrapped__ = True  # type: ignore[attr-defined]
     return wrapped
 
 

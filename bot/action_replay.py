@@ -17,17 +17,19 @@ store also drops the conversation's older ones.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.clock import Clock, SystemClock
 from bot.store.db import Database
 from bot.store.action_replay_models import ActionReplay
 
+log = logging.getLogger(__name__)
 KEEP = timedelta(days=1)  # far longer than WeChat's retries (3 tries, 5 s apart)
 
 
@@ -60,16 +62,24 @@ def turn_key(action: str, sender_id: str, latest_message: dict[str, Any] | None,
 
 
 class ActionReplays:
+    """Kept results per turn. A database that cannot answer never stops a turn: the
+    action runs (and its result is not kept), as it did before replays existed."""
+
     def __init__(self, db: Database, clock: Clock | None = None) -> None:
         self.db = db
         self.clock = clock or SystemClock()
 
     def recall(self, key: TurnKey) -> Replay | None:
-        with self.db.begin() as session:
-            row = session.execute(select(ActionReplay.events, ActionReplay.messages).where(
-                ActionReplay.conversation_id == key.conversation_id,
-                ActionReplay.message_id == key.message_id,
-                ActionReplay.action == key.action, ActionReplay.nth == key.nth)).first()
+        try:
+            with self.db.begin() as session:
+                row = session.execute(select(ActionReplay.events, ActionReplay.messages).where(
+                    ActionReplay.conversation_id == key.conversation_id,
+                    ActionReplay.message_id == key.message_id,
+                    ActionReplay.action == key.action, ActionReplay.nth == key.nth)).first()
+        except SQLAlchemyError as exc:
+            log.error("action_replay.recall_failed action=%s error=%s", key.action,
+                      type(exc).__name__)
+            return None
         return None if row is None else Replay(json.loads(row.events), json.loads(row.messages))
 
     def keep(self, key: TurnKey, events: list[dict[str, Any]],
@@ -86,4 +96,7 @@ class ActionReplays:
                     action=key.action, nth=key.nth, events=json.dumps(events, ensure_ascii=False),
                     messages=json.dumps(messages, ensure_ascii=False), created_at=now))
         except IntegrityError:
-            pass
+            pass  # a concurrent run of the same turn kept it first
+        except SQLAlchemyError as exc:
+            log.error("action_replay.keep_failed action=%s error=%s", key.action,
+                      type(exc).__name__)

@@ -119,3 +119,23 @@ async def test_a_subclass_calling_super_is_kept_once_with_everything_it_said(app
     await CallsSuper().run(second, _tracker("m1"), {})
     assert CountingAction.runs == 1
     assert [m["text"] for m in second.messages] == ["booked #1", "and more"]
+
+
+async def test_a_database_that_cannot_answer_never_stops_the_action(tmp_path) -> None:
+    """Replays are a safety net: with the database gone (no tables), the action still
+    runs and answers; nothing is kept and nothing raises."""
+    from bot.store.db import Database
+
+    broken = Database(f"sqlite:///{(tmp_path / 'empty.db').as_posix()}")  # never migrated
+    previous = composition._current
+    composition.install(App(Settings.from_env({"MEDBOT_DATA_DIR": str(tmp_path)}), db=broken))
+    try:
+        CountingAction.runs = 0
+        dispatcher = CollectingDispatcher()
+        events = await CountingAction().run(dispatcher, _tracker("m1"), {})
+        assert CountingAction.runs == 1 and dispatcher.messages[0]["text"] == "booked #1"
+        assert events == [{"event": "slot", "timestamp": None, "name": "booked", "value": 1}]
+        assert ActionReplays(broken).recall(TurnKey("wechat:o1", "m1", "x", 0)) is None
+    finally:
+        composition._current = previous
+        broken.dispose()
