@@ -36,7 +36,8 @@ class TriageEngine:
         answers = self._answers(case)
         fired = [rule for rule in self.rules
                  if self._matches(rule.get("when") or {}, case, answers, rule.get("unless_denied"))
-                 and not _all_present(rule.get("unless_features"), case.features)]
+                 and not _all_present(rule.get("unless_features"), case.features)
+                 and not set(rule.get("unless_any_feature") or ()) & set(case.features)]
         # a fired rule may set a symptom's base level lower ("a sprain you can walk on");
         # red flags, unanswered red-flag questions and other rules still raise it
         base = {sid: level for rule in fired for sid, level in (rule.get("symptom_level") or {}).items()}

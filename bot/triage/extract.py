@@ -14,10 +14,12 @@ from bot.triage import facts
 from bot.triage.case import RedFlagHit, TriageCase, Vitals
 from bot.triage.matcher import Scan
 from bot.triage.red_flags import RedFlagScreen
-from bot.triage.text import few_words
+from bot.triage.text import HISTORY, few_words
 from bot.triage.understanding import Reading
 
 _IMPLIES_PREGNANCY = {"reduced_fetal_movement", "water_breaking"}
+# features that are by nature about the past and count when told so
+_TOLD_IN_THE_PAST = frozenset({"doctor_checked"})
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,9 @@ def extract(text: str, screen: RedFlagScreen, lang: str | None = None,
     covered = {g for s in symptoms for g in subsumes.get(s, ())}
     symptoms = tuple(s for s in symptoms if s not in covered)
     # a feature the patient denies ("骨头按着不疼", "no leg numbness") is recorded as no_<id>
+    # a check-up is told in the past ("the optician looked last week and said it's fine")
+    present = present | {m.id for m in scan.mentions if m.id in _TOLD_IN_THE_PAST
+                         and m.status == HISTORY}
     features = tuple(sorted(f for f in present if f in screen.knowledge.features)) + tuple(
         sorted("no_" + f for f in scan.negated_ids() if f in screen.knowledge.features))
     pregnant, weeks = facts.pregnancy(scan)

@@ -72,9 +72,20 @@ _AGE_EN = re.compile(rf"(?<![a-z0-9])({_EN_NUM})[- ]?({_alternation(_AGE_EN_UNIT
 # "9yo", "9 y/o", "9 y.o.", "18 m/o"
 _AGE_EN_SHORT = re.compile(rf"(?<![a-z0-9]){NOT_NEGATIVE}(\d{{1,3}}) ?(?:(y)(?:o|/o|\.o\.?)|(m)(?:/o|\.o\.?))(?![a-z])")
 _AGE_EN_STATED = re.compile(
-    r"\b(?:i'?m|i am|aged?|age:?|(?:son|daughter|kid|child|boy|girl|grandson|granddaughter)"
+    r"\b(?:i'?m|i am|aged?|age:?|(?:son|daughter|kid|child|boy|girl|grandson|granddaughter|mum|mom"
+    r"|mother|dad|father|husband|wife|grandma|grandpa|grandmother|grandfather|nan|gran)"
     r" (?:is|who is|who's|,)|(?:he|she)(?:'s| is))\s+(\d{1,3})\b"
     r"(?! ?(?:weeks|wks|days|months|mos|degrees|kg|cm|°|%|mmol|/|\.\d|:|am|pm|o'clock|minutes|mins|hours|times))")
+# a baby's check-up or jabs named by its age ("预约42天体检" with a baby in the message, "our
+# 8-week check", "her 8 week jabs"); a pregnancy's own check ("my 28 week check") is not one
+_AGE_ZH_CHECKUP = re.compile(rf"(?<!孕)({_NUM})\s*个?(天|周|月)\s*的?\s*(?:体检|儿保|疫苗|预防针|打针)")
+_ZH_BABY_WORD = re.compile(r"宝宝|宝贝|婴儿|新生儿|娃|孩子|小孩|女儿|儿子|闺女|外孙|孙子|孙女")
+_AGE_EN_CHECKUP = re.compile(
+    rf"(?:\b(?:our|his|her|their|the baby'?s|baby'?s|bub'?s|son'?s|daughter'?s) ({_EN_NUM})[- ]?"
+    rf"({_alternation(_AGE_EN_UNITS)})[- ]?(?:old )?(?:baby )?(?:check|checkup|check-up|review|jabs?"
+    rf"|vaccinations?|immuni[sz]ations?|shots?|injections?)\b)"
+    rf"|(?:\b({_EN_NUM})[- ]?({_alternation(_AGE_EN_UNITS)})[- ]?(?:old )?(?:baby )?(?:jabs?|vaccinations?"
+    rf"|immuni[sz]ations?|shots?)\b)")
 _NEWBORN = re.compile(r"新生儿|刚出生|newborn|new-born")
 # "宝宝刚满月", "才满月的孩子" (one month); "百天" (100 days)
 _AGE_ZH_MONTH_OLD = re.compile(r"(?:刚|才|刚刚)?满月(?!后)|(?<![一二两三四五六七八九十\d])百天")
@@ -138,6 +149,22 @@ def age_years(scan: Scan) -> float | None:
     for match in _AGE_EN_STATED.finditer(text):
         if _plausible_age(value := float(match.group(1))) is not None:
             return value
+    return _checkup_age(text)
+
+
+def _checkup_age(text: str) -> float | None:
+    """A baby's age read from the check-up or the jabs it is booked for (under a year)."""
+    if _ZH_BABY_WORD.search(text):
+        for match in _AGE_ZH_CHECKUP.finditer(text):
+            value = cn_number(match.group(1))
+            if value is not None and (age := _age_in_years(value, match.group(2))) < 1:
+                return age
+    for match in _AGE_EN_CHECKUP.finditer(text):
+        number, unit = (match.group(1), match.group(2)) if match.group(1) else (
+            match.group(3), match.group(4))
+        value = _en_number(number)
+        if value is not None and (age := _age_in_years(value, unit)) < 1:
+            return age
     return None
 
 

@@ -164,7 +164,8 @@ def _check_rules(rules: dict[str, Any], symptoms: set[str], departments: set[str
         for sid in [*(when.get("all") or []), *(when.get("any") or [])]:
             if sid not in symptoms:
                 raise KnowledgeBaseError(f"triage_rules:{rule.get('id')}: unknown symptom {sid!r}")
-        for fid in [*(when.get("features") or []), *(rule.get("unless_features") or [])]:
+        for fid in [*(when.get("features") or []), *(rule.get("unless_features") or []),
+                    *(rule.get("unless_any_feature") or [])]:
             if fid.removeprefix("no_") not in features:
                 raise KnowledgeBaseError(f"triage_rules:{rule.get('id')}: unknown feature {fid!r}")
         for cid in rule.get("settles") or []:

@@ -62,6 +62,7 @@ _VOMITED_BLOOD = re.compile(r"吐血|吐了?[^,，。;；]{0,4}血|呕血|咖啡
 _WORDS = re.compile(r"[a-z]{2,}|[\u3400-\u9fff]")
 _CLEAR = 0.35  # a learned category this probable needs no further evidence
 _DOUBTFUL = 0.5  # under this, a learned category whose every sign is denied is vetoed
+_DOUBTFUL_INJURY = 0.6  # under this, a learned injury in someone behaving normally is vetoed
 
 
 class RedFlagScreen:
@@ -245,11 +246,17 @@ def _supported(category: RedFlagCategory, scan: Scan, reading: Reading) -> bool:
 _BLANCHES_ZH = re.compile(r"(压|按|玻璃杯).{0,6}(?<![不没])(褪色|消退|变白|退了|就没了|就不见了)")
 _BLANCHES_EN = re.compile(r"\b(fades?|fading|blanch(es|ing)?|goes (white|away|pale))\b"
                           r"(?= (under|with|when|if|after|on))")
+# "I did the glass test and the spots fade"
+_GLASS_TEST_FADES = re.compile(r"\b(?:glass|tumbler|cup) test\b[^.;]{0,30}?\b(?:fades?|fading|blanch\w*"
+                               r"|go(?:es)? away|disappear\w*)\b")
+_NEGATED_IN = re.compile(r"n'?t\b|\bnot\b|\bnever\b|\bno\b")
 _NOT_BEFORE = re.compile(r"(n'?t|\bnot|\bnever|\bno)\s+(\w+\s+)?$")
 
 
 def _blanches(text: str) -> bool:
     if _BLANCHES_ZH.search(text):
+        return True
+    if any(not _NEGATED_IN.search(m.group()) for m in _GLASS_TEST_FADES.finditer(text)):
         return True
     return any(not _NOT_BEFORE.search(text[max(0, m.start() - 16):m.start()])
                for m in _BLANCHES_EN.finditer(text))
@@ -315,7 +322,11 @@ _LOCAL_INJURY = re.compile(r"夹|砸|撞|碰|踢|扎|锤|门缝|jammed|slammed|s
 
 # figures of speech: "作业多到我喘不过气", "drowning in emails", a "fit note" for work
 _WORKLOAD = re.compile(r"(作业|功课|工作|任务|事情|活儿?|压力|考试|学习|房贷|债|加班|消息|文件|会议|报告|论文)"
-                       r"[^,，。.!！?？现突]{0,8}(喘不过气|喘不上气|透不过气)|压得[我他她人]?(喘不过气|喘不上气|透不过气)")
+                       r"[^,，。.!！?？现突]{0,8}(喘不过气|喘不上气|透不过气)|压得[我他她人]?(喘不过气|喘不上气|透不过气)"
+                       # "忙得喘不过气", "快要窒息了 这个表格怎么这么多"
+                       r"|忙得[^,，。.!！?？]{0,4}(喘不过气|喘不上气|透不过气)"
+                       r"|(喘不过气|喘不上气|透不过气|窒息)[^,，。.!！?？]{0,6}(这个|这些|那个|那些)?"
+                       r"(表格|表|作业|功课|文件|报告|论文|材料|手续)")
 # a baby named, or an age in days, weeks or months ("尿频 … 发烧38.7 打摆子" is an adult's fever)
 _BABY_CUE = re.compile(
     r"宝宝|宝贝|婴儿|新生儿|娃|孩子|小孩|女儿|儿子|闺女|外孙|孙子|孙女|月子|满月|个月|周大|天大|出生|生下来|喂奶|吃奶"
@@ -395,7 +406,7 @@ def _contradicted(category: RedFlagCategory, scan: Scan, reading_p: float = 1.0)
     negated was measured to lose more emergencies than it saved false alarms,
     through the lexicon's scope mistakes: "左手也抬不起来"); a stated temperature under
     38 °C or an age of 3 months or more for a baby's fever; the other sex."""
-    if not any(clause.status(0, len(clause.text)) == PRESENT for clause in scan.clauses):
+    if not any(clause.speaks_of_now() for clause in scan.clauses):
         return True  # only questions, hypotheticals and the past
     related = [m for m in scan.mentions if m.id in _related(category)]
     if related and all(m.status == UNREAL for m in related):
@@ -404,6 +415,9 @@ def _contradicted(category: RedFlagCategory, scan: Scan, reading_p: float = 1.0)
         return True  # a doubtful hit whose every sign is denied ("没有喘不上气")
     if _rights_request(scan.text):
         return True  # a consent or data request, nothing about the patient's health
+    if category.id == "major_trauma_or_burns" and reading_p < _DOUBTFUL_INJURY \
+            and "behaving_normally" in scan.present_ids():
+        return True  # a doubtful injury in someone playing or "like normal" again
     if category.id in _FEVER_CATEGORIES:
         stated, temperature = facts.temperature_c(scan), facts.reported_temperature(scan)
         age = facts.age_years(scan)

@@ -37,6 +37,9 @@ _CLAUSE_SPLIT = re.compile(
     r"[,!?;:。！？；\n]|(?<!\d)\.|\.(?!\d)"
     r"|但是|但|就是|(?<!喘)(?<!说)(?<!受)不过(?!来|气)|只是|可是|然而|而是"
     r"|\bbut\b|\bhowever\b|\bthough\b|\bexcept\b|\bapart from\b"
+    # a question ended by 吗 and a space before what follows, in WeChat style: "复查的时候能顺便
+    # 说吗 昨晚突然剧烈头痛" asks, then tells (the telling is no question)
+    r"|(?<=吗)\s+(?=[\u3400-\u9fff])"
 )
 _ZH_NEGATION = re.compile(
     r"没有(?!办法|力气|胃口|精神|用|意识|反应|知觉)|没(?!法|办法|力气|胃口|反应|精神|知觉|意识|事|完|注意|留意|留神|看住)"
@@ -53,7 +56,7 @@ _EN_NEGATION_WINDOW = 40
 _HISTORY = re.compile(
     r"以前(?!\s*(从来|从|都|也)?\s*(没|不|未))|从前|曾经|既往|病史|去年|前年|(?<!\d)\d+\s*年前|(?<![一二两三四五六七八九十几多])[一二两三四五六七八九十几多]+年前"
     r"|小时候|年轻时|(上|读|念)?(大学|高中|初中|中学|小学)(的)?(时候|时|那会)|走出来了?|从小|天生|生下来就|得过|患过|过世|去世|已经好了|已经康复|早就好了|复查|随访|复诊|出院"
-    r"|上个月|上个礼拜|上礼拜|上周|上星期|上次"
+    r"|上个月|上个礼拜|上礼拜|上周|上星期|上次|过去(了)?\s*(\d+|[一二两三四五六七八九十几半]+)\s*个?(月|年|周|星期)了"
     r"|\b(years?|yrs?|months?|mos?|weeks?|wks?|decades?) ago\b|\blast (year|month|week)\b|\bin (19|20)\d\d\b"
     r"|\bhistory of\b|\b(seizure|fit|symptom)[- ]free\b|\bwhen (i|he|she|they) (was|were) (\d+|a baby|a toddler)\b"
     r"|\bused to\b|\bpreviously\b|\bin the past\b|\bas a (child|kid|teenager)\b"
@@ -98,7 +101,8 @@ _UNREAL = re.compile(
     # 一直捂着胸口" are video calls with family, and real
     r"|(?:看|刷|网上的?|抖音|快手|b站的?|这个|那个|一个|条)视频(?:里|上)?"
     r"|视频里(?=\s*(?:有个?人|一个人|那个人|的人|演员|主播|博主))"
-    r"|\bdream(t|ed|s|ing)?\b|\bnightmares?\b|\bin (the|a) (movie|film|show|series|book|novel|video|game)\b"
+    r"|\bdream(t|ed|s|ing)?\b|\bnightmares?\b"
+    r"|\bin (the|a|that|this) ((hospital|medical|tv|crime|cop) )?(movie|film|show|series|drama|book|novel|video|game)\b"
     r"|\bon (tv|the news)\b|\bthe character\b|\bin the news\b|\bnews (said|says|story|report)\b"
     r"|\b(my|his|her|our|their) character\b|\bin (the|a|our|my|his|her) (play|musical|drama|scene|sketch|script)\b"
     r"|\b(writing|write|wrote|reading) (a|my|the) (crime |detective |murder )?(novel|story|book|script|screenplay)\b"
@@ -169,6 +173,13 @@ class Clause:
             return self.inherits_history
         return _distance(self._history_cues, pos) < _distance(self._current_cues, pos)
 
+    def speaks_of_now(self) -> bool:
+        """Something in this clause is present: read at its start or at any of its
+        "now" cues ("复诊能不能提前 … 今天连说话都喘" asks about a follow-up visit, then
+        tells what happens today)."""
+        return any(self.status(pos, len(self.text)) == PRESENT
+                   for pos in (0, *self._current_cues))
+
     def status(self, start: int, end: int, anchor: int | None = None) -> str:
         """Status of a match at ``[start, end)`` (offsets within this clause).
 
@@ -204,7 +215,8 @@ def _negated(text: str, start: int) -> bool:
     for pattern, window in ((_ZH_NEGATION, _ZH_NEGATION_WINDOW),
                             (_EN_NEGATION, _EN_NEGATION_WINDOW)):
         for cue in pattern.finditer(text, max(0, start - window - _NEGATION_LOOKBACK), start):
-            if start - cue.end() <= window:
+            if start - cue.end() <= window and not (
+                    pattern is _ZH_NEGATION and _HAN_SPACE.search(text, cue.end(), start)):
                 return True
     return False
 
@@ -270,6 +282,11 @@ def _trailing_questions(text: str) -> list[re.Match[str]]:
                       if m.end() <= pos + question.start()]
             if spaces and not _ZH_QUESTION.search(text, pos, spaces[-1].start()):
                 cuts.append(spaces[-1])
+            # and a question, then the telling: "是不是心脏出问题了 咳嗽一个星期了 …" (a space
+            # right after the question word continues the question: "会不会 是中风")
+            after = _HAN_SPACE.search(text, pos + question.end(), pos + len(chunk))
+            if after and (question.group() in ("吗", "呢") or after.start() - pos - question.end() >= 2):
+                cuts.append(after)
         pos += len(chunk) + 1
     return cuts
 
@@ -302,6 +319,7 @@ _STRONG_INFO = re.compile(
     r"|\bif (someone|somebody|a person|a child|a baby|a newborn|an infant|a toddler|a kid|your|you)\b"
     r"|\bif (my|our|he|she|they)\b[^.?!]{0,40}\bever\b"
     r"|\basking for (my|a|our) (training|course|class|exam|studies|study|essay|assignment|homework)\b"
+    r"|急救课|急救培训|培训课上|课上讲|危险信号|预警信号|报警信号"
     r"|\bwhat happens (in|at|to|when|if|after)\b"
     r"|\b(pathway|protocol|guideline|guidelines) for\b")
 

@@ -81,6 +81,31 @@ POSITIVE = [
      "urgent", "spreading_skin_infection"),
     ("my 18 month old has vomiting and diarrhoea, only one wet nappy since this morning", "urgent",
      "child_dehydration"),
+    # after blind r13 (the team's own phrasings): an atypical heart attack, a diabetic
+    # foot, shingles near the eye, and reassurance that makes a worrying message minor
+    ("我爸62岁 这两天老说烧心 刚才一直冒冷汗", "emergency", "heartburn_with_sweating_over_40"),
+    ("My mum is 58, says it's just indigestion but she's clammy and sweating a lot", "emergency",
+     "heartburn_with_sweating_over_40"),
+    ("我妈70岁 有糖尿病 脚趾上有个口子 这几天开始流脓", "urgent", "diabetic_foot_infection"),
+    ("I'm 66 and diabetic, there's a cut on my heel that's oozing pus", "urgent",
+     "diabetic_foot_infection"),
+    ("我60岁 左边额头起了一串水泡 疼得厉害", "urgent", "shingles_near_eye"),
+    ("I'm 70 with painful blisters spreading across my left forehead", "urgent", "shingles_near_eye"),
+    ("孩子3岁 刚才摔了一跤磕到额头 鼓了个包 没吐 现在又在玩积木了 跟平时一样", "self_care",
+     "minor_head_injury_behaving_normally"),
+    ("my 4 year old bumped his head on the table, small lump, he's back playing like normal",
+     "self_care", "minor_head_injury_behaving_normally"),
+    ("我50岁，这几个月眼前一直有飞蚊，上个月眼科医生散瞳查过了，说没事", "self_care",
+     "floaters_already_checked"),
+    ("I'm 50 with floaters, my optician examined my eyes last month and said everything was fine",
+     "self_care", "floaters_already_checked"),
+    ("我25岁 感冒咳了好几天 左边胸口一咳就疼 用手按着也疼", "self_care", "chest_wall_pain_young"),
+    ("I'm 24, my chest hurts when I cough and it's sore when I press on the ribs", "self_care",
+     "chest_wall_pain_young"),
+    ("儿子3岁 发烧38.6 身上起了红疹 用玻璃杯压了会褪色 现在在看电视", "self_care",
+     "well_child_blanching_rash"),
+    ("my 2 year old has a fever of 38.4 and a rash, I did the glass test and it fades, she's playing normally",
+     "self_care", "well_child_blanching_rash"),
 ]
 
 # (message, level, rule that must not fire): the near miss of each rule
@@ -117,6 +142,13 @@ NEAR_MISS = [
      "infant_needs_doctor"),
     ("我30岁，崴了脚 有点肿 骨头按着疼 能走", "urgent", "mild_sprain_walking"),
     ("I'm 30, rolled my ankle, a bit swollen and I can't walk on it", "urgent", "mild_sprain_walking"),
+    ("我爸62岁 这两天老说烧心 嗓子眼往下有点难受", "self_care", "heartburn_with_sweating_over_40"),
+    ("I'm 66, diabetic, a small cut on my finger that is healing fine", "routine",
+     "diabetic_foot_infection"),
+    ("孩子3岁 磕到头了 吐了两次 有点蔫", "emergency", "minor_head_injury_behaving_normally"),
+    ("我55岁 眼前突然出现好多黑影 还有闪光", "urgent", "floaters_already_checked"),
+    ("I'm 55 and my chest hurts when I press on it", "emergency", "chest_wall_pain_young"),
+    ("儿子3岁 发烧39度 身上起了红疹 用杯子压了不褪色", "emergency", "well_child_blanching_rash"),
 ]
 
 

@@ -231,3 +231,84 @@ def test_the_learned_layer_is_vetoed_by_a_dream_an_animal_or_no_baby(triage, tex
 def test_a_video_call_is_real(triage):
     hit = triage.screen.screen("视频里看我爸不太对 半边脸木了 说的话我听不懂 他自己还说没事")
     assert hit is not None and hit.category == "stroke_fast"
+
+
+# -- after blind r13 (the team's own phrasings) -------------------------------------------
+
+@pytest.mark.parametrize("text, category", [
+    # a follow-up or a result asked about first, then what happens today
+    ("复查能不能提前一点 我爸电话里说今天喘得厉害 话都说不成句", "breathing_difficulty"),
+    ("想问下上周抽血的结果 另外我妈今天突然说话含糊 嘴也歪了", "stroke_fast"),
+    # a question with 吗 and then the telling
+    ("挂号的时候能顺便问吗 刚才突然头痛得要炸开 脖子也硬", "thunderclap_headache"),
+    # a baby's age from its check-up or jabs
+    ("宝宝预约了42天体检 这两天发烧 最高38.3", "infant_fever"),
+    ("can we rebook her 6 week check? she has a temperature of 38.4 today", "infant_fever"),
+    # "my waters went" in a pregnancy
+    ("I'm 30 weeks and my waters went about an hour ago", "pregnancy_emergency"),
+])
+def test_emergencies_after_another_request_are_read(triage, text, category):
+    hit = triage.screen.screen(text)
+    assert hit is not None and hit.category == category, (text, hit)
+
+
+def test_a_clause_speaks_of_now_at_any_now_cue():
+    from bot.triage.text import split_clauses
+
+    [clause] = split_clauses("上周复诊开了药 我妈这几天憋得慌 今天更厉害了")
+    assert clause.status(0, len(clause.text)) != "present"  # the past comes first
+    assert clause.speaks_of_now()  # but "今天" is now
+    [past] = split_clauses("去年复诊的时候说心脏不太好")
+    assert not past.speaks_of_now()
+
+
+@pytest.mark.parametrize("text, pieces", [
+    ("复查的时候能顺便说吗 昨晚突然剧烈头痛", ["复查的时候能顺便说吗", "昨晚突然剧烈头痛"]),
+    ("是不是心脏出问题了 咳嗽一个星期了", ["是不是心脏出问题了", "咳嗽一个星期了"]),
+    ("会不会 是中风", ["会不会 是中风"]),  # a space right after the question word goes on asking
+    ("中风 有什么症状", ["中风 有什么症状"]),  # an information question stays whole
+])
+def test_a_question_then_the_telling_are_two_clauses(text, pieces):
+    from bot.triage.text import split_clauses
+
+    assert [c.text for c in split_clauses(text)] == pieces
+
+
+def test_a_chinese_negation_ends_at_a_space():
+    from bot.triage.text import NEGATED, PRESENT, split_clauses
+
+    [clause] = split_clauses("他说不疼 有糖尿病")
+    assert clause.status(clause.text.index("糖尿病"), len(clause.text)) == PRESENT
+    [denied] = split_clauses("不疼也没有糖尿病")
+    assert denied.status(denied.text.index("糖尿病"), len(denied.text)) == NEGATED
+
+
+@pytest.mark.parametrize("text, fades", [
+    ("I did the glass test and the spots fade", True),
+    ("did the glass test, it goes away", True),
+    ("did the glass test and the spots don't fade", False),
+    ("用杯子压了会褪色", True),
+])
+def test_a_glass_test_that_fades(text, fades):
+    from bot.triage.red_flags import _blanches
+
+    assert _blanches(text) is fades
+
+
+@pytest.mark.parametrize("text, years", [
+    ("宝宝预约了42天体检", 0.115),
+    ("宝宝6个月体检", 0.5),
+    ("our 8-week check", 0.153),
+    ("booking his 12 week jabs", 0.23),
+])
+def test_a_babys_age_from_its_check_up(rules_triage, text, years):
+    from bot.triage import facts
+
+    assert facts.age_years(rules_triage.screen.scan(text)) == pytest.approx(years, abs=0.001)
+
+
+@pytest.mark.parametrize("text", ["I'm booked in for my 28 week check", "孕28周检查", "预约42天体检"])
+def test_a_pregnancy_check_is_no_babys_age(rules_triage, text):
+    from bot.triage import facts
+
+    assert facts.age_years(rules_triage.screen.scan(text)) is None
