@@ -329,7 +329,11 @@ class ActionListMedicationReminders(ReminderAction):
         return "action_list_medication_reminders"
 
     async def run(self, dispatcher, tracker, domain):
-        if request.wants_summary(self.latest_text(tracker)):
+        text = self.latest_text(tracker)
+        if request.pauses_a_reminder(text):
+            # "pause my valsartan reminder" read as a list request: pause it, as asked
+            return await self.change_status(dispatcher, tracker)
+        if request.wants_summary(text):
             return await self.show_summary(dispatcher, tracker)
         return await self.show_list(dispatcher, tracker)
 

@@ -106,6 +106,16 @@ def test_en_answers_through_the_form(stack: Stack, services: Services) -> None:
     assert messages[0]["response"] == "utter_reminder_list"
     assert "amlodipine 5 mg, every day at 22:00" in messages[0]["items"]
 
+    # a pause or a resume that the NLU read as a list request still pauses or resumes
+    messages, _ = run(ActionListMedicationReminders(services),
+                      tracker("pause my amlodipine reminder", lang="en"))
+    assert messages[0]["response"] == "utter_reminder_paused"
+    messages, _ = run(ActionListMedicationReminders(services), tracker("my reminders", lang="en"))
+    assert "amlodipine" in messages[0]["items"] and messages[0]["items"].count("paused") == 1
+    messages, _ = run(ActionListMedicationReminders(services),
+                      tracker("resume my reminders", lang="en"))
+    assert messages[0]["response"] == "utter_reminder_resumed"
+
 
 def test_bad_answers_get_a_bilingual_error_and_write_nothing(stack: Stack,
                                                              services: Services) -> None:
