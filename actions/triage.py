@@ -68,16 +68,33 @@ class ActionStartTriage(MedbotAction):
 
 
     async def begin_if_symptoms(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                triage: Triage | None = None) -> list[dict[str, Any]]:
+                                triage: Triage | None = None, *, urgent_only: bool = False
+                                ) -> list[dict[str, Any]]:
         """The interview, started, when the latest message describes symptoms (a
         message the NLU took for something else: "my 9 month old has a blocked nose",
-        "我爸 stomach 不舒服" read as a skipped dose); otherwise no events."""
+        "我爸 stomach 不舒服" read as a skipped dose); otherwise no events.
+
+        Args:
+            urgent_only: only symptoms that need a doctor today or 120 (a booking
+                request that says in passing "a fever for two days and I'm getting short
+                of breath, which is new" must not be booked for next week unasked).
+        """
         triage = triage or current_app().triage
-        extraction = await asyncio.to_thread(triage.extract, self.latest_text(tracker),
-                                             self.language(tracker))
-        if not extraction.case.symptoms:
-            return []
+        text, lang = self.latest_text(tracker), self.language(tracker)
+        if urgent_only:
+            assessment = await asyncio.to_thread(triage.assess_text, text, lang)
+            if not assessment.case.symptoms or assessment.result.level not in URGENT_LEVELS:
+                return []
+        else:
+            extraction = await asyncio.to_thread(triage.extract, text, lang)
+            if not extraction.case.symptoms:
+                return []
+        log.info("triage.started_from intent=%s urgent_only=%s", self.latest_intent(tracker),
+                 urgent_only)
         return [*self.begin(dispatcher, tracker), FollowupAction("triage_form")]
+
+
+URGENT_LEVELS = ("urgent", "emergency")
 
 
 class ValidateTriageForm(MedbotFormValidation, MedbotAction):

@@ -18,6 +18,7 @@ from actions.appointments.common import (
 )
 from actions.base import MedbotFormValidation
 from actions.clinic import ClinicAction
+from actions.triage import ActionStartTriage
 from bot.appointments import dialogue
 from bot.appointments.dates import parse_when
 from bot.appointments.errors import SlotFullError
@@ -42,6 +43,13 @@ class ActionStartAppointment(ClinicAction):
         suggested = tracker.get_slot("appt_suggested_department")
         if suggested is None and tracker.get_slot("offer_pending") == "booking":
             suggested = tracker.get_slot("triage_department")  # "帮我约吧" after the offer
+        if suggested is None and tracker.get_slot("triage_level") is None:
+            # a booking that mentions symptoms needing a doctor today: ask about them
+            # first (the result offers the booking again, with the right urgency)
+            started = await ActionStartTriage().begin_if_symptoms(dispatcher, tracker,
+                                                                  urgent_only=True)
+            if started:
+                return started
         return self.start_events(tracker, suggested)
 
     def start_events(self, tracker: Tracker, suggested: str | None) -> list[dict[str, Any]]:

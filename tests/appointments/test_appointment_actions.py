@@ -273,3 +273,31 @@ def test_the_reply_an_appointment_reminder_asks_for_cancels_that_booking(service
                         make_tracker(text=said, sender=USER.external_id, lang=lang))
         assert slots_of(events)["appt_target"] == second.code
         assert FollowupAction("appointment_cancel_form") in events
+
+
+@pytest.mark.parametrize("text", [
+    "I want to book general practice next Wednesday. Also I've had a fever for two days and "
+    "I'm getting short of breath, which is new",
+    "帮我约下周三的全科 另外我发烧两天了 现在有点气短 以前没有过",
+])
+def test_a_booking_that_mentions_urgent_symptoms_asks_about_them_first(services, text) -> None:
+    """Symptoms that need a doctor today, said in passing in a booking request, start
+    the triage interview (whose result offers the booking again) instead of a booking
+    for next week."""
+    dispatcher, events = run(act.ActionStartAppointment(services),
+                             make_tracker(text=text, intent="book_appointment"))
+    assert FollowupAction("triage_form") in events
+    assert slots_of(events)["triage_text"] == text
+    assert "appt_department" not in slots_of(events)
+    assert any(m.get("response") == "utter_triage_intro" for m in dispatcher.messages)
+
+
+@pytest.mark.parametrize("text", [
+    "我想约下周三心内科 复查一下血压",
+    "book general practice next Wednesday morning, I have a mild cough",
+])
+def test_a_booking_with_routine_symptoms_is_a_booking(services, text) -> None:
+    _, events = run(act.ActionStartAppointment(services),
+                    make_tracker(text=text, intent="book_appointment"))
+    assert FollowupAction("triage_form") not in events
+    assert "appt_when" in slots_of(events)
