@@ -210,3 +210,46 @@ def understanding_model() -> Path:
     for cached in (learned.default_model, red_flags.default_screen, pipeline.default_triage):
         cached.cache_clear()
     return path
+
+
+# -- a trained model and running services, once per session for every directory ------------
+# Defined here, not imported into test modules: an imported fixture is registered anew for
+# each module that imports it, so a "session" service imported into two modules started
+# twice (about a minute each).
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    """The Rasa model, trained once (skipped when models/ already has this fingerprint)."""
+    from tests.integration.conftest import train_once
+
+    return train_once()
+
+
+@pytest.fixture(scope="session")
+def service(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """``medbot run`` as a hospital starts it (REST only), at ``MEDBOT_TEST_CLOCK`` if set."""
+    from tests.integration.conftest import clock_from_env, start_service, stop_service
+
+    base = tmp_path_factory.mktemp("service")
+    running = start_service(base / "data", base / "medbot-run.log", clock_at=clock_from_env())
+    yield running
+    stop_service(running)
+
+
+@pytest.fixture(scope="session")
+def wechat_medbot(trained_model: Path, tmp_path_factory: pytest.TempPathFactory
+                  ) -> Iterator[tuple[object, object, dict[str, str]]]:
+    """``medbot run`` with WeChat secrets pointing at a fake WeChat API (the WeChat channel
+    tests and the console acceptance test share it; each patient has an openid of its own)."""
+    from bot.cli.wechat import dev_environment
+    from channels.wechat.testing import FakeWeChatAPI
+    from tests.integration.conftest import start_service, stop_service
+
+    api = FakeWeChatAPI().start()
+    env = dev_environment(api.base_url, api.app_id, api.app_secret)
+    env["MEDBOT_HANDOFF_CLAIM_TIMEOUT_MINUTES"] = "30"
+    base = tmp_path_factory.mktemp("wechat-service")
+    running = start_service(base / "data", base / "medbot-run.log", extra_env=env)
+    yield running, api, env
+    stop_service(running)
+    api.stop()

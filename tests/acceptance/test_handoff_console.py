@@ -18,13 +18,11 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from bot.cli.wechat import dev_environment
 from bot.settings import PROJECT_ROOT
 from bot.store.audit_models import AuditEvent
 from bot.store.consent_models import ConsentRecord
@@ -34,9 +32,7 @@ from bot.store.models import Message, Patient
 from bot.store.staff_models import StaffAccount
 from channels.wechat.testing import FakeWeChatAPI, WeChatSimulator
 from tests.acceptance.browser import require_browser
-from tests.integration.conftest import (  # noqa: F401 - fixture
-    RunningService, start_service, stop_service, trained_model,
-)
+from tests.integration.conftest import RunningService
 
 pytestmark = pytest.mark.integration
 
@@ -46,19 +42,12 @@ CUSTOM = "message/custom/send"
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
-@pytest.fixture(scope="module")
-def medbot(trained_model: Path, tmp_path_factory: pytest.TempPathFactory  # noqa: F811
-           ) -> Iterator[tuple[RunningService, FakeWeChatAPI, dict[str, str]]]:
-    """``medbot run`` with WeChat secrets pointing at a fake WeChat API."""
+@pytest.fixture
+def medbot(request: pytest.FixtureRequest) -> tuple[RunningService, FakeWeChatAPI, dict[str, str]]:
+    """``medbot run`` with WeChat secrets pointing at a fake WeChat API (the session's,
+    shared with the WeChat channel tests)."""
     require_browser()  # before the slow start, so a missing browser is reported at once
-    api = FakeWeChatAPI().start()
-    env = dev_environment(api.base_url, api.app_id, api.app_secret)
-    env["MEDBOT_HANDOFF_CLAIM_TIMEOUT_MINUTES"] = "30"
-    base = tmp_path_factory.mktemp("acceptance")
-    running = start_service(base / "data", base / "medbot-run.log", extra_env=env)
-    yield running, api, env
-    stop_service(running)
-    api.stop()
+    return request.getfixturevalue("wechat_medbot")
 
 
 # -- the patient's side: WeChat ---------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""A real trained model and a running ``medbot run``, once per test session."""
+"""A real trained model and a running ``medbot run``: the helpers (the session fixtures
+that use them are in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from datetime import time as time_of_day
@@ -103,19 +103,14 @@ def stop_service(service: RunningService, sig: int = signal.SIGTERM) -> int:
     return service.process.returncode
 
 
-@pytest.fixture(scope="session")
-def trained_model() -> Path:
+# The session fixtures ``trained_model``, ``service`` and ``wechat_medbot`` live in
+# tests/conftest.py: a fixture imported into a test module is registered again for that
+# module, so a "session" service imported into two directories started twice.
+
+
+def train_once() -> Path:
     """Train once (skipped when models/ already has this fingerprint)."""
     return train(Settings.from_env({})).model_path
-
-
-@pytest.fixture(scope="session")
-def service(trained_model: Path, tmp_path_factory: pytest.TempPathFactory
-            ) -> Iterator[RunningService]:
-    base = tmp_path_factory.mktemp("service")
-    running = start_service(base / "data", base / "medbot-run.log", clock_at=clock_from_env())
-    yield running
-    stop_service(running)
 
 
 def post(url: str, sender: str, text: str) -> list[dict]:

@@ -5,33 +5,22 @@ from __future__ import annotations
 import asyncio
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from bot.cli.wechat import dev_environment
 from bot.store.db import Database
 from bot.store.models import Message
 from channels.wechat.testing import FakeWeChatAPI, WeChatSimulator
-from tests.integration.conftest import (  # noqa: F401 - fixtures
-    RunningService, post, service, start_service, stop_service, trained_model,
-)
+from tests.integration.conftest import RunningService, post
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def wechat_service(trained_model: Path, tmp_path_factory: pytest.TempPathFactory  # noqa: F811
-                   ) -> Iterator[tuple[RunningService, FakeWeChatAPI, dict[str, str]]]:
-    api = FakeWeChatAPI().start()
-    env = dev_environment(api.base_url, api.app_id, api.app_secret)
-    base = tmp_path_factory.mktemp("wechat-service")
-    running = start_service(base / "data", base / "medbot-run.log", extra_env=env)
-    yield running, api, env
-    stop_service(running)
-    api.stop()
+@pytest.fixture
+def wechat_service(wechat_medbot) -> tuple[RunningService, FakeWeChatAPI, dict[str, str]]:
+    """The session's ``medbot run`` with WeChat secrets and the fake WeChat API."""
+    return wechat_medbot
 
 
 def _sim(running: RunningService, env: dict[str, str]) -> WeChatSimulator:
@@ -59,9 +48,12 @@ def test_wechat_turn_through_medbot_run(wechat_service) -> None:
     assert "您好" in hello.text
     db = Database(running.database_url)
     with db.begin() as s:
-        rows = s.execute(select(Message).where(Message.channel == "wechat",
+        # this patient's messages (the service is shared with other tests)
+        first = s.execute(select(Message).where(Message.channel_message_id == str(msg["MsgId"]))
+                          ).scalars().all()
+        assert len(first) == 1  # the retried message once
+        rows = s.execute(select(Message).where(Message.patient_id == first[0].patient_id,
                                                Message.role == "patient")).scalars().all()
-    assert [r.channel_message_id for r in rows][0] == str(msg["MsgId"])
     assert len(rows) == 3  # the retried message once, then 同意 and 你好
     # the REST channel works next to it
     assert post(running.rest_url, "rest-user-1", "hello")
@@ -81,7 +73,7 @@ def test_welcome_on_subscribe(wechat_service) -> None:
     assert "hospital.example/privacy" in reply.text and "Thank you for following" in reply.text
 
 
-def test_without_wechat_env_the_webhook_answers_503(service: RunningService) -> None:  # noqa: F811
+def test_without_wechat_env_the_webhook_answers_503(service: RunningService) -> None:
     url = f"http://127.0.0.1:{service.rasa_port}/webhooks/wechat/webhook"
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(urllib.request.Request(url, data=b"<xml/>"), timeout=10)
