@@ -15,6 +15,16 @@ The fix (measured in docs/benchmarks.md, "WeChat channel"):
   validator class, the same best-match error and Rasa's own error message, so
   a malformed response is refused exactly as before (tests/components/test_rasa_server.py).
 
+- **A model loads without a training step.** Rasa 3.6 (``RasaModel.load``) builds
+  the weights of DIET and TED by *training one step* (``model.fit`` on one example,
+  then discarding it): tracing the training function takes ~45 of the ~55 s a
+  worker needs to load the model on this machine, at every start of every worker.
+  The replacement builds the prediction variables by one eager prediction, loads
+  the trained weights into them (variables used only in training are not needed and
+  are not created), then prepares and traces prediction exactly as Rasa does. The
+  parse of every message and the policy's predictions are identical to Rasa's own
+  load (tests/integration/test_model_load.py); fine-tuning keeps Rasa's load.
+
 The server also answers ``GET /health`` (for ``medbot run``'s supervisor, a load
 balancer or a container health check): 200 once this worker has loaded the model,
 with the worker's process id and whether the database answers.
@@ -80,6 +90,47 @@ def install() -> None:
 
     setattr(_validate_action_result, _INSTALLED, True)
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+
+
+_FAST_LOAD = "_medbot_fast_load"
+
+
+def install_fast_load() -> None:
+    """Replace ``RasaModel.load`` for prediction (idempotent); fine-tuning, or a load
+    without a prediction example, keeps Rasa's own."""
+    from rasa.utils.tensorflow.models import RasaModel
+
+    stock = RasaModel.load
+    if getattr(stock, _FAST_LOAD, False):
+        return
+    stock_load = stock.__func__
+
+    def load(cls: type[RasaModel], model_file_name: str, model_data_example: Any,
+             predict_data_example: Any = None, finetune_mode: bool = False,
+             *args: Any, **kwargs: Any) -> RasaModel:
+        if finetune_mode or predict_data_example is None:
+            return stock_load(cls, model_file_name, model_data_example, predict_data_example,
+                              finetune_mode, *args, **kwargs)
+        import tensorflow as tf
+
+        config = kwargs.get("config", {})
+        model = cls(*args, **kwargs)
+        model.compile(optimizer=tf.keras.optimizers.Adam(config.get("learning_rate", 0.001)),
+                      run_eagerly=config.get("run_eagerly"))
+        eager = model._run_eagerly
+        model._run_eagerly = True  # one eager prediction creates the prediction variables
+        model.run_inference(predict_data_example)
+        model._run_eagerly = eager
+        model.load_weights(model_file_name).expect_partial()  # training-only state unused
+        # what the eager pass prepared came from the untrained weights: prepare again
+        model.prepared_for_prediction = False
+        model._tf_predict_step = None
+        model.run_inference(predict_data_example)  # traces prediction once, as Rasa does
+        return model
+
+    wrapped = classmethod(load)
+    setattr(load, _FAST_LOAD, True)
+    RasaModel.load = wrapped  # type: ignore[method-assign]
 
 
 def install_health() -> None:
@@ -171,6 +222,7 @@ def main() -> None:
         print(f"medbot rasa server: {exc}", file=sys.stderr)
         sys.exit(2)
     install()
+    install_fast_load()
     install_health()
     install_app()
     from rasa.__main__ import main as rasa_main
