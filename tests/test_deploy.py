@@ -143,7 +143,8 @@ def test_the_endpoints_file_is_what_medbot_run_writes(monkeypatch) -> None:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     lock_store = read_endpoint_config(str(DEPLOY / "endpoints.yml"), "lock_store")
-    assert lock_store.type == "redis" and lock_store.url in SERVICES
+    assert lock_store.type == "components.lock_store.AtomicRedisLockStore"
+    assert lock_store.url in SERVICES
     monkeypatch.setenv("SANIC_WORKERS", str(settings.workers))
     assert number_of_sanic_workers(lock_store) == settings.workers == 2
 

@@ -28,7 +28,9 @@ def endpoints_config(settings: Settings) -> dict:
     if settings.redis_url:
         parts = urlsplit(settings.redis_url)
         config["lock_store"] = {
-            "type": "redis",
+            # Rasa's redis lock store, each lock change a Redis transaction (two
+            # instances could lose a ticket and run one patient's turns at once)
+            "type": "components.lock_store.AtomicRedisLockStore",
             "url": parts.hostname or "127.0.0.1",
             "port": parts.port or 6379,
             "db": int((parts.path or "/0").lstrip("/") or 0),
